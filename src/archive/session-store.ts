@@ -1,0 +1,100 @@
+import type { IsoDate, MalformedItem, SessionListing } from '../domain/types.js';
+import type { Queryable } from '../db/pool.js';
+import { retryTransientConflicts, SqlParams } from './sql-values.js';
+import { uniqueMalformed } from './version-store.js';
+
+/**
+ * Writes one page of `GET /report/chat/sessions`: the current state of each session (mutable —
+ * Zoom renames and deletes sessions), an append-only snapshot of each distinct listing state, and
+ * malformed items, in one statement.
+ */
+
+export interface SessionPageWrite {
+  monthStart: IsoDate;
+  syncRunId: number;
+  sessions: readonly SessionListing[];
+  malformed: readonly MalformedItem[];
+}
+
+export interface SessionPageResult {
+  sessionsListed: number;
+  sessionsNew: number;
+  malformedRecorded: number;
+}
+
+const SESSION_CASTS = ['text', 'text', 'text', 'text', 'text[]', 'text', 'boolean', 'timestamptz', 'jsonb'] as const;
+
+export async function writeSessionPage(db: Queryable, page: SessionPageWrite): Promise<SessionPageResult> {
+  // One upsert may touch a row once, so a session repeated on a page is written once (last wins).
+  const unique = new Map<string, SessionListing>();
+  for (const s of page.sessions) unique.set(s.sessionId, s);
+  const malformed = uniqueMalformed(page.malformed);
+  if (unique.size === 0 && malformed.length === 0) return { sessionsListed: 0, sessionsNew: 0, malformedRecorded: 0 };
+
+  const p = new SqlParams();
+  const month = () => p.named$('month', page.monthStart);
+  const run = () => p.named$('run', page.syncRunId);
+  const rows = [...unique.values()]
+    .sort((a, b) => (a.sessionId < b.sessionId ? -1 : a.sessionId > b.sessionId ? 1 : 0))
+    .map((s) => [
+      s.sessionId,
+      s.type,
+      s.name,
+      s.channelId,
+      s.memberEmails,
+      s.status,
+      s.hasExternalMember,
+      s.lastMessageSentAt?.toISOString() ?? null,
+      s.rawJson,
+    ]);
+  const upsert =
+    rows.length === 0
+      ? 'up AS (SELECT NULL::text AS session_id, false AS inserted WHERE false), snap AS (SELECT 1 WHERE false)'
+      : `input(session_id, type, name, channel_id, member_emails, status, has_external_member, last_message_sent_at, raw)
+  AS (VALUES ${p.rows(rows, SESSION_CASTS)}),
+up AS (
+  INSERT INTO archive.sessions AS s
+    (session_id, type, name, channel_id, member_emails, status, has_external_member, last_message_sent_at, raw)
+  SELECT * FROM input
+  ON CONFLICT (session_id) DO UPDATE SET
+    type = excluded.type,
+    name = excluded.name,
+    channel_id = excluded.channel_id,
+    member_emails = excluded.member_emails,
+    status = excluded.status,
+    has_external_member = excluded.has_external_member,
+    last_message_sent_at = greatest(s.last_message_sent_at, excluded.last_message_sent_at),
+    raw = excluded.raw,
+    last_listed_at = now()
+  RETURNING s.session_id, (xmax = 0) AS inserted
+),
+snap AS (
+  INSERT INTO archive.session_snapshots (session_id, raw, content_sha256, sync_run_id)
+  SELECT session_id, raw, archive.session_identity(raw), ${run()}::bigint FROM input
+  ON CONFLICT (session_id, content_sha256) DO NOTHING
+  RETURNING 1
+)`;
+  const errorRows = malformed.map((m) => [m.source, m.reason, m.rawJson]);
+  const errors =
+    errorRows.length === 0
+      ? 'errs AS (SELECT 1 WHERE false)'
+      : `err_input(source, reason, raw_text) AS (VALUES ${p.rows(errorRows, ['text', 'text', 'text'])}),
+errs AS (
+  INSERT INTO archive.item_errors AS e (source, session_id, month_start, reason, raw_text, raw_sha256, sync_run_id)
+  SELECT ei.source, NULL, ${month()}::date, ei.reason, ei.raw_text, sha256(convert_to(ei.raw_text, 'UTF8')), ${run()}::bigint
+  FROM err_input ei
+  ON CONFLICT (source, raw_sha256) DO UPDATE SET last_seen_at = now(), times_seen = e.times_seen + 1
+  RETURNING 1
+)`;
+  const text = `WITH ${upsert},
+${errors}
+SELECT (SELECT count(*) FROM up)::int AS listed,
+       (SELECT count(*) FROM up WHERE inserted)::int AS new_sessions,
+       (SELECT count(*) FROM errs)::int AS errors,
+       (SELECT count(*) FROM snap)::int AS snapshots`;
+  const res = await retryTransientConflicts(() =>
+    db.query<{ listed: number; new_sessions: number; errors: number }>(text, p.values),
+  );
+  const row = res.rows[0];
+  return { sessionsListed: row?.listed ?? 0, sessionsNew: row?.new_sessions ?? 0, malformedRecorded: row?.errors ?? 0 };
+}

@@ -1,0 +1,223 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+
+/**
+ * Configuration comes from the environment only, is parsed once into a frozen object, and a bad
+ * value is reported together with every other bad value, each naming its variable and what a good
+ * value looks like. Defaults live here and nowhere else.
+ */
+
+export type RateLabel = 'light' | 'medium' | 'heavy' | 'resource-intensive';
+export type ZoomPlan = 'pro' | 'business';
+export type LogFormat = 'auto' | 'json' | 'pretty';
+
+/** Requests per second Zoom allows per label (per account, shared by every app on it). */
+export const ZOOM_PLAN_RATES: Readonly<Record<ZoomPlan, Readonly<Record<RateLabel, number>>>> = {
+  pro: { light: 30, medium: 20, heavy: 10, 'resource-intensive': 10 / 60 },
+  business: { light: 80, medium: 60, heavy: 40, 'resource-intensive': 20 / 60 },
+};
+
+export interface ZoomConfig {
+  accountId: string | undefined;
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  apiBaseUrl: string;
+  oauthTokenUrl: string;
+  plan: ZoomPlan;
+  rateShare: number;
+  /** Requests per second this process may send, per label, after applying the share. */
+  ratePerSecond: Readonly<Record<RateLabel, number>>;
+  requestTimeoutMs: number;
+  maxRetries: number;
+  maxResponseBytes: number;
+}
+
+export interface SyncConfig {
+  concurrency: number;
+  horizonRiskDays: number;
+  settleHours: number;
+  horizonMarginDays: number;
+}
+
+export interface Config {
+  databaseUrl: string | undefined;
+  embeddedPostgresPort: number;
+  dataDir: string;
+  logLevel: string;
+  logFormat: LogFormat;
+  zoom: ZoomConfig;
+  sync: SyncConfig;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const positiveNumber = (what: string) =>
+  z.coerce.number({ error: `expected ${what}` }).refine((n) => Number.isFinite(n) && n > 0, `expected ${what}`);
+const positiveInt = (what: string) =>
+  z.coerce.number({ error: `expected ${what}` }).int(`expected ${what}`).positive(`expected ${what}`);
+const nonNegativeInt = (what: string) =>
+  z.coerce.number({ error: `expected ${what}` }).int(`expected ${what}`).nonnegative(`expected ${what}`);
+const httpUrl = z
+  .string()
+  .url('expected an http(s) URL such as https://api.zoom.us/v2')
+  .refine((u) => /^https?:\/\//.test(u), 'expected an http(s) URL such as https://api.zoom.us/v2')
+  .transform((u) => u.replace(/\/+$/, ''));
+const postgresUrl = z
+  .string()
+  .refine((u) => /^postgres(ql)?:\/\//.test(u), 'expected a postgres:// or postgresql:// connection URL');
+
+/** Variables whose value may instead be read from the file named by `<NAME>_FILE`. */
+const FILE_BACKED = ['DATABASE_URL', 'ZOOM_ACCOUNT_ID', 'ZOOM_CLIENT_ID', 'ZOOM_CLIENT_SECRET'] as const;
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const SCHEMA = {
+  DATABASE_URL: postgresUrl.optional(),
+  EMBEDDED_POSTGRES_PORT: z.coerce
+    .number({ error: 'expected a TCP port (1-65535), or 0 to pick a free one' })
+    .int('expected a TCP port (1-65535), or 0 to pick a free one')
+    .min(0, 'expected a TCP port (1-65535), or 0 to pick a free one')
+    .max(65535, 'expected a TCP port (1-65535), or 0 to pick a free one')
+    .default(0),
+  ARCHIVE_DATA_DIR: z.string().min(1, 'expected a directory path').default('./data'),
+  LOG_LEVEL: z.enum(LOG_LEVELS, { error: `expected one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { error: 'expected auto, json or pretty' }).default('auto'),
+  ZOOM_ACCOUNT_ID: z.string().min(1, 'expected the account ID of the Server-to-Server OAuth app').optional(),
+  ZOOM_CLIENT_ID: z.string().min(1, 'expected the client ID of the Server-to-Server OAuth app').optional(),
+  ZOOM_CLIENT_SECRET: z.string().min(1, 'expected the client secret of the Server-to-Server OAuth app').optional(),
+  ZOOM_API_BASE_URL: httpUrl.default('https://api.zoom.us/v2'),
+  ZOOM_OAUTH_TOKEN_URL: httpUrl.default('https://zoom.us/oauth/token'),
+  ZOOM_PLAN: z.enum(['pro', 'business'], { error: 'expected pro or business (the account plan whose rate limits apply)' }).default('pro'),
+  ZOOM_RATE_SHARE: positiveNumber('a share of the plan rate limits between 0 and 1, e.g. 0.5')
+    .refine((n) => n <= 1, 'expected a share of the plan rate limits between 0 and 1, e.g. 0.5')
+    .default(0.5),
+  ZOOM_RATE_LIGHT: positiveNumber('requests per second for LIGHT endpoints, e.g. 15').optional(),
+  ZOOM_RATE_MEDIUM: positiveNumber('requests per second for MEDIUM endpoints, e.g. 10').optional(),
+  ZOOM_RATE_HEAVY: positiveNumber('requests per second for HEAVY endpoints, e.g. 5').optional(),
+  ZOOM_RATE_RESOURCE_INTENSIVE: positiveNumber('requests per minute for RESOURCE-INTENSIVE endpoints, e.g. 5').optional(),
+  ZOOM_REQUEST_TIMEOUT_MS: positiveInt('a timeout in milliseconds, e.g. 60000').default(60_000),
+  ZOOM_MAX_RETRIES: nonNegativeInt('a number of retries, e.g. 6').default(6),
+  ZOOM_MAX_RESPONSE_BYTES: positiveInt('a size in bytes, e.g. 67108864').default(64 * 1024 * 1024),
+  SYNC_CONCURRENCY: positiveInt('a number of concurrent session sweeps, e.g. 8').default(8),
+  SYNC_HORIZON_RISK_DAYS: nonNegativeInt('a number of days, e.g. 14').default(14),
+  SYNC_SETTLE_HOURS: nonNegativeInt('a number of hours, e.g. 24').default(24),
+  SYNC_HORIZON_MARGIN_DAYS: nonNegativeInt('a number of days, e.g. 0').default(0),
+} as const;
+
+type SchemaShape = typeof SCHEMA;
+type Parsed = { [K in keyof SchemaShape]: z.output<SchemaShape[K]> };
+
+/** Reads `NAME` or `NAME_FILE` (trailing newline dropped, as secret files usually end with one). */
+function resolveFileBacked(env: Env, issues: ConfigIssue[]): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const name of FILE_BACKED) {
+    const direct = env[name];
+    const file = env[`${name}_FILE`];
+    if (direct !== undefined && direct !== '' && file !== undefined && file !== '') {
+      issues.push({ variable: `${name}_FILE`, message: `set either ${name} or ${name}_FILE, not both` });
+      continue;
+    }
+    if (file !== undefined && file !== '') {
+      try {
+        out[name] = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+      } catch (err) {
+        const reason = err instanceof Error && 'code' in err ? String(err.code) : 'unreadable';
+        issues.push({ variable: `${name}_FILE`, message: `cannot read secret file ${file} (${reason})` });
+      }
+    } else if (direct !== undefined && direct !== '') {
+      out[name] = direct;
+    }
+  }
+  return out;
+}
+
+export function loadConfig(env: Env = process.env): Readonly<Config> {
+  const issues: ConfigIssue[] = [];
+  const fromFiles = resolveFileBacked(env, issues);
+
+  const values: Record<string, unknown> = {};
+  for (const key of Object.keys(SCHEMA) as (keyof SchemaShape)[]) {
+    const rawValue = key in fromFiles ? fromFiles[key] : env[key];
+    const input = rawValue === undefined || rawValue === '' ? undefined : rawValue;
+    const result = SCHEMA[key].safeParse(input);
+    if (result.success) {
+      values[key] = result.data;
+    } else {
+      const message = result.error.issues[0]?.message ?? 'invalid value';
+      issues.push({ variable: key, message: `${message}${input === undefined ? '' : `, got ${JSON.stringify(redactIfSecret(key, String(input)))}`}` });
+    }
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+  const v = values as Parsed;
+
+  const planRates = ZOOM_PLAN_RATES[v.ZOOM_PLAN];
+  const share = v.ZOOM_RATE_SHARE;
+  const ratePerSecond: Record<RateLabel, number> = {
+    light: v.ZOOM_RATE_LIGHT ?? planRates.light * share,
+    medium: v.ZOOM_RATE_MEDIUM ?? planRates.medium * share,
+    heavy: v.ZOOM_RATE_HEAVY ?? planRates.heavy * share,
+    'resource-intensive':
+      v.ZOOM_RATE_RESOURCE_INTENSIVE !== undefined
+        ? v.ZOOM_RATE_RESOURCE_INTENSIVE / 60
+        : planRates['resource-intensive'] * share,
+  };
+
+  const config: Config = {
+    databaseUrl: v.DATABASE_URL,
+    embeddedPostgresPort: v.EMBEDDED_POSTGRES_PORT,
+    dataDir: path.resolve(v.ARCHIVE_DATA_DIR),
+    logLevel: v.LOG_LEVEL,
+    logFormat: v.LOG_FORMAT,
+    zoom: Object.freeze({
+      accountId: v.ZOOM_ACCOUNT_ID,
+      clientId: v.ZOOM_CLIENT_ID,
+      clientSecret: v.ZOOM_CLIENT_SECRET,
+      apiBaseUrl: v.ZOOM_API_BASE_URL,
+      oauthTokenUrl: v.ZOOM_OAUTH_TOKEN_URL,
+      plan: v.ZOOM_PLAN,
+      rateShare: share,
+      ratePerSecond: Object.freeze(ratePerSecond),
+      requestTimeoutMs: v.ZOOM_REQUEST_TIMEOUT_MS,
+      maxRetries: v.ZOOM_MAX_RETRIES,
+      maxResponseBytes: v.ZOOM_MAX_RESPONSE_BYTES,
+    }),
+    sync: Object.freeze({
+      concurrency: v.SYNC_CONCURRENCY,
+      horizonRiskDays: v.SYNC_HORIZON_RISK_DAYS,
+      settleHours: v.SYNC_SETTLE_HOURS,
+      horizonMarginDays: v.SYNC_HORIZON_MARGIN_DAYS,
+    }),
+  };
+  return Object.freeze(config);
+}
+
+export interface ZoomCredentials {
+  accountId: string;
+  clientId: string;
+  clientSecret: string;
+}
+
+/** Commands that call Zoom need credentials; this names every one that is missing. */
+export function requireZoomCredentials(config: Readonly<Config>): ZoomCredentials {
+  const { accountId, clientId, clientSecret } = config.zoom;
+  const issues: ConfigIssue[] = [];
+  const hint = '(or set it through the matching *_FILE variable)';
+  if (!accountId) issues.push({ variable: 'ZOOM_ACCOUNT_ID', message: `required to call Zoom: the Server-to-Server OAuth app's account ID ${hint}` });
+  if (!clientId) issues.push({ variable: 'ZOOM_CLIENT_ID', message: `required to call Zoom: the app's client ID ${hint}` });
+  if (!clientSecret) issues.push({ variable: 'ZOOM_CLIENT_SECRET', message: `required to call Zoom: the app's client secret ${hint}` });
+  if (issues.length > 0 || !accountId || !clientId || !clientSecret) throw new ConfigError(issues);
+  return { accountId, clientId, clientSecret };
+}
+
+function redactIfSecret(key: string, value: string): string {
+  if (key === 'ZOOM_CLIENT_SECRET') return '***';
+  if (key === 'DATABASE_URL') return redactDatabaseUrl(value);
+  return value;
+}
+
+/** A connection URL with its password masked, for logs and error messages. */
+export function redactDatabaseUrl(url: string): string {
+  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]+:)[^@]*@/, '$1***@');
+}

@@ -1,0 +1,56 @@
+import { redactDatabaseUrl, type Config } from '../config/config.js';
+import { DatabaseError } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
+import { runMigrations } from './migrate.js';
+import { createDb, createPool, type Db, type Pool } from './pool.js';
+
+export interface Database {
+  pool: Pool;
+  db: Db;
+  /** The connection URL with its password masked. */
+  displayUrl: string;
+  embedded: boolean;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'embeddedPostgresPort'>;
+  logger: Logger;
+  /** Apply pending migrations (under an advisory lock) before handing the database out. Default true. */
+  migrate?: boolean;
+  poolSize?: number;
+}
+
+/**
+ * DATABASE_URL when set, else the embedded PostgreSQL under ARCHIVE_DATA_DIR. Every command that
+ * touches the database goes through here, so migrations always run first.
+ */
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  const { config, logger } = options;
+  let embedded: EmbeddedPostgres | undefined;
+  let url = config.databaseUrl;
+  if (!url) {
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, logger });
+    url = embedded.url;
+  }
+  const pool = createPool({ connectionString: url, max: options.poolSize ?? 10 });
+  const displayUrl = redactDatabaseUrl(url);
+  const close = async () => {
+    await pool.end().catch(() => undefined);
+    await embedded?.stop();
+  };
+  try {
+    await pool.query('SELECT 1');
+  } catch (err) {
+    await close();
+    throw new DatabaseError('DATABASE_UNAVAILABLE', `cannot connect to PostgreSQL at ${displayUrl}: ${(err as Error).message}`, { cause: err });
+  }
+  try {
+    if (options.migrate !== false) await runMigrations(pool, logger);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { pool, db: createDb(pool), displayUrl, embedded: embedded !== undefined, close };
+}

@@ -1,0 +1,131 @@
+import type { IsoDate, VersionKind } from '../domain/types.js';
+import { addMonths, utcToday } from '../util/dates.js';
+import { MessageFlag, type SimDataset, type SimSession } from './dataset.js';
+import { messageId } from './message-content.js';
+import {
+  currentState,
+  isDeletedAsOf,
+  isMalformed,
+  modificationsByActionTime,
+  sentRange,
+  textVersionAtDeletion,
+  windowMs,
+  type WindowMs,
+} from './report-selection.js';
+import { ALL_INCLUDES, serialiseMessage } from './serialise.js';
+
+/**
+ * What a complete archive must hold: every distinct message version the simulator serves when every
+ * window of the horizon is swept for every discoverable session with `query_all_modifications=true`,
+ * `include_fields=edited_messages,deleted_messages` and all three include flags `true`.
+ *
+ * - `original`: each message sent in the horizon and not deleted, in its state as of the sweep.
+ * - `edited`:   each edit made inside the horizon, including edits of messages sent before it.
+ * - `deleted`:  each deletion made inside the horizon.
+ *
+ * A session is discoverable when some horizon window lists it: it sent a message inside the horizon
+ * (equivalently, its latest send is inside it; true of both listing modes). Sessions whose messages
+ * all predate the horizon are invisible to a fresh archiver even if edited today; pass
+ * `knownSessionIds` for those an archiver remembers from earlier runs.
+ *
+ * The JSON comes from `serialise.ts`, the code the server uses, so it matches the served bytes.
+ */
+
+export interface GroundTruthOptions {
+  /** The sweep's UTC day (default: the dataset's `now` day). */
+  today?: IsoDate;
+  /** First day of the horizon (default: six months before `today`, as Zoom allows). */
+  horizonStart?: IsoDate;
+  /** The sweep's instant: events after it are not there yet (default: the end of `today`). */
+  asOfMs?: number;
+  /** Sessions the archiver knows from earlier runs, queried even when no window lists them. */
+  knownSessionIds?: Iterable<string>;
+}
+
+export interface ExpectedVersion {
+  sessionId: string;
+  messageId: string;
+  kind: VersionKind;
+  actionMs: number;
+  /** Exactly the JSON text of the item as served. */
+  json: string;
+}
+
+export interface ExpectedMalformedItem {
+  sessionId: string;
+  reason: 'missing-id' | 'bad-timestamp';
+  json: string;
+}
+
+interface ResolvedSweep {
+  window: WindowMs;
+  asOfMs: number;
+  sessions: SimSession[];
+}
+
+function resolveSweep(ds: SimDataset, options: GroundTruthOptions): ResolvedSweep {
+  const today = options.today ?? utcToday(new Date(ds.nowMs));
+  const horizonStart = options.horizonStart ?? addMonths(today, -6);
+  const window = windowMs(horizonStart, today);
+  const asOfMs = Math.min(options.asOfMs ?? window.toMs, window.toMs);
+  const known = new Set(options.knownSessionIds ?? []);
+  const sessions = ds.sessions.filter((s) => {
+    if (known.has(s.id)) return true;
+    const [start, end] = sentRange(ds, s, window, asOfMs);
+    return end > start;
+  });
+  return { window, asOfMs, sessions };
+}
+
+export function* iterateExpectedVersions(ds: SimDataset, options: GroundTruthOptions = {}): Generator<ExpectedVersion> {
+  const { window, asOfMs, sessions } = resolveSweep(ds, options);
+  for (const session of sessions) {
+    const [start, end] = sentRange(ds, session, window, asOfMs);
+    for (let m = start; m < end; m++) {
+      if (isDeletedAsOf(ds, m, asOfMs) || isMalformed(ds, m)) continue;
+      const state = currentState(ds, m, asOfMs);
+      yield {
+        sessionId: session.id,
+        messageId: messageId(ds, m),
+        kind: 'original',
+        actionMs: state.actionMs,
+        json: serialiseMessage(ds, m, 'original', state.textVersion, state.actionMs, ALL_INCLUDES),
+      };
+    }
+    for (const mod of modificationsByActionTime(ds, session, window, asOfMs, { edited: true, deleted: true })) {
+      const m = mod.messageIndex;
+      const kind: VersionKind = mod.ordinal === 0 ? 'deleted' : 'edited';
+      const textVersion = mod.ordinal === 0 ? textVersionAtDeletion(ds, m) : mod.ordinal;
+      yield {
+        sessionId: session.id,
+        messageId: messageId(ds, m),
+        kind,
+        actionMs: mod.actionMs,
+        json: serialiseMessage(ds, m, kind, textVersion, mod.actionMs, ALL_INCLUDES),
+      };
+    }
+  }
+}
+
+export function expectedVersions(ds: SimDataset, options: GroundTruthOptions = {}): ExpectedVersion[] {
+  return Array.from(iterateExpectedVersions(ds, options));
+}
+
+/** The deliberately malformed items the same sweep meets (only with the `malformedItems` quirk). */
+export function expectedMalformedItems(ds: SimDataset, options: GroundTruthOptions = {}): ExpectedMalformedItem[] {
+  const { window, asOfMs, sessions } = resolveSweep(ds, options);
+  const out: ExpectedMalformedItem[] = [];
+  for (const session of sessions) {
+    const [start, end] = sentRange(ds, session, window, asOfMs);
+    for (let m = start; m < end; m++) {
+      if (!isMalformed(ds, m)) continue;
+      const state = currentState(ds, m, asOfMs);
+      out.push({
+        sessionId: session.id,
+        reason: ((ds.messages.flags[m] ?? 0) & MessageFlag.missingId) !== 0 ? 'missing-id' : 'bad-timestamp',
+        json: serialiseMessage(ds, m, 'original', state.textVersion, state.actionMs, ALL_INCLUDES),
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,216 @@
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { generateDataset, type DatasetQuirks, type DatasetQuirksInput } from './dataset.js';
+import type { RateLimits } from './rate-limits.js';
+import type { SessionListingMode } from './report-selection.js';
+import { startZoomSimulator, type RunningSimulator } from './server.js';
+
+/**
+ * The simulator as its own process: generate a dataset, listen, print one JSON line saying where
+ * (`{"baseUrl","apiBaseUrl","tokenUrl","credentials"}`) and serve until SIGTERM or SIGINT. Another
+ * process drives it through `/__sim/` (faults, stats, reset).
+ *
+ *   npx tsx src/simulator/standalone.ts --sessions 1000 --messages 200000 --seed 7 --rate-medium 20
+ *
+ * The credentials printed are the simulator's fixed test credentials, not secrets.
+ */
+
+export interface StandaloneOptions {
+  seed?: number;
+  /** The dataset's "now" (default: the current time, so the run is only repeatable with it set). */
+  now?: Date;
+  sessions?: number;
+  /** Total messages (default 30,000, like the CLI). */
+  messages?: number;
+  spanDays?: number;
+  quirks?: DatasetQuirksInput;
+  port?: number;
+  rateLimits?: RateLimits | null;
+  dailyLimit?: number | null;
+  latencyMs?: number;
+  sessionListing?: SessionListingMode;
+  modificationsPaging?: 'first-page' | 'every-page';
+  pageTokenTtlMs?: number;
+  accessTokenTtlSeconds?: number;
+  recordRequests?: boolean;
+}
+
+export interface StandaloneIo {
+  /** Where the ready line goes (default: stdout). */
+  writeLine?: (line: string) => void;
+  /** Stops the simulator when aborted (in addition to SIGTERM/SIGINT). */
+  signal?: AbortSignal;
+  /** Listen for SIGTERM/SIGINT (default true). */
+  handleProcessSignals?: boolean;
+  /** Called once listening, e.g. by tests that want the handle. */
+  onReady?: (simulator: RunningSimulator) => void;
+}
+
+const QUIRK_NAMES: ReadonlyArray<keyof DatasetQuirks> = ['numbersAsStrings', 'nulInBody', 'longBodies', 'externalSenders', 'unknownFields', 'duplicateAcrossPages', 'malformedItems'];
+
+function toCamel(name: string): string {
+  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** `all`, `none`, `default`, or a comma-separated list of quirks to switch on (all others off). */
+export function parseQuirks(value: string): DatasetQuirksInput | undefined {
+  if (value === 'all' || value === 'none') return value;
+  if (value === 'default') return undefined;
+  const enabled: Partial<Record<keyof DatasetQuirks, boolean>> = Object.fromEntries(QUIRK_NAMES.map((q) => [q, false]));
+  for (const raw of value.split(',').map((s) => s.trim()).filter(Boolean)) {
+    const name = toCamel(raw) as keyof DatasetQuirks;
+    if (!QUIRK_NAMES.includes(name)) throw new Error(`--quirks: unknown quirk ${raw} (expected all, none, default or a list of ${QUIRK_NAMES.join(', ')})`);
+    enabled[name] = true;
+  }
+  return enabled;
+}
+
+function number(flag: string, value: string | undefined, check: (n: number) => boolean, expected: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || !check(n)) throw new Error(`--${flag}: expected ${expected} (got ${JSON.stringify(value)})`);
+  return n;
+}
+
+const whole = (n: number) => Number.isInteger(n) && n >= 0;
+const positive = (n: number) => n > 0;
+
+export function parseStandaloneArgs(argv: readonly string[]): StandaloneOptions {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      seed: { type: 'string' },
+      now: { type: 'string' },
+      sessions: { type: 'string' },
+      messages: { type: 'string' },
+      'span-days': { type: 'string' },
+      quirks: { type: 'string' },
+      port: { type: 'string' },
+      'rate-light': { type: 'string' },
+      'rate-medium': { type: 'string' },
+      'rate-heavy': { type: 'string' },
+      'rate-resource-intensive': { type: 'string' },
+      'daily-limit': { type: 'string' },
+      'latency-ms': { type: 'string' },
+      'session-listing': { type: 'string' },
+      'modifications-paging': { type: 'string' },
+      'page-token-ttl-ms': { type: 'string' },
+      'access-token-ttl-seconds': { type: 'string' },
+      'record-requests': { type: 'boolean' },
+    },
+  });
+  const options: StandaloneOptions = {};
+  const set = <K extends keyof StandaloneOptions>(key: K, value: StandaloneOptions[K] | undefined) => {
+    if (value !== undefined) options[key] = value;
+  };
+  set('seed', number('seed', values.seed, Number.isInteger, 'an integer'));
+  if (values.now !== undefined) {
+    const now = new Date(values.now);
+    if (Number.isNaN(now.getTime())) throw new Error(`--now: expected an ISO date-time such as 2026-03-01T12:00:00Z (got ${JSON.stringify(values.now)})`);
+    options.now = now;
+  }
+  set('sessions', number('sessions', values.sessions, (n) => whole(n) && n >= 1, 'a whole number >= 1'));
+  set('messages', number('messages', values.messages, (n) => whole(n) && n >= 1, 'a whole number >= 1'));
+  set('spanDays', number('span-days', values['span-days'], (n) => n >= 1, 'a number of days >= 1'));
+  if (values.quirks !== undefined) set('quirks', parseQuirks(values.quirks));
+  set('port', number('port', values.port, (n) => whole(n) && n <= 65_535, 'a TCP port (0-65535, 0 picks a free one)'));
+  const rates: RateLimits = {};
+  const rate = (flag: string, value: string | undefined) => number(flag, value, positive, 'requests per second > 0');
+  const light = rate('rate-light', values['rate-light']);
+  const medium = rate('rate-medium', values['rate-medium']);
+  const heavy = rate('rate-heavy', values['rate-heavy']);
+  const intensive = rate('rate-resource-intensive', values['rate-resource-intensive']);
+  if (light !== undefined) rates.light = light;
+  if (medium !== undefined) rates.medium = medium;
+  if (heavy !== undefined) rates.heavy = heavy;
+  if (intensive !== undefined) rates['resource-intensive'] = intensive;
+  if (Object.keys(rates).length > 0) options.rateLimits = rates;
+  set('dailyLimit', number('daily-limit', values['daily-limit'], whole, 'a whole number of calls'));
+  set('latencyMs', number('latency-ms', values['latency-ms'], (n) => n >= 0, 'milliseconds >= 0'));
+  const listing = values['session-listing'];
+  if (listing !== undefined) {
+    if (listing !== 'every-active-window' && listing !== 'last-activity-window') throw new Error('--session-listing: expected every-active-window or last-activity-window');
+    options.sessionListing = listing;
+  }
+  const paging = values['modifications-paging'];
+  if (paging !== undefined) {
+    if (paging !== 'first-page' && paging !== 'every-page') throw new Error('--modifications-paging: expected first-page or every-page');
+    options.modificationsPaging = paging;
+  }
+  set('pageTokenTtlMs', number('page-token-ttl-ms', values['page-token-ttl-ms'], positive, 'milliseconds > 0'));
+  set('accessTokenTtlSeconds', number('access-token-ttl-seconds', values['access-token-ttl-seconds'], positive, 'seconds > 0'));
+  if (values['record-requests']) options.recordRequests = true;
+  return options;
+}
+
+/** Runs until SIGTERM/SIGINT (or `io.signal`), then closes the server and resolves. */
+export async function runStandaloneSimulator(input: readonly string[] | StandaloneOptions, io: StandaloneIo = {}): Promise<void> {
+  const options = Array.isArray(input) ? parseStandaloneArgs(input as readonly string[]) : (input as StandaloneOptions);
+  const dataset = generateDataset({
+    seed: options.seed ?? 1,
+    now: options.now ?? new Date(),
+    sessions: options.sessions ?? 120,
+    totalMessages: options.messages ?? 30_000,
+    ...(options.spanDays === undefined ? {} : { spanDays: options.spanDays }),
+    ...(options.quirks === undefined ? {} : { quirks: options.quirks }),
+  });
+  const simulator = await startZoomSimulator({
+    dataset,
+    port: options.port ?? 0,
+    rateLimits: options.rateLimits ?? null,
+    dailyLimit: options.dailyLimit ?? null,
+    latencyMs: options.latencyMs ?? 0,
+    sessionListing: options.sessionListing ?? 'every-active-window',
+    modificationsPaging: options.modificationsPaging ?? 'first-page',
+    recordRequests: options.recordRequests ?? false,
+    seed: options.seed ?? 1,
+    ...(options.pageTokenTtlMs === undefined ? {} : { pageTokenTtlMs: options.pageTokenTtlMs }),
+    ...(options.accessTokenTtlSeconds === undefined ? {} : { accessTokenTtlSeconds: options.accessTokenTtlSeconds }),
+  });
+
+  const stopped = new Promise<void>((resolve) => {
+    const stop = () => {
+      cleanup();
+      void simulator.close().then(resolve, resolve);
+    };
+    const handleSignals = io.handleProcessSignals ?? true;
+    const cleanup = () => {
+      if (handleSignals) {
+        process.off('SIGTERM', stop);
+        process.off('SIGINT', stop);
+      }
+      io.signal?.removeEventListener('abort', stop);
+    };
+    if (handleSignals) {
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    }
+    if (io.signal?.aborted) stop();
+    else io.signal?.addEventListener('abort', stop, { once: true });
+  });
+
+  const line = JSON.stringify({ baseUrl: simulator.baseUrl, apiBaseUrl: simulator.apiBaseUrl, tokenUrl: simulator.tokenUrl, credentials: simulator.credentials });
+  (io.writeLine ?? ((l: string) => process.stdout.write(`${l}\n`)))(line);
+  io.onReady?.(simulator);
+  await stopped;
+}
+
+function isMainModule(): boolean {
+  const entry = process.argv[1];
+  if (!entry) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(entry)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isMainModule()) {
+  runStandaloneSimulator(process.argv.slice(2)).catch((err: unknown) => {
+    process.stderr.write(`zoom simulator: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 2;
+  });
+}

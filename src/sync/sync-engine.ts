@@ -1,0 +1,320 @@
+import {
+  completeSettledWindows,
+  ensureUnits,
+  ensureWindows,
+  expireWindows,
+  loadDueUnits,
+  loadWindows,
+  recordUnitFailure,
+  requestFullResweep,
+  type UnitState,
+} from '../archive/checkpoint-store.js';
+import { closeAbandonedRuns, finishRun, startRun, type RunOutcome, type SyncMode } from '../archive/run-store.js';
+import { tryAdvisoryLock } from '../db/advisory-lock.js';
+import type { Pool } from '../db/pool.js';
+import type { IsoDate } from '../domain/types.js';
+import { ArchiverError, hasCode } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import type { Clock } from '../util/clock.js';
+import { asTypedError, classifyFailure, describeFailure } from './failure.js';
+import { computeHorizon, type Horizon, type SyncWindow } from './horizon.js';
+import { assessHorizonRisk, type WindowRisk } from './horizon-risk.js';
+import { SyncProgress } from './progress.js';
+import type { ReportSource } from './report-source.js';
+import { runConcurrently } from './run-concurrently.js';
+import { listWindowSessions } from './session-discovery.js';
+import { recordSessionGone, sweepUnit, type SweepContext } from './unit-sweeper.js';
+
+/**
+ * One sync pass:
+ *   1. list sessions in every window that is not complete (all windows with --all);
+ *   2. give every known session a unit in every window of the horizon;
+ *   3. sweep every unit with work left (windows still open or settling are always re-swept, so
+ *      edits and deletions of older messages, which query_all_modifications=true reports in the
+ *      window where they happened, are caught), oldest window first;
+ *   4. mark windows complete, expire those that left the horizon, and assess horizon risk.
+ * Every page is stored atomically with its checkpoint, so a pass can stop anywhere and the next
+ * one carries on without losing or duplicating anything.
+ */
+
+export interface SyncSettings {
+  concurrency: number;
+  settleHours: number;
+  horizonMarginDays: number;
+  horizonRiskDays: number;
+}
+
+export interface SyncDependencies {
+  pool: Pool;
+  reports: ReportSource;
+  clock: Clock;
+  logger: Logger;
+  settings: SyncSettings;
+  progress?: SyncProgress;
+  signal?: AbortSignal;
+}
+
+export interface SyncFailure {
+  monthStart: IsoDate;
+  sessionId?: string;
+  error: string;
+}
+
+export interface SyncSummary {
+  runId: number;
+  mode: SyncMode;
+  outcome: Exclude<RunOutcome, 'running'>;
+  horizon: { start: IsoDate; today: IsoDate; windows: number };
+  windowsComplete: IsoDate[];
+  windowsOpen: IsoDate[];
+  windowsIncomplete: IsoDate[];
+  /** Months that left Zoom's horizon in this pass before they were complete: data lost. */
+  windowsExpiredIncomplete: IsoDate[];
+  listingFailures: SyncFailure[];
+  unitFailures: SyncFailure[];
+  unitsAttempted: number;
+  unitsSucceeded: number;
+  sessionsKnown: number;
+  versionsSeen: number;
+  versionsAdded: number;
+  malformedItems: number;
+  apiCalls: number;
+  atRisk: WindowRisk[];
+  fatalError?: string;
+  durationMs: number;
+}
+
+export async function runSync(deps: SyncDependencies, mode: SyncMode = 'incremental'): Promise<SyncSummary> {
+  const lock = await tryAdvisoryLock(deps.pool, 'sync');
+  if (!lock) {
+    throw new ArchiverError('SYNC_ALREADY_RUNNING', 'another sync pass is running against this database; this one did nothing (progress is shared, so nothing is lost)');
+  }
+  try {
+    return await runLockedSync(deps, mode);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<SyncSummary> {
+  const { pool, clock, settings } = deps;
+  const progress = deps.progress ?? new SyncProgress(() => clock.now().getTime());
+  const abandoned = await closeAbandonedRuns(pool);
+  const horizon = computeHorizon(clock.now(), { settleHours: settings.settleHours, marginDays: settings.horizonMarginDays });
+  const runId = await startRun(pool, { mode, horizonStart: horizon.start, horizonEnd: horizon.today });
+  const logger = deps.logger.child({ job: 'sync', runId });
+  if (abandoned > 0) logger.warn({ abandoned }, 'closed earlier sync runs whose process died mid-run; their stored progress is kept');
+  logger.info({ mode, horizonStart: horizon.start, today: horizon.today, windows: horizon.windows.length }, 'sync pass starting');
+
+  // Fatal failures (credentials, scopes, database gone) stop all lanes through this controller.
+  const stop = new AbortController();
+  const onOuterAbort = () => stop.abort(deps.signal?.reason);
+  deps.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  if (deps.signal?.aborted) stop.abort(deps.signal.reason);
+  let fatal: unknown;
+  const failFatally = (err: unknown) => {
+    if (fatal === undefined) fatal = asTypedError(err);
+    stop.abort(fatal);
+  };
+
+  const listingFailures: SyncFailure[] = [];
+  const unitFailures: SyncFailure[] = [];
+  let unitsAttempted = 0;
+  let unitsSucceeded = 0;
+  let expiredIncomplete: IsoDate[] = [];
+  const windowsByMonth = new Map(horizon.windows.map((w) => [w.monthStart, w]));
+  const monthStarts = horizon.windows.map((w) => w.monthStart);
+  let windowStates: Awaited<ReturnType<typeof loadWindows>>;
+
+  try {
+    await ensureWindows(pool, horizon.windows);
+    expiredIncomplete = await reportExpiredWindows(pool, horizon, logger);
+    windowStates = await loadWindows(pool, monthStarts);
+
+    // 1. Discovery. A listing made after the month settled is final: it is not repeated (except
+    // with --all) even while the window waits for some of its units.
+    const toList = horizon.windows.filter((w) => {
+      const state = windowStates.get(w.monthStart);
+      if (mode === 'all') return true;
+      if (state?.completedAt) return false;
+      return !(state?.listedThrough === w.monthEnd && state.listedAt !== null && state.listedAt.getTime() >= w.settledAtMs);
+    });
+    progress.phase = 'listing';
+    progress.windowsTotal = horizon.windows.length;
+    const ctx = { pool, reports: deps.reports, clock, logger, progress, syncRunId: runId, settleHours: settings.settleHours, signal: stop.signal };
+    await runConcurrently(
+      toList,
+      2,
+      async (window) => {
+        try {
+          const listed = await listWindowSessions(ctx, window, windowStates.get(window.monthStart), mode === 'all');
+          logger.debug({ window: window.monthStart, from: window.from, to: window.to, listed }, 'window listed');
+        } catch (err) {
+          if (classifyFailure(err) === 'fatal') return failFatally(err);
+          listingFailures.push({ monthStart: window.monthStart, error: describeFailure(err) });
+          logger.error({ err: errForLog(err), window: window.monthStart }, 'listing sessions failed for this window; it stays incomplete and is retried next run');
+        } finally {
+          progress.windowsListed++;
+        }
+      },
+      stop.signal,
+    );
+    if (fatal !== undefined) throw fatal;
+
+    // 2. Units: every known session in every window of the horizon.
+    await ensureUnits(pool, monthStarts);
+    if (mode === 'all') await requestFullResweep(pool, monthStarts, clock.now());
+    const due = await loadDueUnits(pool, monthStarts);
+    progress.unitsTotal = due.length;
+    progress.phase = 'sweeping';
+    logger.info({ units: due.length, windowsListed: toList.length }, 'sweeping session windows');
+
+    // 3. Sweeps.
+    const sweepCtx: SweepContext = { ...ctx };
+    await runConcurrently(
+      due,
+      settings.concurrency,
+      async (unit) => {
+        const window = windowsByMonth.get(unit.monthStart);
+        if (!window) return;
+        unitsAttempted++;
+        try {
+          await sweepOrRecordGone(sweepCtx, unit, window, logger);
+          unitsSucceeded++;
+        } catch (err) {
+          if (classifyFailure(err) === 'fatal') return failFatally(err);
+          progress.unitsFailed++;
+          const error = describeFailure(err);
+          unitFailures.push({ monthStart: unit.monthStart, sessionId: unit.sessionId, error });
+          logger.warn({ err: errForLog(err), sessionId: unit.sessionId, window: unit.monthStart }, 'session window failed; its stored pages are kept and it is retried next run');
+          await recordUnitFailure(pool, unit, error).catch((recordErr: unknown) => failFatally(recordErr));
+        } finally {
+          progress.unitsDone++;
+        }
+      },
+      stop.signal,
+    );
+    if (fatal !== undefined) throw fatal;
+    if (deps.signal?.aborted) throw deps.signal.reason instanceof Error ? deps.signal.reason : new ArchiverError('ABORTED', 'sync aborted');
+
+    // 4. Completion. Any window's listing may reveal sessions that need units in every other
+    // window, so no window is declared complete in a pass where a listing failed.
+    progress.phase = 'finishing';
+    if (listingFailures.length === 0) await completeSettledWindows(pool, horizon.windows.filter((w) => w.settled));
+    windowStates = await loadWindows(pool, monthStarts);
+  } catch (err) {
+    const typed = asTypedError(fatal ?? err);
+    const aborted = hasCode(typed, 'ABORTED') || deps.signal?.aborted === true;
+    const outcome = aborted ? 'aborted' : 'failed';
+    await finishRun(pool, runId, {
+      outcome,
+      apiCalls: progress.apiCalls,
+      unitsAttempted,
+      unitsFailed: unitFailures.length,
+      versionsSeen: progress.versionsSeen,
+      versionsAdded: progress.versionsAdded,
+      error: describeFailure(typed),
+    }).catch(() => undefined);
+    progress.phase = 'done';
+    deps.signal?.removeEventListener('abort', onOuterAbort);
+    throw typed;
+  }
+  deps.signal?.removeEventListener('abort', onOuterAbort);
+
+  const atRisk = assessHorizonRisk(horizon, windowStates, settings);
+  for (const risk of atRisk) {
+    logger.error(
+      { window: risk.monthStart, from: risk.from, daysUntilExpiry: risk.daysUntilExpiry, leavesHorizonOn: risk.leavesHorizonOn },
+      `HORIZON RISK: window ${risk.monthStart} is not complete and its oldest day leaves Zoom's six-month horizon in ${risk.daysUntilExpiry} day(s) (${risk.leavesHorizonOn}); after that its data is gone for good`,
+    );
+  }
+  const complete: IsoDate[] = [];
+  const open: IsoDate[] = [];
+  const incomplete: IsoDate[] = [];
+  for (const w of horizon.windows) {
+    const state = windowStates.get(w.monthStart);
+    if (state?.completedAt) complete.push(w.monthStart);
+    else if (!w.settled) open.push(w.monthStart);
+    else incomplete.push(w.monthStart);
+  }
+  progress.windowsComplete = complete.length;
+  progress.phase = 'done';
+
+  const everythingAttemptedSucceeded = listingFailures.length === 0 && unitFailures.length === 0;
+  const outcome: SyncSummary['outcome'] = everythingAttemptedSucceeded ? 'complete' : 'incomplete';
+  await finishRun(pool, runId, {
+    outcome,
+    apiCalls: progress.apiCalls,
+    unitsAttempted,
+    unitsFailed: unitFailures.length,
+    versionsSeen: progress.versionsSeen,
+    versionsAdded: progress.versionsAdded,
+    error: everythingAttemptedSucceeded ? null : `${listingFailures.length} listing(s) and ${unitFailures.length} session window(s) failed`,
+  });
+  const sessionsKnown = Number((await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM archive.sessions')).rows[0]?.n ?? 0);
+  const summary: SyncSummary = {
+    runId,
+    mode,
+    outcome,
+    horizon: { start: horizon.start, today: horizon.today, windows: horizon.windows.length },
+    windowsComplete: complete,
+    windowsOpen: open,
+    windowsIncomplete: incomplete,
+    windowsExpiredIncomplete: expiredIncomplete,
+    listingFailures,
+    unitFailures,
+    unitsAttempted,
+    unitsSucceeded,
+    sessionsKnown,
+    versionsSeen: progress.versionsSeen,
+    versionsAdded: progress.versionsAdded,
+    malformedItems: progress.malformedItems,
+    apiCalls: progress.apiCalls,
+    atRisk,
+    durationMs: progress.elapsedMs(),
+  };
+  logger.info(
+    {
+      outcome,
+      unitsAttempted,
+      unitsFailed: unitFailures.length,
+      listingFailures: listingFailures.length,
+      versionsSeen: summary.versionsSeen,
+      versionsAdded: summary.versionsAdded,
+      apiCalls: summary.apiCalls,
+      windowsComplete: complete.length,
+      windowsOpen: open.length,
+      windowsIncomplete: incomplete.length,
+      atRisk: atRisk.length,
+      durationMs: summary.durationMs,
+    },
+    'sync pass finished',
+  );
+  return summary;
+}
+
+async function sweepOrRecordGone(ctx: SweepContext, unit: UnitState, window: SyncWindow, logger: Logger): Promise<void> {
+  try {
+    await sweepUnit(ctx, unit, window);
+  } catch (err) {
+    if (!hasCode(err, 'ZOOM_NOT_FOUND')) throw err;
+    logger.warn({ sessionId: unit.sessionId, window: unit.monthStart }, 'Zoom reports this session does not exist (404); nothing left to fetch for it in this window');
+    await recordSessionGone(ctx, unit, window);
+  }
+}
+
+async function reportExpiredWindows(pool: Pool, horizon: Horizon, logger: Logger): Promise<IsoDate[]> {
+  const expired = await expireWindows(pool, horizon.start);
+  const lost = expired.filter((w) => !w.complete).map((w) => w.monthStart);
+  for (const monthStart of lost) {
+    logger.error({ window: monthStart }, `window ${monthStart} left Zoom's six-month horizon before it was complete: what was not archived by now can no longer be fetched`);
+  }
+  return lost;
+}
+
+function errForLog(err: unknown): unknown {
+  if (err && typeof err === 'object' && 'toLog' in err && typeof (err as { toLog: unknown }).toLog === 'function') {
+    return (err as { toLog(): unknown }).toLog();
+  }
+  return err;
+}

@@ -1,0 +1,206 @@
+import {
+  MESSAGE_ARRAYS,
+  type MalformedItem,
+  type MessagePage,
+  type MessageVersionInput,
+  type ReportItemSource,
+  type SessionListing,
+  type SessionPage,
+} from '../domain/types.js';
+import { ArchiverError } from '../errors.js';
+import { extractRawArrays } from './raw-json.js';
+import { escapeNulInJsonText } from '../util/nul.js';
+
+/**
+ * Turns a report response body into archive inputs without ever re-serialising an item: each item's
+ * JSON text is cut out of the body as received (so unknown keys, key order, numbers sent as strings
+ * and integers beyond 2^53 survive) and only read here for the few fields the archive keys on.
+ * An item we cannot key is returned as malformed with its raw text, never dropped.
+ */
+
+export class ReportParseError extends ArchiverError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ZOOM_INVALID_RESPONSE', message, options);
+  }
+}
+
+type JsonObject = Record<string, unknown>;
+
+function parseBody(bodyText: string): JsonObject {
+  let body: unknown;
+  try {
+    body = JSON.parse(bodyText);
+  } catch (err) {
+    throw new ReportParseError(`report response is not valid JSON (${(err as Error).message})`, { cause: err });
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new ReportParseError('report response is not a JSON object');
+  }
+  return body as JsonObject;
+}
+
+function readNextPageToken(body: JsonObject): string {
+  const token = body['next_page_token'];
+  if (token === undefined || token === null) return '';
+  if (typeof token === 'string') return token;
+  if (typeof token === 'number') return String(token);
+  throw new ReportParseError(`next_page_token has an unexpected type (${typeof token})`);
+}
+
+/** Epoch milliseconds from a number or a string of digits; undefined when absent or unusable. */
+export function readEpochMs(value: unknown): number | undefined {
+  let n: number | undefined;
+  if (typeof value === 'number') n = value;
+  else if (typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value)) n = Number(value);
+  if (n === undefined || !Number.isFinite(n)) return undefined;
+  const ms = Math.trunc(n);
+  // Anything outside year 1970..9999 is not a chat timestamp; treat it as unusable rather than guess.
+  if (ms <= 0 || ms > 253_402_300_799_999) return undefined;
+  return ms;
+}
+
+/** Epoch milliseconds from an ISO date-time string such as `2022-03-18T10:16:13Z`. */
+function readDateTimeMs(value: unknown): number | undefined {
+  if (typeof value !== 'string' || value.length < 10) return undefined;
+  const ms = Date.parse(value);
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}
+
+function readId(value: unknown): string | undefined {
+  if (typeof value === 'string') return value.length > 0 ? value : undefined;
+  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
+  return undefined;
+}
+
+function readString(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return null;
+}
+
+function readBoolean(value: unknown): boolean | null {
+  if (typeof value === 'boolean') return value;
+  if (value === 'true' || value === 1 || value === '1') return true;
+  if (value === 'false' || value === 0 || value === '0') return false;
+  return null;
+}
+
+function parseItem(rawJson: string, source: ReportItemSource): { item: JsonObject } | { malformed: MalformedItem } {
+  let item: unknown;
+  try {
+    item = JSON.parse(rawJson);
+  } catch (err) {
+    return { malformed: { source, rawJson, reason: `not valid JSON: ${(err as Error).message}` } };
+  }
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    return { malformed: { source, rawJson, reason: 'item is not a JSON object' } };
+  }
+  return { item: item as JsonObject };
+}
+
+/**
+ * PostgreSQL rejects a JSON string holding an unpaired UTF-16 surrogate escape; such an item cannot
+ * be stored as jsonb, so it goes to the malformed list (kept as text) instead of failing the page.
+ */
+const SURROGATE_ESCAPE = /\\u[dD][89abAB][0-9a-fA-F]{2}|\\u[dD][c-fC-F][0-9a-fA-F]{2}/;
+const PAIRED_OR_LONE = /(\\u[dD][89abAB][0-9a-fA-F]{2})(\\u[dD][c-fC-F][0-9a-fA-F]{2})?|\\u[dD][c-fC-F][0-9a-fA-F]{2}/g;
+
+export function hasUnpairedSurrogateEscape(rawJson: string): boolean {
+  if (!SURROGATE_ESCAPE.test(rawJson)) return false;
+  for (const m of rawJson.matchAll(PAIRED_OR_LONE)) {
+    // Count preceding backslashes: an even number means the escape is real, odd means it is literal text.
+    let slashes = 0;
+    for (let i = (m.index ?? 0) - 1; i >= 0 && rawJson.charCodeAt(i) === 92; i--) slashes++;
+    if (slashes % 2 === 1) continue;
+    if (m[1] === undefined || m[2] === undefined) return true;
+  }
+  return false;
+}
+
+export function parseMessagePage(bodyText: string): MessagePage {
+  const body = parseBody(bodyText);
+  const nextPageToken = readNextPageToken(body);
+  const raw = extractRawArrays(bodyText, MESSAGE_ARRAYS.map((a) => a.source));
+  const versions: MessageVersionInput[] = [];
+  const malformed: MalformedItem[] = [];
+
+  for (const { source, kind } of MESSAGE_ARRAYS) {
+    const value = body[source];
+    if (value === undefined || value === null) continue;
+    if (!Array.isArray(value)) {
+      malformed.push({ source, rawJson: JSON.stringify(value), reason: `${source} is not an array` });
+      continue;
+    }
+    for (const rawText of raw.get(source) ?? []) {
+      const rawJson = escapeNulInJsonText(rawText);
+      const parsed = parseItem(rawJson, source);
+      if ('malformed' in parsed) {
+        malformed.push(parsed.malformed);
+        continue;
+      }
+      const item = parsed.item;
+      const messageId = readId(item['id']);
+      if (messageId === undefined) {
+        malformed.push({ source, rawJson, reason: 'missing or unusable message id' });
+        continue;
+      }
+      const sentMs = readEpochMs(item['timestamp']) ?? readDateTimeMs(item['date_time']) ?? null;
+      const actionMs = readEpochMs(item['action_timestamp']) ?? sentMs;
+      if (actionMs === null || actionMs === undefined) {
+        malformed.push({ source, rawJson, reason: 'no usable action_timestamp, timestamp or date_time' });
+        continue;
+      }
+      if (hasUnpairedSurrogateEscape(rawJson)) {
+        malformed.push({ source, rawJson, reason: 'contains an unpaired UTF-16 surrogate escape, which PostgreSQL jsonb cannot store' });
+        continue;
+      }
+      versions.push({ messageId, kind, actionMs, sentMs, rawJson });
+    }
+  }
+  return { versions, malformed, nextPageToken };
+}
+
+export function parseSessionPage(bodyText: string): SessionPage {
+  const body = parseBody(bodyText);
+  const nextPageToken = readNextPageToken(body);
+  const sessions: SessionListing[] = [];
+  const malformed: MalformedItem[] = [];
+  const value = body['sessions'];
+  if (value === undefined || value === null) return { sessions, malformed, nextPageToken };
+  if (!Array.isArray(value)) {
+    malformed.push({ source: 'sessions', rawJson: JSON.stringify(value), reason: 'sessions is not an array' });
+    return { sessions, malformed, nextPageToken };
+  }
+  for (const rawText of extractRawArrays(bodyText, ['sessions']).get('sessions') ?? []) {
+    const rawJson = escapeNulInJsonText(rawText);
+    const parsed = parseItem(rawJson, 'sessions');
+    if ('malformed' in parsed) {
+      malformed.push(parsed.malformed);
+      continue;
+    }
+    const item = parsed.item;
+    const sessionId = readId(item['id']);
+    if (sessionId === undefined) {
+      malformed.push({ source: 'sessions', rawJson, reason: 'missing or unusable session id' });
+      continue;
+    }
+    if (hasUnpairedSurrogateEscape(rawJson)) {
+      malformed.push({ source: 'sessions', rawJson, reason: 'contains an unpaired UTF-16 surrogate escape, which PostgreSQL jsonb cannot store' });
+      continue;
+    }
+    const emails = item['member_emails'];
+    const lastSentMs = readDateTimeMs(item['last_message_sent_time']) ?? readEpochMs(item['last_message_sent_time']);
+    sessions.push({
+      sessionId,
+      type: readString(item['type']),
+      name: readString(item['name']),
+      channelId: readString(item['channel_id']),
+      memberEmails: Array.isArray(emails) ? emails.filter((e): e is string => typeof e === 'string') : null,
+      status: readString(item['status']),
+      hasExternalMember: readBoolean(item['has_external_member']),
+      lastMessageSentAt: lastSentMs === undefined ? null : new Date(lastSentMs),
+      rawJson,
+    });
+  }
+  return { sessions, malformed, nextPageToken };
+}

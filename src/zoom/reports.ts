@@ -1,0 +1,110 @@
+import type { IsoDate, MessagePage, SessionPage } from '../domain/types.js';
+import { ArchiverError, InputError, ZoomApiError } from '../errors.js';
+import { addMonths, isIsoDate } from '../util/dates.js';
+import type { ZoomClient, ZoomResponse } from './client.js';
+import { paginate, type PageMeta } from './pagination.js';
+import { parseMessagePage, parseSessionPage } from './report-parser.js';
+
+/**
+ * The two chat report endpoints (both MEDIUM). The report functions validate their window before
+ * anything is sent, because Zoom's answer to a bad range is an undocumented 400, and they return the
+ * pager directly so that a bad argument throws at the call site.
+ */
+
+export const SESSIONS_ENDPOINT = 'report.chat.sessions';
+export const SESSION_MESSAGES_ENDPOINT = 'report.chat.session_messages';
+/** Zoom's maximum for each endpoint: fewer calls for the same data. */
+const SESSIONS_PAGE_SIZE = 300;
+const MESSAGES_PAGE_SIZE = 100;
+
+export interface ReportWindowOptions {
+  from: IsoDate;
+  /** Inclusive. */
+  to: IsoDate;
+  signal?: AbortSignal;
+  /** Continue from a saved `nextPageToken`. */
+  resumeToken?: string;
+  /** Restarts from page 1 after an expired page token before giving up. Default 3. */
+  maxRestarts?: number;
+}
+
+/** Rejects what Zoom would: not a real `yyyy-mm-dd`, `from` after `to`, or more than one month. */
+export function validateReportWindow(from: string, to: string): void {
+  if (!isIsoDate(from)) throw new InputError(`from must be a calendar date as yyyy-mm-dd, got ${JSON.stringify(from)}`, 'from');
+  if (!isIsoDate(to)) throw new InputError(`to must be a calendar date as yyyy-mm-dd, got ${JSON.stringify(to)}`, 'to');
+  if (from > to) throw new InputError(`from (${from}) must not be after to (${to})`, 'from');
+  // Zoom's own example asks for 2020-03-01..2020-04-01, so the limit is one calendar month inclusive.
+  const latest = addMonths(from, 1);
+  if (to > latest) throw new InputError(`a chat report window may span one month at most: ${from}..${to} ends after ${latest}`, 'to');
+}
+
+export function listChatSessionPages(client: ZoomClient, options: ReportWindowOptions): AsyncGenerator<SessionPage & PageMeta, void, undefined> {
+  validateReportWindow(options.from, options.to);
+  const { from, to, signal } = options;
+  return paginate(
+    async (pageToken) => {
+      const response = await client.request({
+        endpoint: SESSIONS_ENDPOINT,
+        label: 'medium',
+        method: 'GET',
+        path: '/report/chat/sessions',
+        query: { from, to, page_size: SESSIONS_PAGE_SIZE, next_page_token: pageToken },
+        ...(signal ? { signal } : {}),
+      });
+      return parseReport(response, SESSIONS_ENDPOINT, parseSessionPage);
+    },
+    { resumeToken: options.resumeToken, maxRestarts: options.maxRestarts, signal, logger: client.logger, endpoint: SESSIONS_ENDPOINT },
+  );
+}
+
+export function fetchSessionMessagePages(
+  client: ZoomClient,
+  sessionId: string,
+  options: ReportWindowOptions,
+): AsyncGenerator<MessagePage & PageMeta, void, undefined> {
+  if (sessionId === '') throw new InputError('sessionId must not be empty', 'sessionId');
+  validateReportWindow(options.from, options.to);
+  const { from, to, signal } = options;
+  const path = `/report/chat/sessions/${encodeURIComponent(sessionId)}`;
+  return paginate(
+    async (pageToken) => {
+      const response = await client.request({
+        endpoint: SESSION_MESSAGES_ENDPOINT,
+        label: 'medium',
+        method: 'GET',
+        path,
+        query: {
+          from,
+          to,
+          page_size: MESSAGES_PAGE_SIZE,
+          next_page_token: pageToken,
+          include_fields: 'edited_messages,deleted_messages',
+          include_reactions: true,
+          include_bot_message: true,
+          include_custom_emoji_reactions: true,
+          // Selects edits and deletions by when they happened, so today's edit of an old message is
+          // caught (see ZOOM-API-NOTES.md, "Chat reports").
+          query_all_modifications: true,
+        },
+        ...(signal ? { signal } : {}),
+      });
+      return parseReport(response, SESSION_MESSAGES_ENDPOINT, parseMessagePage);
+    },
+    { resumeToken: options.resumeToken, maxRestarts: options.maxRestarts, signal, logger: client.logger, endpoint: SESSION_MESSAGES_ENDPOINT },
+  );
+}
+
+/** Parser errors gain the endpoint and tracking id, which Zoom support asks for. */
+function parseReport<P>(response: ZoomResponse, endpoint: string, parse: (bodyText: string) => P): P {
+  try {
+    return parse(response.bodyText);
+  } catch (err) {
+    if (!(err instanceof ArchiverError)) throw err;
+    throw new ZoomApiError(
+      err.code,
+      `${err.message} (GET ${endpoint}${response.trackingId === undefined ? '' : `, trackingId ${response.trackingId}`})`,
+      { endpoint, method: 'GET', status: response.status, trackingId: response.trackingId },
+      { cause: err },
+    );
+  }
+}

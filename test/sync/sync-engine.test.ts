@@ -1,0 +1,168 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { generateDataset } from '../../src/simulator/dataset.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { archivedVersions, diffArchive, expectedArchive, expectedMalformed, horizonFor, startSyncHarness, type SyncHarness } from '../helpers/sync-harness.js';
+import { canonicalJson } from '../helpers/sync-harness.js';
+
+// The sync engine end to end: real PostgreSQL, the Zoom simulator over HTTP, the real client.
+const NOW = new Date('2026-11-21T15:00:00Z');
+let harness: SyncHarness | undefined;
+
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+async function expectExact(h: SyncHarness, options: { knownSessionIds?: Iterable<string> } = {}) {
+  const { today, horizonStart } = horizonFor(h.clock);
+  const expected = expectedArchive(h.dataset, { today, horizonStart, ...options });
+  const actual = await archivedVersions(h.db);
+  expect(diffArchive(actual, expected)).toEqual({ missing: [], unexpected: [], duplicates: [] });
+  expect(actual.length).toBe(expected.length);
+  return expected.length;
+}
+
+describe('full backfill', () => {
+  for (const variant of [
+    { sessionListing: 'every-active-window', modificationsPaging: 'first-page' },
+    { sessionListing: 'last-activity-window', modificationsPaging: 'every-page' },
+  ] as const) {
+    it(`archives every session, message and version exactly once (${variant.sessionListing}, ${variant.modificationsPaging})`, async () => {
+      const clock = new ManualClock(NOW);
+      const dataset = generateDataset({ seed: 7, now: NOW, sessions: 40, totalMessages: 2500, quirks: 'all' });
+      harness = await startSyncHarness({ dataset, clock, simulator: variant });
+      const summary = await harness.sync();
+      expect(summary.outcome).toBe('complete');
+      expect(summary.atRisk).toEqual([]);
+      const versions = await expectExact(harness);
+      expect(summary.versionsAdded).toBe(versions);
+      expect(versions).toBeGreaterThan(2000);
+
+      // Every session Zoom listed is in the read model; malformed items are kept, not dropped.
+      const sessions = await harness.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM public.chat_sessions');
+      expect(sessions.rows[0]?.n).toBe(summary.sessionsKnown);
+      const errors = await harness.db.pool.query<{ raw_text: string }>('SELECT raw_text FROM public.sync_errors');
+      const { today, horizonStart } = horizonFor(clock);
+      expect(errors.rows.map((r) => canonicalJson(JSON.parse(r.raw_text))).sort()).toEqual(expectedMalformed(dataset, { today, horizonStart }).sort());
+      // Every window before the current month is complete; the current month stays open.
+      expect(summary.windowsIncomplete).toEqual([]);
+      expect(summary.windowsOpen).toEqual(['2026-11-01']);
+    });
+  }
+
+  it('adds nothing when run twice in a row, and re-lists only windows that are not complete', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 11, now: NOW, sessions: 25, totalMessages: 1200 });
+    harness = await startSyncHarness({ dataset, clock });
+    const first = await harness.sync();
+    harness.sim.resetStats();
+    const second = await harness.sync();
+    expect(second.outcome).toBe('complete');
+    expect(second.versionsAdded).toBe(0);
+    expect(second.versionsSeen).toBeGreaterThan(0);
+    await expectExact(harness);
+    // Only the open month is listed again and swept again (one unit per known session).
+    expect(second.unitsAttempted).toBe(first.sessionsKnown);
+    const listed = harness.sim.stats().byEndpoint['report.chat.sessions'];
+    expect(listed).toBeDefined();
+  });
+});
+
+describe('faults', () => {
+  it('stays exact through 429s, 5xx, resets, slow pages and expired tokens', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 3, now: NOW, sessions: 20, totalMessages: 1500, quirks: 'all' });
+    harness = await startSyncHarness({ dataset, clock, simulator: { modificationsPaging: 'every-page' } });
+    harness.sim.faults.chaos({
+      probability: 0.12,
+      seed: 5,
+      kinds: [
+        { kind: 'status', status: 500 },
+        { kind: 'status', status: 503 },
+        { kind: 'rate-limit', type: 'qps', retryAfter: 'seconds' },
+        { kind: 'reset' },
+        { kind: 'reset-mid-body' },
+        { kind: 'slow', delayMs: 30 },
+        { kind: 'expire-page-token' },
+        { kind: 'expire-oauth-token' },
+      ],
+    });
+    const first = await harness.sync();
+    // Faults may exhaust a unit's retries; whatever failed is retried by the next pass.
+    if (first.outcome !== 'complete') {
+      harness.sim.faults.clear();
+      const second = await harness.sync();
+      expect(second.outcome).toBe('complete');
+    }
+    await expectExact(harness);
+  });
+
+  it('restarts a session window from page 1 when its page token expires, without duplicates', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 4, now: NOW, sessions: 6, totalMessages: 2000 });
+    harness = await startSyncHarness({ dataset, clock });
+    harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages', hasPageToken: true }, fault: { kind: 'expire-page-token' }, times: 3 });
+    const summary = await harness.sync();
+    expect(summary.outcome).toBe('complete');
+    expect(summary.progress.pageRestarts).toBe(3);
+    await expectExact(harness);
+  });
+
+  it('reports a window about to leave the horizon loudly when it cannot be completed', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 5, now: NOW, sessions: 8, totalMessages: 400 });
+    harness = await startSyncHarness({ dataset, clock });
+    const { horizonStart } = horizonFor(clock);
+    harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages', queryIncludes: { from: horizonStart } }, fault: { kind: 'status', status: 500 }, times: Infinity });
+    const summary = await harness.sync();
+    expect(summary.outcome).toBe('incomplete');
+    expect(summary.atRisk.map((r) => r.monthStart)).toEqual(['2026-05-01']);
+    expect(summary.atRisk[0]?.daysUntilExpiry).toBe(1);
+    expect(summary.unitFailures.length).toBeGreaterThan(0);
+    // Everything else is archived and the failed window is retried (and completed) next time.
+    harness.sim.faults.clear();
+    const retry = await harness.sync();
+    expect(retry.outcome).toBe('complete');
+    expect(retry.atRisk).toEqual([]);
+    await expectExact(harness);
+  });
+});
+
+describe('change over time', () => {
+  it('catches new messages, and edits and deletions of old messages in quiet sessions, on later passes', async () => {
+    // The dataset runs ten days past the clock: those events appear as the clock advances.
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 9, now: new Date(NOW.getTime() + 10 * 86_400_000), sessions: 30, totalMessages: 2500, editProbability: 0.2, deleteProbability: 0.05 });
+    harness = await startSyncHarness({ dataset, clock });
+    await harness.sync();
+    for (let day = 1; day <= 10; day++) {
+      clock.advance(86_400_000);
+      const summary = await harness.sync();
+      expect(summary.outcome).toBe('complete');
+    }
+    // Every version a full sweep would serve today is there, except 'original' re-deliveries of
+    // messages edited after their window was complete, whose new text is archived as the edit.
+    const known = (await harness.db.pool.query<{ session_id: string }>('SELECT session_id FROM archive.sessions')).rows.map((r) => r.session_id);
+    const { today, horizonStart } = horizonFor(clock);
+    const expected = expectedArchive(dataset, { today, horizonStart, knownSessionIds: known });
+    const actual = await archivedVersions(harness.db);
+    const actualKeys = new Set(actual.map((v) => `${v.sessionId}|${v.messageId}|${v.kind}|${v.actionMs}|${v.raw}`));
+    const missing = expected.filter((v) => !actualKeys.has(`${v.sessionId}|${v.messageId}|${v.kind}|${v.actionMs}|${v.raw}`));
+    expect(missing.filter((v) => v.kind !== 'original')).toEqual([]);
+    const actualBodies = new Set(actual.map((v) => `${v.sessionId}|${v.messageId}|${JSON.parse(v.raw).message}`));
+    expect(missing.filter((v) => !actualBodies.has(`${v.sessionId}|${v.messageId}|${JSON.parse(v.raw).message}`))).toEqual([]);
+  });
+});
+
+describe('concurrency', () => {
+  it('refuses a second pass while one is running, losing nothing', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 12, now: NOW, sessions: 10, totalMessages: 500 });
+    harness = await startSyncHarness({ dataset, clock, simulator: { latencyMs: 20 } });
+    const first = harness.sync();
+    await new Promise((r) => setTimeout(r, 150));
+    await expect(harness.sync()).rejects.toMatchObject({ code: 'SYNC_ALREADY_RUNNING' });
+    expect((await first).outcome).toBe('complete');
+    await expectExact(harness);
+  });
+});

@@ -1,0 +1,50 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig, requireZoomCredentials } from '../../src/config/config.js';
+import { ConfigError } from '../../src/errors.js';
+
+describe('configuration', () => {
+  it('has working defaults: no database URL means the embedded database', () => {
+    const config = loadConfig({});
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.zoom.apiBaseUrl).toBe('https://api.zoom.us/v2');
+    expect(config.zoom.oauthTokenUrl).toBe('https://zoom.us/oauth/token');
+    // Half of the Pro plan by default: other apps share the account's budget.
+    expect(config.zoom.ratePerSecond.medium).toBe(10);
+    expect(config.zoom.ratePerSecond['resource-intensive']).toBeCloseTo(5 / 60);
+    expect(config.sync.horizonRiskDays).toBe(14);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names every bad variable at once, with what a good value looks like', () => {
+    let error: ConfigError | undefined;
+    try {
+      loadConfig({ DATABASE_URL: 'mysql://x', ZOOM_RATE_MEDIUM: 'fast', SYNC_CONCURRENCY: '0', LOG_LEVEL: 'loud', ZOOM_API_BASE_URL: 'ftp://x', ZOOM_RATE_SHARE: '2' });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error?.issues.map((i) => i.variable).sort()).toEqual(['DATABASE_URL', 'LOG_LEVEL', 'SYNC_CONCURRENCY', 'ZOOM_API_BASE_URL', 'ZOOM_RATE_MEDIUM', 'ZOOM_RATE_SHARE']);
+    expect(error?.message).toContain('ZOOM_RATE_MEDIUM: expected requests per second');
+  });
+
+  it('reads secrets from *_FILE variables and refuses both forms at once', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'zca-config-'));
+    const file = path.join(dir, 'secret');
+    writeFileSync(file, 's3cret\n');
+    const config = loadConfig({ ZOOM_CLIENT_SECRET_FILE: file, ZOOM_CLIENT_ID: 'id', ZOOM_ACCOUNT_ID: 'acct' });
+    expect(requireZoomCredentials(config)).toEqual({ accountId: 'acct', clientId: 'id', clientSecret: 's3cret' });
+    expect(() => loadConfig({ ZOOM_CLIENT_SECRET_FILE: file, ZOOM_CLIENT_SECRET: 'x' })).toThrow(/set either ZOOM_CLIENT_SECRET or ZOOM_CLIENT_SECRET_FILE/);
+    expect(() => loadConfig({ ZOOM_CLIENT_SECRET_FILE: path.join(dir, 'missing') })).toThrow(/cannot read secret file/);
+  });
+
+  it('never echoes a secret in an error', () => {
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://u:hunter2@h/db', SYNC_CONCURRENCY: 'x' })).not.toThrow(/hunter2/);
+  });
+
+  it('names every missing Zoom credential for commands that call Zoom', () => {
+    expect(() => requireZoomCredentials(loadConfig({ ZOOM_CLIENT_ID: 'x' }))).toThrow(/ZOOM_ACCOUNT_ID[\s\S]*ZOOM_CLIENT_SECRET/);
+  });
+});
