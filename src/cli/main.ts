@@ -1,7 +1,5 @@
 import { Command, Option } from 'commander';
-import { ArchiverError, ConfigError, InputError } from '../errors.js';
-import { createCommandContext, type CommandContext } from './context.js';
-import { EXIT, type ExitCode } from './exit-codes.js';
+import { runCommand as run } from './run-command.js';
 import { migrateCommand } from './commands/migrate.js';
 import { sqlCommand } from './commands/sql.js';
 import { statusCommand } from './commands/status.js';
@@ -11,46 +9,9 @@ import { simulatorCommand } from './commands/simulator.js';
 import { VERSION } from '../version.js';
 
 /**
- * The composition root: parses the command line, builds the context (configuration, logger,
- * signals, database on demand), runs one command, maps its outcome or error to an exit code.
+ * The composition root: parses the command line and hands each command to runCommand, which builds
+ * the context (configuration, logger, signals, database on demand) and maps outcomes to exit codes.
  */
-
-function reportError(err: unknown, ctx: CommandContext | undefined): ExitCode {
-  if (err instanceof ConfigError || err instanceof InputError) {
-    process.stderr.write(`zoom-chat-archiver: ${err.message}\n`);
-    return EXIT.USAGE;
-  }
-  if (err instanceof ArchiverError) {
-    if (err.code === 'SYNC_ALREADY_RUNNING') {
-      process.stderr.write(`zoom-chat-archiver: ${err.message}\n`);
-      return EXIT.BUSY;
-    }
-    if (err.code === 'ABORTED' || ctx?.signal.aborted) {
-      process.stderr.write('zoom-chat-archiver: stopped by a signal; everything stored so far is kept and the next run continues from there\n');
-      return EXIT.INTERRUPTED;
-    }
-    ctx?.logger.debug({ err }, 'command failed');
-    process.stderr.write(`zoom-chat-archiver: ${err.code}: ${err.message}\n`);
-    return EXIT.FAILURE;
-  }
-  if (ctx?.signal.aborted) return EXIT.INTERRUPTED;
-  if (ctx) ctx.logger.error({ err }, 'command failed unexpectedly');
-  else process.stderr.write(`zoom-chat-archiver: ${(err as Error)?.stack ?? String(err)}\n`);
-  return EXIT.FAILURE;
-}
-
-async function run(action: (ctx: CommandContext) => Promise<ExitCode>): Promise<void> {
-  let ctx: CommandContext | undefined;
-  let code: ExitCode;
-  try {
-    ctx = createCommandContext();
-    code = await action(ctx);
-  } catch (err) {
-    code = reportError(err, ctx);
-  }
-  await ctx?.close();
-  process.exit(code);
-}
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -100,6 +61,10 @@ export function buildProgram(): Command {
     .allowExcessArguments()
     .helpOption(false)
     .action(() => run((ctx) => simulatorCommand(ctx, process.argv.slice(process.argv.indexOf('simulator') + 1))));
+
+  // legal-hold commands are registered here
+  // export commands are registered here
+  // service commands are registered here
 
   return program;
 }

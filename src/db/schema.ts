@@ -184,3 +184,167 @@ export const itemErrors = archive.table(
   },
   (t) => [uniqueIndex('item_errors_identity').on(t.source, t.rawSha256)],
 );
+
+/**
+ * Append-only record of every change made through this project and every change noticed in Zoom,
+ * and of every read of message content or bundle download through the API. A trigger rejects
+ * UPDATE, DELETE and TRUNCATE.
+ */
+export const auditLog = archive.table(
+  'audit_log',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    at: tstz('at').notNull().defaultNow(),
+    /** Who: `cli:<os user>`, `api:<token name>`, `system:<job>` or `zoom` (a change noticed in Zoom). */
+    actor: text('actor').notNull(),
+    /** What, dotted: `legal_hold.matter.create`, `export.create`, `api.messages.read`, … */
+    action: text('action').notNull(),
+    subjectType: text('subject_type'),
+    subjectId: text('subject_id'),
+    before: jsonb('before'),
+    after: jsonb('after'),
+    details: jsonb('details'),
+  },
+  (t) => [index('audit_log_subject').on(t.subjectType, t.subjectId, t.at), index('audit_log_at').on(t.at)],
+);
+
+/** Local mirror of every Zoom legal-hold matter ever seen. A matter is never forgotten. */
+export const legalHoldMatters = archive.table(
+  'legal_hold_matters',
+  {
+    matterId: text('matter_id').primaryKey(),
+    matterName: text('matter_name').notNull(),
+    startDate: date('start_date', { mode: 'string' }),
+    /** Null: open-ended. */
+    endDate: date('end_date', { mode: 'string' }),
+    /** Zoom's matter_creation_date. */
+    creationDate: date('creation_date', { mode: 'string' }),
+    /** active | deleted_in_zoom (gone from Zoom's list) | deleted_here (deleted through this project) */
+    state: text('state').notNull().default('active'),
+    firstSeenAt: tstz('first_seen_at').notNull().defaultNow(),
+    lastSeenAt: tstz('last_seen_at').notNull().defaultNow(),
+    createdHereAt: tstz('created_here_at'),
+    deletedAt: tstz('deleted_at'),
+    /** The latest listing item exactly as received. */
+    raw: jsonb('raw'),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [check('legal_hold_matters_state_check', sql`${t.state} in ('active', 'deleted_in_zoom', 'deleted_here')`)],
+);
+
+/** The users a matter holds (Zoom's matter_users), as Zoom reports them. */
+export const legalHoldCustodians = archive.table(
+  'legal_hold_custodians',
+  {
+    matterId: text('matter_id').notNull(),
+    /** The identifier files are listed by: the email when Zoom gives one, else the user id. */
+    identifier: text('identifier').notNull(),
+    email: text('email'),
+    userId: text('user_id'),
+    firstSeenAt: tstz('first_seen_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.matterId, t.identifier] }), index('legal_hold_custodians_email').on(t.email)],
+);
+
+/** Every zip file Zoom prepared for a matter and custodian, and what happened to our copy. */
+export const legalHoldFiles = archive.table(
+  'legal_hold_files',
+  {
+    matterId: text('matter_id').notNull(),
+    custodian: text('custodian').notNull(),
+    fileKey: text('file_key').notNull(),
+    fileStartDate: date('file_start_date', { mode: 'string' }),
+    fileEndDate: date('file_end_date', { mode: 'string' }),
+    fileCount: integer('file_count'),
+    /** total_file_size as Zoom announced it. */
+    announcedBytes: bigint('announced_bytes', { mode: 'number' }),
+    /** pending | ready | downloading | stored | failed */
+    state: text('state').notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    lastErrorAt: tstz('last_error_at'),
+    firstSeenAt: tstz('first_seen_at').notNull().defaultNow(),
+    lastSeenAt: tstz('last_seen_at').notNull().defaultNow(),
+    readyAt: tstz('ready_at'),
+    /** Relative to ARCHIVE_DATA_DIR. */
+    storedPath: text('stored_path'),
+    storedBytes: bigint('stored_bytes', { mode: 'number' }),
+    /** Lower-case hex SHA-256 of the stored zip. */
+    sha256: text('sha256'),
+    zipEntries: integer('zip_entries'),
+    storedAt: tstz('stored_at'),
+    raw: jsonb('raw'),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.matterId, t.custodian, t.fileKey] }),
+    check('legal_hold_files_state_check', sql`${t.state} in ('pending', 'ready', 'downloading', 'stored', 'failed')`),
+    index('legal_hold_files_state').on(t.state),
+  ],
+);
+
+/** Every export bundle asked for, whatever became of it. */
+export const exports = archive.table(
+  'exports',
+  {
+    /** The bundle id (a UUID), also written in its manifest. */
+    exportId: text('export_id').primaryKey(),
+    requestedBy: text('requested_by').notNull(),
+    requestedAt: tstz('requested_at').notNull().defaultNow(),
+    /** The filter as asked: matter, custodians and dates, or sessions; optional text query. */
+    filter: jsonb('filter').notNull(),
+    formats: text('formats').array().notNull(),
+    /** running | complete | failed */
+    state: text('state').notNull().default('running'),
+    /** Phase and figures while running, e.g. {"phase":"messages","versions":1200}. */
+    progress: jsonb('progress'),
+    /** sessions, messages, versions, edits, deletions, files */
+    counts: jsonb('counts'),
+    bytes: bigint('bytes', { mode: 'number' }),
+    sha256: text('sha256'),
+    /** Relative to ARCHIVE_DATA_DIR, or absolute when --out pointed elsewhere. */
+    path: text('path'),
+    error: text('error'),
+    finishedAt: tstz('finished_at'),
+    updatedAt: tstz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [check('exports_state_check', sql`${t.state} in ('running', 'complete', 'failed')`), index('exports_requested_at').on(t.requestedAt)],
+);
+
+/** Every run of a scheduled job by the service. */
+export const jobRuns = archive.table(
+  'job_runs',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    job: text('job').notNull(),
+    /** Which process ran it: hostname and pid. */
+    instance: text('instance').notNull(),
+    startedAt: tstz('started_at').notNull().defaultNow(),
+    finishedAt: tstz('finished_at'),
+    /** running | succeeded | failed | skipped (another replica held the job) | aborted */
+    outcome: text('outcome').notNull().default('running'),
+    figures: jsonb('figures'),
+    error: text('error'),
+  },
+  (t) => [index('job_runs_job_started').on(t.job, t.startedAt)],
+);
+
+/** Bearer tokens for the HTTP API, stored as SHA-256 hashes; the token itself is shown once. */
+export const apiTokens = archive.table(
+  'api_tokens',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    name: text('name').notNull(),
+    tokenSha256: bytea('token_sha256').notNull(),
+    /** reader | exporter | admin */
+    role: text('role').notNull(),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    revokedAt: tstz('revoked_at'),
+    lastUsedAt: tstz('last_used_at'),
+  },
+  (t) => [
+    check('api_tokens_role_check', sql`${t.role} in ('reader', 'exporter', 'admin')`),
+    uniqueIndex('api_tokens_name').on(t.name),
+    uniqueIndex('api_tokens_hash').on(t.tokenSha256),
+  ],
+);
