@@ -41,6 +41,14 @@ export interface SyncConfig {
   horizonMarginDays: number;
 }
 
+export interface LegalHoldConfig {
+  /** Report a file Zoom has not made ready for longer than this. */
+  unreadyWarnHours: number;
+  downloadConcurrency: number;
+  /** Attempts per file and run before it is marked failed (it is tried again on later runs). */
+  downloadAttempts: number;
+}
+
 export interface Config {
   databaseUrl: string | undefined;
   embeddedPostgresPort: number;
@@ -49,6 +57,7 @@ export interface Config {
   logFormat: LogFormat;
   zoom: ZoomConfig;
   sync: SyncConfig;
+  legalHold: LegalHoldConfig;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -104,6 +113,9 @@ const SCHEMA = {
   SYNC_HORIZON_RISK_DAYS: nonNegativeInt('a number of days, e.g. 14').default(14),
   SYNC_SETTLE_HOURS: nonNegativeInt('a number of hours, e.g. 24').default(24),
   SYNC_HORIZON_MARGIN_DAYS: nonNegativeInt('a number of days, e.g. 0').default(0),
+  LEGAL_HOLD_UNREADY_WARN_HOURS: positiveInt('a number of hours, e.g. 72').default(72),
+  LEGAL_HOLD_DOWNLOAD_CONCURRENCY: positiveInt('a number of parallel downloads, e.g. 2').default(2),
+  LEGAL_HOLD_DOWNLOAD_ATTEMPTS: positiveInt('a number of attempts, e.g. 5').default(5),
 } as const;
 
 type SchemaShape = typeof SCHEMA;
@@ -188,6 +200,11 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       horizonRiskDays: v.SYNC_HORIZON_RISK_DAYS,
       settleHours: v.SYNC_SETTLE_HOURS,
       horizonMarginDays: v.SYNC_HORIZON_MARGIN_DAYS,
+    }),
+    legalHold: Object.freeze({
+      unreadyWarnHours: v.LEGAL_HOLD_UNREADY_WARN_HOURS,
+      downloadConcurrency: v.LEGAL_HOLD_DOWNLOAD_CONCURRENCY,
+      downloadAttempts: v.LEGAL_HOLD_DOWNLOAD_ATTEMPTS,
     }),
   };
   return Object.freeze(config);
