@@ -170,21 +170,6 @@ export async function loadDueUnits(db: Queryable, monthStarts: readonly IsoDate[
   return res.rows.map(toUnitState);
 }
 
-export async function beginSweep(
-  db: Queryable,
-  unit: { monthStart: IsoDate; sessionId: string },
-  sweep: { from: IsoDate; to: IsoDate; startedAt: Date; resuming: boolean },
-): Promise<void> {
-  await db.query(
-    `UPDATE archive.sync_units
-     SET sweep_from = $3::date, sweep_to = $4::date, sweep_started_at = $5,
-         resume_token = CASE WHEN $6::boolean THEN resume_token ELSE NULL END,
-         resume_token_at = CASE WHEN $6::boolean THEN resume_token_at ELSE NULL END
-     WHERE month_start = $1::date AND session_id = $2`,
-    [unit.monthStart, unit.sessionId, sweep.from, sweep.to, sweep.startedAt, sweep.resuming],
-  );
-}
-
 export interface SweepCompletion {
   monthStart: IsoDate;
   sessionId: string;

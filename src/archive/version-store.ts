@@ -1,13 +1,32 @@
 import type { IsoDate, MalformedItem, MessageVersionInput } from '../domain/types.js';
 import type { Queryable } from '../db/pool.js';
-import { retryTransientConflicts, SqlParams } from './sql-values.js';
+import { retryTransientConflicts } from './sql-values.js';
 
 /**
  * Writes one page of a session's messages: its versions, its malformed items and the unit's
- * checkpoint (the page token to resume from) in ONE statement, so a crash leaves either the whole
- * page or none of it. Re-delivered versions are skipped by the identity index; a different content
- * under the same keys is a new row, never an overwrite.
+ * checkpoint in ONE statement, so a crash leaves either the whole page or none of it. The first
+ * page also records which sweep is under way (so it can be resumed from its page token); the last
+ * page also records the sweep as finished. Re-delivered versions are skipped by the identity
+ * index; a different content under the same keys is a new row, never an overwrite.
+ *
+ * The statement text never changes: the page travels as two JSON arrays (keys, and the raw items
+ * exactly as received), so PostgreSQL parses and plans it once per connection, and node-postgres
+ * sends the raw JSON without escaping it value by value.
  */
+
+export interface SweepCheckpoint {
+  from: IsoDate;
+  to: IsoDate;
+  /** When this sweep started (data is as of this instant). */
+  startedAt: Date;
+}
+
+export interface SweepFinish {
+  /** The sweep reached the month's last day and started after the month settled. */
+  complete: boolean;
+  /** The sweep started at the window's first day (satisfies a `sync --all` request made before it). */
+  full: boolean;
+}
 
 export interface MessagePageWrite {
   sessionId: string;
@@ -17,28 +36,14 @@ export interface MessagePageWrite {
   malformed: readonly MalformedItem[];
   /** Token for the page after this one ('' on the last page). */
   nextPageToken: string;
+  sweep: SweepCheckpoint;
+  /** Present on the last page of a sweep. */
+  finish?: SweepFinish | undefined;
 }
 
 export interface MessagePageResult {
   versionsAdded: number;
   malformedRecorded: number;
-}
-
-const VERSION_CASTS = ['text', 'text', 'timestamptz', 'timestamptz', 'jsonb'] as const;
-const ERROR_CASTS = ['text', 'text', 'text'] as const;
-
-function msToIso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}
-
-/**
- * Rows are inserted in identity order so two concurrent pages carrying the same versions (a session
- * swept in two windows at once) lock index entries in the same order and cannot deadlock.
- */
-function byIdentity(a: MessageVersionInput, b: MessageVersionInput): number {
-  if (a.messageId !== b.messageId) return a.messageId < b.messageId ? -1 : 1;
-  if (a.kind !== b.kind) return a.kind < b.kind ? -1 : 1;
-  return a.actionMs - b.actionMs;
 }
 
 /** One upsert may touch a row once: a page repeating a malformed item records it once. */
@@ -48,74 +53,103 @@ export function uniqueMalformed(items: readonly MalformedItem[]): MalformedItem[
   return [...seen.values()];
 }
 
-export function buildMessagePageStatement(page: MessagePageWrite): { text: string; values: unknown[] } {
-  const p = new SqlParams();
-  const session = () => p.named$('session', page.sessionId);
-  const month = () => p.named$('month', page.monthStart);
-  const run = () => p.named$('run', page.syncRunId);
-  const versionRows = [...page.versions]
-    .sort(byIdentity)
-    .map((v) => [v.messageId, v.kind, msToIso(v.actionMs), msToIso(v.sentMs), v.rawJson]);
-  const errorRows = uniqueMalformed(page.malformed).map((m) => [m.source, m.reason, m.rawJson]);
-
-  const insertVersions =
-    versionRows.length === 0
-      ? 'ins AS (SELECT 1 WHERE false)'
-      : `input(message_id, kind, action_at, sent_at, raw) AS (VALUES ${p.rows(versionRows, VERSION_CASTS)}),
+const WRITE_MESSAGE_PAGE = `
+WITH keys AS (
+  SELECT k.value->>0 AS message_id, k.value->>1 AS kind, (k.value->>2)::timestamptz AS action_at,
+         (k.value->>3)::timestamptz AS sent_at, k.i
+  FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS k(value, i)
+),
+raws AS (
+  SELECT r.value AS raw, r.i FROM jsonb_array_elements($2::jsonb) WITH ORDINALITY AS r(value, i)
+),
 ins AS (
   INSERT INTO archive.message_versions
     (session_id, message_id, kind, action_at, sent_at, sender, sender_member_id, sender_display_name,
      receiver, body, reply_main_message_id, files, raw, content_sha256, sync_run_id)
-  SELECT ${session()}::text, i.message_id, i.kind, i.action_at, i.sent_at, i.raw->>'sender', i.raw->>'sender_member_id',
-         i.raw->>'sender_display_name', i.raw->>'receiver', i.raw->>'message', i.raw->>'reply_main_message_id',
-         i.raw->'files', i.raw, archive.version_identity(i.raw), ${run()}::bigint
-  FROM input i
+  SELECT $3, k.message_id, k.kind, k.action_at, k.sent_at, r.raw->>'sender', r.raw->>'sender_member_id',
+         r.raw->>'sender_display_name', r.raw->>'receiver', r.raw->>'message', r.raw->>'reply_main_message_id',
+         r.raw->'files', r.raw, archive.version_identity(r.raw), $5
+  FROM keys k JOIN raws r USING (i)
+  -- Identity order: two pages carrying the same versions (a session swept in two windows at once)
+  -- take index locks in the same order and cannot deadlock.
+  ORDER BY k.message_id, k.kind, k.action_at
   ON CONFLICT (session_id, message_id, kind, action_at, content_sha256) DO NOTHING
   RETURNING 1
-)`;
-  const insertErrors =
-    errorRows.length === 0
-      ? 'errs AS (SELECT 1 WHERE false)'
-      : `err_input(source, reason, raw_text) AS (VALUES ${p.rows(errorRows, ERROR_CASTS)}),
+),
 errs AS (
   INSERT INTO archive.item_errors AS e (source, session_id, month_start, reason, raw_text, raw_sha256, sync_run_id)
-  SELECT ei.source, ${session()}::text, ${month()}::date, ei.reason, ei.raw_text, sha256(convert_to(ei.raw_text, 'UTF8')), ${run()}::bigint
-  FROM err_input ei
+  SELECT x.value->>0, $3, $4::date, x.value->>1, x.value->>2, sha256(convert_to(x.value->>2, 'UTF8')), $5
+  FROM jsonb_array_elements($6::jsonb) AS x(value)
   ON CONFLICT (source, raw_sha256) DO UPDATE SET last_seen_at = now(), times_seen = e.times_seen + 1
   RETURNING 1
-)`;
-  const seenParam = p.add(page.versions.length);
-  const tokenParam = p.add(page.nextPageToken === '' ? null : page.nextPageToken);
-
-  const text = `WITH ${insertVersions},
-${insertErrors},
+),
 unit AS (
   UPDATE archive.sync_units
   SET pages_fetched = pages_fetched + 1,
-      versions_seen = versions_seen + ${seenParam}::int,
+      versions_seen = versions_seen + jsonb_array_length($1::jsonb),
       versions_added = versions_added + (SELECT count(*) FROM ins),
-      resume_token = ${tokenParam}::text,
-      resume_token_at = CASE WHEN ${tokenParam}::text IS NULL THEN NULL ELSE now() END
-  WHERE month_start = ${month()}::date AND session_id = ${session()}::text
+      sweep_from = CASE WHEN $11::boolean THEN NULL ELSE $8::date END,
+      sweep_to = CASE WHEN $11::boolean THEN NULL ELSE $9::date END,
+      sweep_started_at = CASE WHEN $11::boolean THEN NULL ELSE $10::timestamptz END,
+      resume_token = $7::text,
+      resume_token_at = CASE WHEN $7::text IS NULL THEN NULL ELSE now() END,
+      covered_through = CASE WHEN $11::boolean THEN $9::date ELSE covered_through END,
+      swept_at = CASE WHEN $11::boolean THEN $10::timestamptz ELSE swept_at END,
+      sweeps = sweeps + CASE WHEN $11::boolean THEN 1 ELSE 0 END,
+      outcome = CASE WHEN $11::boolean THEN 'ok' ELSE outcome END,
+      completed_at = CASE WHEN $11::boolean AND $12::boolean THEN coalesce(completed_at, now()) ELSE completed_at END,
+      resweep_requested_at = CASE WHEN $11::boolean AND $13::boolean AND resweep_requested_at <= $10::timestamptz
+                                  THEN NULL ELSE resweep_requested_at END,
+      failures = CASE WHEN $11::boolean THEN 0 ELSE failures END,
+      last_error = CASE WHEN $11::boolean THEN NULL ELSE last_error END,
+      last_error_at = CASE WHEN $11::boolean THEN NULL ELSE last_error_at END
+  WHERE month_start = $4::date AND session_id = $3
   RETURNING 1
 ),
 touched AS (
   UPDATE archive.sessions SET last_archived_at = now()
-  WHERE session_id = ${session()}::text AND EXISTS (SELECT 1 FROM ins)
+  WHERE session_id = $3 AND EXISTS (SELECT 1 FROM ins)
   RETURNING 1
 )
 SELECT (SELECT count(*) FROM ins)::int AS added,
        (SELECT count(*) FROM errs)::int AS errors,
        (SELECT count(*) FROM unit)::int AS units,
        (SELECT count(*) FROM touched)::int AS touched`;
-  return { text, values: p.values };
+
+function msToIso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export function buildMessagePageStatement(page: MessagePageWrite): { name: string; text: string; values: unknown[] } {
+  const keys = JSON.stringify(page.versions.map((v) => [v.messageId, v.kind, msToIso(v.actionMs), msToIso(v.sentMs)]));
+  // The raw items are valid JSON texts already: joined, they are a valid JSON array, untouched.
+  const raws = `[${page.versions.map((v) => v.rawJson).join(',')}]`;
+  const errors = JSON.stringify(uniqueMalformed(page.malformed).map((m) => [m.source, m.reason, m.rawJson]));
+  const last = page.finish !== undefined;
+  return {
+    name: 'zca-write-message-page',
+    text: WRITE_MESSAGE_PAGE,
+    values: [
+      keys,
+      raws,
+      page.sessionId,
+      page.monthStart,
+      page.syncRunId,
+      errors,
+      page.nextPageToken === '' ? null : page.nextPageToken,
+      page.sweep.from,
+      page.sweep.to,
+      page.sweep.startedAt,
+      last,
+      page.finish?.complete ?? false,
+      page.finish?.full ?? false,
+    ],
+  };
 }
 
 export async function writeMessagePage(db: Queryable, page: MessagePageWrite): Promise<MessagePageResult> {
   const statement = buildMessagePageStatement(page);
-  const res = await retryTransientConflicts(() =>
-    db.query<{ added: number; errors: number; units: number }>(statement.text, statement.values),
-  );
+  const res = await retryTransientConflicts(() => db.query<{ added: number; errors: number; units: number }>(statement));
   const row = res.rows[0];
   return { versionsAdded: row?.added ?? 0, malformedRecorded: row?.errors ?? 0 };
 }

@@ -32,19 +32,6 @@ async function holdWith(client: PoolClient, name: string, key: bigint): Promise<
   };
 }
 
-/** Waits for the lock. */
-export async function acquireAdvisoryLock(pool: Pool, name: string): Promise<HeldLock> {
-  const key = advisoryLockKey(name);
-  const client = await pool.connect();
-  try {
-    await client.query('SELECT pg_advisory_lock($1)', [key.toString()]);
-  } catch (err) {
-    client.release(err instanceof Error ? err : true);
-    throw err;
-  }
-  return holdWith(client, name, key);
-}
-
 /** Takes the lock if it is free; undefined when another session holds it. */
 export async function tryAdvisoryLock(pool: Pool, name: string): Promise<HeldLock | undefined> {
   const key = advisoryLockKey(name);
@@ -62,4 +49,30 @@ export async function tryAdvisoryLock(pool: Pool, name: string): Promise<HeldLoc
     return undefined;
   }
   return holdWith(client, name, key);
+}
+
+/**
+ * Runs `work` on the very connection that holds the lock, so the work needs no second connection
+ * (a pool of one cannot deadlock on itself) and the lock ends with it.
+ */
+export async function withAdvisoryLock<T>(pool: Pool, name: string, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const key = advisoryLockKey(name);
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('SELECT pg_advisory_lock($1)', [key.toString()]);
+    try {
+      return await work(client);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [key.toString()]).catch((err: Error) => {
+        broken = err;
+      });
+    }
+  } catch (err) {
+    broken ??= err instanceof Error ? err : new Error(String(err));
+    throw err;
+  } finally {
+    // A client whose connection failed is discarded rather than returned to the pool.
+    client.release(broken);
+  }
 }

@@ -4,7 +4,7 @@ import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import { readMigrationFiles } from 'drizzle-orm/migrator';
 import { DatabaseError, ArchiverError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import { acquireAdvisoryLock } from './advisory-lock.js';
+import { withAdvisoryLock } from './advisory-lock.js';
 import type { Pool, Queryable } from './pool.js';
 
 /** migrations/ sits two levels above this file both in src/db (tsx) and in dist/db (built). */
@@ -76,29 +76,26 @@ export async function migrationStatus(db: Queryable, folder = MIGRATIONS_FOLDER)
  * deploy) migrate once and the others wait, then find nothing to do.
  */
 export async function runMigrations(pool: Pool, logger: Logger, folder = MIGRATIONS_FOLDER): Promise<MigrationStatus> {
-  let lock;
   try {
-    lock = await acquireAdvisoryLock(pool, 'migrate');
+    return await withAdvisoryLock(pool, 'migrate', async (client) => {
+      const version = await checkServerVersion(client);
+      const before = await migrationStatus(client, folder);
+      if (before.pending === 0) {
+        logger.debug({ applied: before.applied, serverVersion: version }, 'database schema is current');
+        return before;
+      }
+      logger.info({ pending: before.pending, applied: before.applied, serverVersion: version }, 'applying database migrations');
+      try {
+        await migrate(drizzle(client), { migrationsFolder: folder, migrationsSchema: MIGRATIONS_SCHEMA, migrationsTable: MIGRATIONS_TABLE });
+      } catch (err) {
+        throw new ArchiverError('MIGRATION_FAILED', `database migration failed: ${(err as Error).message}`, { cause: err });
+      }
+      const after = await migrationStatus(client, folder);
+      logger.info({ applied: after.applied }, 'database migrations applied');
+      return after;
+    });
   } catch (err) {
-    throw new DatabaseError('DATABASE_UNAVAILABLE', `cannot reach the database to migrate it: ${(err as Error).message}`, { cause: err });
-  }
-  try {
-    const version = await checkServerVersion(pool);
-    const before = await migrationStatus(pool, folder);
-    if (before.pending === 0) {
-      logger.debug({ applied: before.applied, serverVersion: version }, 'database schema is current');
-      return before;
-    }
-    logger.info({ pending: before.pending, applied: before.applied, serverVersion: version }, 'applying database migrations');
-    try {
-      await migrate(drizzle(pool), { migrationsFolder: folder, migrationsSchema: MIGRATIONS_SCHEMA, migrationsTable: MIGRATIONS_TABLE });
-    } catch (err) {
-      throw new ArchiverError('MIGRATION_FAILED', `database migration failed: ${(err as Error).message}`, { cause: err });
-    }
-    const after = await migrationStatus(pool, folder);
-    logger.info({ applied: after.applied }, 'database migrations applied');
-    return after;
-  } finally {
-    await lock.release();
+    if (err instanceof ArchiverError) throw err;
+    throw new DatabaseError('DATABASE_UNAVAILABLE', `cannot migrate the database: ${(err as Error).message}`, { cause: err });
   }
 }

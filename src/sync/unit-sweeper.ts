@@ -1,4 +1,4 @@
-import { beginSweep, completeSweep, type UnitState } from '../archive/checkpoint-store.js';
+import { completeSweep, type UnitState } from '../archive/checkpoint-store.js';
 import { writeMessagePage } from '../archive/version-store.js';
 import type { Pool } from '../db/pool.js';
 import type { IsoDate } from '../domain/types.js';
@@ -61,17 +61,22 @@ export interface SweepResult {
   complete: boolean;
 }
 
-/** Fetches every page of one (window, session) unit and stores each page atomically. */
+/**
+ * Fetches every page of one (window, session) unit and stores each page atomically. The pages
+ * carry the checkpoint themselves: the sweep's range and start on every page, its completion on
+ * the last one, so a one-page unit costs one statement.
+ */
 export async function sweepUnit(ctx: SweepContext, unit: UnitState, window: SyncWindow): Promise<SweepResult> {
   const plan = planSweep(unit, window, ctx.clock.now(), ctx.settleHours);
   const log = ctx.logger.child({ sessionId: unit.sessionId, window: unit.monthStart });
-  await beginSweep(ctx.pool, unit, { from: plan.from, to: plan.to, startedAt: plan.startedAt, resuming: plan.resumeToken !== undefined });
   if (plan.resumeToken !== undefined) log.debug({ from: plan.from, to: plan.to }, 'resuming an interrupted sweep from its saved page token');
+  const complete = plan.to === window.monthEnd && plan.startedAt.getTime() >= window.settledAtMs;
+  const finish = { complete, full: plan.from === window.from };
 
   const result: SweepResult = { pages: 0, versionsSeen: 0, versionsAdded: 0, complete: false };
   const pages = ctx.reports.fetchMessages(unit.sessionId, { from: plan.from, to: plan.to, resumeToken: plan.resumeToken }, ctx.signal);
   for await (const page of pages) {
-    // The pager logs the restart; stored pages are simply not duplicated when they come again.
+    // The pager logs a restart; pages that come again are simply not duplicated.
     if (page.restartedFromFirstPage && page.pageIndex === 0) ctx.progress.pageRestarts++;
     const stored = await writeMessagePage(ctx.pool, {
       sessionId: unit.sessionId,
@@ -80,6 +85,8 @@ export async function sweepUnit(ctx: SweepContext, unit: UnitState, window: Sync
       versions: page.versions,
       malformed: page.malformed,
       nextPageToken: page.nextPageToken,
+      sweep: { from: plan.from, to: plan.to, startedAt: plan.startedAt },
+      finish: page.nextPageToken === '' ? finish : undefined,
     });
     result.pages++;
     result.versionsSeen += page.versions.length;
@@ -92,17 +99,7 @@ export async function sweepUnit(ctx: SweepContext, unit: UnitState, window: Sync
       log.warn({ malformed: page.malformed.length, reasons: [...new Set(page.malformed.map((m) => m.reason))] }, 'Zoom sent items that could not be keyed; kept verbatim in sync_errors');
     }
   }
-
-  result.complete = plan.to === window.monthEnd && plan.startedAt.getTime() >= window.settledAtMs;
-  await completeSweep(ctx.pool, {
-    monthStart: unit.monthStart,
-    sessionId: unit.sessionId,
-    to: plan.to,
-    startedAt: plan.startedAt,
-    complete: result.complete,
-    full: plan.from === window.from,
-    outcome: 'ok',
-  });
+  result.complete = complete;
   return result;
 }
 

@@ -6,6 +6,7 @@ import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 // Real PostgreSQL, real SQL: the storage invariants are enforced by the database itself.
 let tdb: TestDatabase;
 const MONTH = '2026-10-01';
+const SWEEP = { from: '2026-10-01', to: '2026-10-31', startedAt: new Date('2026-11-05T00:00:00Z') };
 let session = 0;
 let sessionId = '';
 
@@ -28,7 +29,7 @@ function page(items: string[], extra: { edited?: string[]; deleted?: string[]; n
 
 async function store(body: string) {
   const parsed = parseMessagePage(body);
-  return writeMessagePage(tdb.pool, { sessionId, monthStart: MONTH, syncRunId: 1, ...parsed });
+  return writeMessagePage(tdb.pool, { sessionId, monthStart: MONTH, syncRunId: 1, sweep: SWEEP, ...parsed });
 }
 
 async function versions() {
@@ -121,6 +122,18 @@ describe('message versions', () => {
     expect((await versions())[0]?.body).toBe('keep me');
   });
 
+  it('records the sweep on its pages and its completion on the last page', async () => {
+    await store(page([msg('m1', 'a')], { next: 'tok-1' }));
+    let unit = (await tdb.pool.query(`SELECT * FROM archive.sync_units WHERE session_id = $1`, [sessionId])).rows[0];
+    expect(unit).toMatchObject({ sweep_from: '2026-10-01', sweep_to: '2026-10-31', resume_token: 'tok-1', covered_through: null, completed_at: null });
+    const parsed = parseMessagePage(page([msg('m2', 'b')]));
+    await writeMessagePage(tdb.pool, { sessionId, monthStart: MONTH, syncRunId: 1, sweep: SWEEP, finish: { complete: true, full: true }, ...parsed });
+    unit = (await tdb.pool.query(`SELECT * FROM archive.sync_units WHERE session_id = $1`, [sessionId])).rows[0];
+    expect(unit).toMatchObject({ sweep_from: null, resume_token: null, covered_through: '2026-10-31', sweeps: 1, pages_fetched: 2, versions_added: 2, outcome: 'ok' });
+    expect(unit.swept_at.toISOString()).toBe('2026-11-05T00:00:00.000Z');
+    expect(unit.completed_at).toBeInstanceOf(Date);
+  });
+
   it('writes a page and its checkpoint together or not at all', async () => {
     await store(page([msg('m1', 'a')], { next: 'tok-1' }));
     const unit = await tdb.pool.query(`SELECT resume_token, pages_fetched, versions_added FROM archive.sync_units WHERE session_id = $1`, [sessionId]);
@@ -128,7 +141,7 @@ describe('message versions', () => {
     // A version PostgreSQL cannot store (an unpaired surrogate sneaked past the parser) fails the statement.
     const bad = { messageId: 'm9', kind: 'original' as const, actionMs: 1790000000000, sentMs: 1790000000000, rawJson: '{"id":"m9","message":"\\ud800"}' };
     await expect(
-      writeMessagePage(tdb.pool, { sessionId, monthStart: MONTH, syncRunId: 1, versions: [{ ...bad, messageId: 'm2', rawJson: '{"id":"m2"}' }, bad], malformed: [], nextPageToken: 'tok-2' }),
+      writeMessagePage(tdb.pool, { sessionId, monthStart: MONTH, syncRunId: 1, sweep: SWEEP, versions: [{ ...bad, messageId: 'm2', rawJson: '{"id":"m2"}' }, bad], malformed: [], nextPageToken: 'tok-2' }),
     ).rejects.toThrow();
     const after = await tdb.pool.query(`SELECT resume_token, pages_fetched FROM archive.sync_units WHERE session_id = $1`, [sessionId]);
     expect(after.rows[0]).toMatchObject({ resume_token: 'tok-1', pages_fetched: 1 });

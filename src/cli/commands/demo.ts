@@ -96,7 +96,8 @@ export async function demoCommand(ctx: CommandContext, options: { sessions: stri
       const summary = await executeSync({ config, pool: database.pool, logger: ctx.logger, signal: ctx.signal, all: false });
       process.stdout.write(`\n${formatSyncSummary(summary)}\n`);
       await printExamples(database.pool);
-      const env = `ARCHIVE_DATA_DIR=${path.relative(process.cwd(), dataDir) || '.'}`;
+      const relative = path.relative(process.cwd(), dataDir);
+      const env = `ARCHIVE_DATA_DIR=${relative && !relative.startsWith('..') ? relative : dataDir}`;
       process.stdout.write(
         `\nThe demo archive is kept in ${dataDir}. Query it yourself (the read model is documented in README.md):\n` +
           `  ${env} npx zoom-chat-archiver sql "select * from chat_messages where is_deleted limit 10"\n` +

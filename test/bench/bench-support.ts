@@ -1,0 +1,109 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import pg from 'pg';
+import { createSilentLogger } from '../../src/logging/logger.js';
+import { runMigrations } from '../../src/db/migrate.js';
+import { createPool } from '../../src/db/pool.js';
+
+/** Shared plumbing for the `npm run bench:*` scripts: processes, a scratch database, RSS sampling. */
+
+export const ROOT = new URL('../../', import.meta.url).pathname;
+const ADMIN_URL = process.env['BENCH_DATABASE_URL'] ?? process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** A fresh, migrated database on the benchmark server; dropped by `drop()`. */
+export async function createScratchDatabase(prefix: string): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `${prefix}_${Date.now().toString(36)}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  const url = withDatabase(ADMIN_URL, name);
+  const pool = createPool({ connectionString: url, max: 2 });
+  await runMigrations(pool, createSilentLogger());
+  await pool.end();
+  return {
+    url,
+    async drop() {
+      await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
+
+/** Compiles src/ to dist/ so benchmarks measure the shipped JavaScript, not a dev loader. */
+export function buildDist(): void {
+  const result = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
+  // tsc emits JavaScript even when types fail; BENCH_ALLOW_TYPE_ERRORS=1 measures it anyway.
+  if (result.status !== 0 && process.env['BENCH_ALLOW_TYPE_ERRORS'] !== '1') throw new Error('build failed');
+}
+
+export interface StartedSimulator {
+  apiBaseUrl: string;
+  tokenUrl: string;
+  baseUrl: string;
+  credentials: { accountId: string; clientId: string; clientSecret: string };
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** The simulator in its own process, so it never competes with the archiver's event loop. */
+export async function startSimulatorProcess(args: string[]): Promise<StartedSimulator> {
+  const child = spawn(process.execPath, [`${ROOT}dist/simulator/standalone.js`, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout! });
+  const ready = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`simulator exited early (${code})`)));
+  });
+  const info = JSON.parse(ready) as Omit<StartedSimulator, 'child' | 'stop'>;
+  return {
+    ...info,
+    child,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+/** Peak resident set size of a child, read from /proc while it runs (VmHWM is the high-water mark). */
+export function trackPeakRss(pid: number): { stop(): number } {
+  let peakKb = 0;
+  const sample = () => {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
+      if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]));
+    } catch {
+      // The process is gone; keep the last reading.
+    }
+  };
+  const timer = setInterval(sample, 20);
+  return {
+    stop() {
+      clearInterval(timer);
+      return peakKb * 1024;
+    },
+  };
+}
+
+export async function fetchJson<T>(url: string): Promise<T> {
+  const res = await fetch(url);
+  return (await res.json()) as T;
+}
+
+export function mb(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function printTable(rows: Array<[string, string]>): void {
+  const width = Math.max(...rows.map(([k]) => k.length));
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(width)}  ${v}`);
+}
