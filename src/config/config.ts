@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { validate as isValidCron } from 'node-cron';
 import { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 
@@ -49,6 +50,17 @@ export interface LegalHoldConfig {
   downloadAttempts: number;
 }
 
+export interface ServiceConfig {
+  httpHost: string;
+  httpPort: number;
+  /** Cron expressions (UTC) of the scheduled jobs. */
+  schedules: Readonly<{ sync: string; deepSync: string; legalHold: string; horizonCheck: string }>;
+  /** How long in-flight work may take to finish after SIGTERM before it is aborted. */
+  shutdownTimeoutMs: number;
+  maxRequestBodyBytes: number;
+  maxPageSize: number;
+}
+
 export interface Config {
   databaseUrl: string | undefined;
   embeddedPostgresPort: number;
@@ -58,6 +70,7 @@ export interface Config {
   zoom: ZoomConfig;
   sync: SyncConfig;
   legalHold: LegalHoldConfig;
+  service: ServiceConfig;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -73,6 +86,8 @@ const httpUrl = z
   .url('expected an http(s) URL such as https://api.zoom.us/v2')
   .refine((u) => /^https?:\/\//.test(u), 'expected an http(s) URL such as https://api.zoom.us/v2')
   .transform((u) => u.replace(/\/+$/, ''));
+const cron = (example: string) =>
+  z.string().refine((v) => isValidCron(v), `expected a cron expression (UTC, 5 or 6 fields), e.g. "${example}"`);
 const postgresUrl = z
   .string()
   .refine((u) => /^postgres(ql)?:\/\//.test(u), 'expected a postgres:// or postgresql:// connection URL');
@@ -116,6 +131,20 @@ const SCHEMA = {
   LEGAL_HOLD_UNREADY_WARN_HOURS: positiveInt('a number of hours, e.g. 72').default(72),
   LEGAL_HOLD_DOWNLOAD_CONCURRENCY: positiveInt('a number of parallel downloads, e.g. 2').default(2),
   LEGAL_HOLD_DOWNLOAD_ATTEMPTS: positiveInt('a number of attempts, e.g. 5').default(5),
+  HTTP_HOST: z.string().min(1, 'expected an interface to listen on, e.g. 0.0.0.0').default('0.0.0.0'),
+  HTTP_PORT: z.coerce
+    .number({ error: 'expected a TCP port (1-65535), or 0 to pick a free one' })
+    .int('expected a TCP port (1-65535), or 0 to pick a free one')
+    .min(0, 'expected a TCP port (1-65535), or 0 to pick a free one')
+    .max(65535, 'expected a TCP port (1-65535), or 0 to pick a free one')
+    .default(8080),
+  SCHEDULE_SYNC: cron('0 * * * *').default('0 * * * *'),
+  SCHEDULE_DEEP_SYNC: cron('30 3 * * *').default('30 3 * * *'),
+  SCHEDULE_LEGAL_HOLD: cron('*/15 * * * *').default('*/15 * * * *'),
+  SCHEDULE_HORIZON_CHECK: cron('10 */6 * * *').default('10 */6 * * *'),
+  SHUTDOWN_TIMEOUT_MS: positiveInt('milliseconds, e.g. 25000').default(25_000),
+  HTTP_MAX_BODY_BYTES: positiveInt('a size in bytes, e.g. 65536').default(64 * 1024),
+  API_MAX_PAGE_SIZE: positiveInt('a number of rows, e.g. 500').default(500),
 } as const;
 
 type SchemaShape = typeof SCHEMA;
@@ -205,6 +234,19 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       unreadyWarnHours: v.LEGAL_HOLD_UNREADY_WARN_HOURS,
       downloadConcurrency: v.LEGAL_HOLD_DOWNLOAD_CONCURRENCY,
       downloadAttempts: v.LEGAL_HOLD_DOWNLOAD_ATTEMPTS,
+    }),
+    service: Object.freeze({
+      httpHost: v.HTTP_HOST,
+      httpPort: v.HTTP_PORT,
+      schedules: Object.freeze({
+        sync: v.SCHEDULE_SYNC,
+        deepSync: v.SCHEDULE_DEEP_SYNC,
+        legalHold: v.SCHEDULE_LEGAL_HOLD,
+        horizonCheck: v.SCHEDULE_HORIZON_CHECK,
+      }),
+      shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+      maxRequestBodyBytes: v.HTTP_MAX_BODY_BYTES,
+      maxPageSize: v.API_MAX_PAGE_SIZE,
     }),
   };
   return Object.freeze(config);
