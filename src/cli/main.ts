@@ -19,7 +19,9 @@ export function buildProgram(): Command {
     .name('zoom-chat-archiver')
     .description('Self-hosted compliance and legal-hold archive for Zoom Team Chat.\nConfiguration comes from the environment (see README, "Configuration").')
     .version(VERSION)
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Usage errors exit 2 like every other bad input (README, "Exit codes"); help and version exit 0.
+    .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
   program
     .command('demo')
