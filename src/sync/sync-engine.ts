@@ -13,7 +13,7 @@ import { closeAbandonedRuns, finishRun, startRun, type RunOutcome, type SyncMode
 import { tryAdvisoryLock } from '../db/advisory-lock.js';
 import type { Pool } from '../db/pool.js';
 import type { IsoDate } from '../domain/types.js';
-import { ArchiverError, hasCode } from '../errors.js';
+import { AbortError, ArchiverError, hasCode } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../util/clock.js';
 import { asTypedError, classifyFailure, describeFailure } from './failure.js';
@@ -141,7 +141,7 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
     });
     progress.phase = 'listing';
     progress.windowsTotal = horizon.windows.length;
-    const ctx = { pool, reports: deps.reports, clock, logger, progress, syncRunId: runId, settleHours: settings.settleHours, signal: stop.signal };
+    const ctx: SweepContext = { pool, reports: deps.reports, clock, logger, progress, syncRunId: runId, settleHours: settings.settleHours, signal: stop.signal };
     await runConcurrently(
       toList,
       2,
@@ -170,7 +170,6 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
     logger.info({ units: due.length, windowsListed: toList.length }, 'sweeping session windows');
 
     // 3. Sweeps.
-    const sweepCtx: SweepContext = { ...ctx };
     await runConcurrently(
       due,
       settings.concurrency,
@@ -179,7 +178,7 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
         if (!window) return;
         unitsAttempted++;
         try {
-          await sweepOrRecordGone(sweepCtx, unit, window, logger);
+          await sweepOrRecordGone(ctx, unit, window, logger);
           unitsSucceeded++;
         } catch (err) {
           if (classifyFailure(err) === 'fatal') return failFatally(err);
@@ -195,7 +194,7 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
       stop.signal,
     );
     if (fatal !== undefined) throw fatal;
-    if (deps.signal?.aborted) throw deps.signal.reason instanceof Error ? deps.signal.reason : new ArchiverError('ABORTED', 'sync aborted');
+    if (deps.signal?.aborted) throw new AbortError('sync pass stopped before it finished', { cause: deps.signal.reason });
 
     // 4. Completion. Any window's listing may reveal sessions that need units in every other
     // window, so no window is declared complete in a pass where a listing failed.
