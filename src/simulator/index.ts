@@ -30,6 +30,17 @@ export {
 } from './ground-truth.js';
 export { listSessionsIn, countMessagesIn, type SessionListingMode } from './report-selection.js';
 export { REPORT_ENDPOINTS } from './report-routes.js';
+export { LEGAL_HOLD_ENDPOINTS, legalHoldRoutes } from './legal-hold-routes.js';
+export {
+  SimLegalHold,
+  type FileCorruption,
+  type SimCustodian,
+  type SimLegalHoldOptions,
+  type SimLegalHoldQuirks,
+  type SimMatterSeed,
+  type SimMatterView,
+} from './legal-hold-state.js';
+export { crc32Combine, planZip, zipChunks, type StreamedBody, type ZipPlan } from './legal-hold-zip.js';
 export type { Fault, FaultKind, FaultMatch, FaultRule, FaultController, PendingFault, ChaosOptions } from './faults.js';
 export type { SimulatorStats, EndpointStats, RequestLogEntry } from './stats.js';
 export type { RateLimits } from './rate-limits.js';

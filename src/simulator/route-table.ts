@@ -2,6 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { IsoDate } from '../domain/types.js';
 import type { Clock } from '../util/clock.js';
 import type { SimDataset } from './dataset.js';
+import type { SimLegalHold } from './legal-hold-state.js';
+import type { StreamedBody } from './legal-hold-zip.js';
 import type { PageTokenStore } from './page-tokens.js';
 import type { SessionListingMode } from './report-selection.js';
 
@@ -27,6 +29,8 @@ export interface SimResponse {
   status: number;
   /** Text is sent as UTF-8; bytes (a legal-hold zip) as they are. */
   body: string | Uint8Array;
+  /** A body too large to hold in memory (a legal-hold zip); when set, `body` is ignored. */
+  stream?: StreamedBody;
   contentType?: string;
   headers?: Record<string, string>;
 }
@@ -63,6 +67,8 @@ export interface RouteContext {
   pageTokens: PageTokenStore;
   sessionListing: SessionListingMode;
   modificationsPaging: 'first-page' | 'every-page';
+  /** The account's legal-hold matters and files. */
+  legalHold: SimLegalHold;
 }
 
 export type RouteModule = (context: RouteContext) => readonly RouteDefinition[];

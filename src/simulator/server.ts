@@ -7,6 +7,9 @@ import { utcToday } from '../util/dates.js';
 import { handleControlRequest } from './control-routes.js';
 import type { SimDataset } from './dataset.js';
 import { FaultInjector, type Fault, type FaultController } from './faults.js';
+import { handleLegalHoldControl, legalHoldRoutes } from './legal-hold-routes.js';
+import { SimLegalHold, type SimLegalHoldOptions } from './legal-hold-state.js';
+import { writeStreamedBody } from './legal-hold-zip.js';
 import { AccessTokenStore, EXPIRED_TOKEN_MESSAGE, SIM_CREDENTIALS, authorise, bearerToken, handleTokenRequest, type SimCredentials } from './oauth.js';
 import { PAGE_TOKEN_INVALID_MESSAGE, PageTokenStore } from './page-tokens.js';
 import { RateLimiter, rateLimitedResponse, type RateLimits } from './rate-limits.js';
@@ -26,8 +29,8 @@ import { StatsRecorder, type Outcome, type SimulatorStats } from './stats.js';
  */
 
 export const OAUTH_ENDPOINT = 'oauth.token';
-/** Route families served by default. Legal hold will be one more entry here. */
-export const DEFAULT_ROUTE_MODULES: readonly RouteModule[] = [reportRoutes];
+/** Route families served by default. */
+export const DEFAULT_ROUTE_MODULES: readonly RouteModule[] = [reportRoutes, legalHoldRoutes];
 
 const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3599;
 const DEFAULT_PAGE_TOKEN_TTL_MS = 15 * 60_000;
@@ -62,6 +65,8 @@ export interface SimulatorOptions {
   recordRequests?: boolean;
   /** More route families (tests, future modules), served after the default ones. */
   extraRouteModules?: readonly RouteModule[];
+  /** Legal-hold matters to start with, when their files become ready, zip sizes, quirks (see legal-hold-state.ts). */
+  legalHold?: SimLegalHoldOptions;
 }
 
 export interface RunningSimulator {
@@ -72,6 +77,8 @@ export interface RunningSimulator {
   tokenUrl: string;
   credentials: SimCredentials;
   faults: FaultController;
+  /** The account's legal-hold matters: change them behind the archiver's back (delete, rename, ready, corrupt). */
+  legalHold: SimLegalHold;
   stats(): SimulatorStats;
   resetStats(): void;
   /** Closes the server and destroys every open connection; safe to call twice. */
@@ -119,12 +126,14 @@ export async function startZoomSimulator(options: SimulatorOptions): Promise<Run
   const credentials = options.credentials ?? { ...SIM_CREDENTIALS };
   const latencyMs = options.latencyMs ?? 0;
   const pageTokens = new PageTokenStore(clock, options.pageTokenTtlMs ?? DEFAULT_PAGE_TOKEN_TTL_MS);
+  const legalHold = new SimLegalHold(options.dataset, clock, options.legalHold);
   const context: RouteContext = {
     dataset: options.dataset,
     clock,
     pageTokens,
     sessionListing: options.sessionListing ?? 'every-active-window',
     modificationsPaging: options.modificationsPaging ?? 'first-page',
+    legalHold,
   };
   const table = new RouteTable([...DEFAULT_ROUTE_MODULES, ...(options.extraRouteModules ?? [])].flatMap((module) => module(context)));
   const grantedScopes = options.grantedScopes ?? table.allScopes();
@@ -235,6 +244,10 @@ export async function startZoomSimulator(options: SimulatorOptions): Promise<Run
       return;
     }
 
+    if (url.pathname.startsWith('/__sim/legal-hold/')) {
+      await writeResponse(res, handleLegalHoldControl(legalHold, method, url.pathname, body), null);
+      return;
+    }
     if (url.pathname.startsWith('/__sim/')) {
       const target = {
         faults,
@@ -320,6 +333,7 @@ export async function startZoomSimulator(options: SimulatorOptions): Promise<Run
     tokenUrl: `${baseUrl}/oauth/token`,
     credentials,
     faults,
+    legalHold,
     stats,
     resetStats,
     close,
@@ -329,6 +343,10 @@ export async function startZoomSimulator(options: SimulatorOptions): Promise<Run
 /** Writes a response, mangled by a body fault when one applies. */
 async function writeResponse(res: ServerResponse, response: SimResponse, fault: Fault | null): Promise<void> {
   const headers: Record<string, string> = { 'Content-Type': response.contentType ?? JSON_CONTENT_TYPE, ...response.headers };
+  if (response.stream) {
+    await writeStreamedBody(res, response.status, headers, response.stream, fault);
+    return;
+  }
   const body = typeof response.body === 'string' ? Buffer.from(response.body, 'utf8') : Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);
   switch (fault?.kind) {
     case 'invalid-json': {
