@@ -6,6 +6,9 @@ import { statusCommand } from './commands/status.js';
 import { syncCommand } from './commands/sync.js';
 import { demoCommand } from './commands/demo.js';
 import { simulatorCommand } from './commands/simulator.js';
+import { registerLegalHoldCommands } from './commands/legal-hold.js';
+import { registerExportCommands } from './commands/export.js';
+import { registerServiceCommands } from './commands/serve.js';
 import { VERSION } from '../version.js';
 
 /**
@@ -64,9 +67,9 @@ export function buildProgram(): Command {
     .helpOption(false)
     .action(() => run((ctx) => simulatorCommand(ctx, process.argv.slice(process.argv.indexOf('simulator') + 1))));
 
-  // legal-hold commands are registered here
-  // export commands are registered here
-  // service commands are registered here
+  registerLegalHoldCommands(program);
+  registerExportCommands(program); // export commands
+  registerServiceCommands(program);
 
   return program;
 }

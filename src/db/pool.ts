@@ -40,10 +40,19 @@ export function createPool(options: PoolOptions): Pool {
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
   });
-  // An idle client losing its connection (database restart) must not crash the process; the next
-  // query reports the problem where it can be handled.
-  pool.on('error', () => undefined);
+  guardAgainstConnectionLoss(pool);
   return pool;
+}
+
+/**
+ * A client losing its connection (database restart, a terminated backend) emits 'error'; with no
+ * listener that kills the process. Idle clients report through the pool, checked-out ones through
+ * themselves: both are swallowed here, and the next query on that client fails where it can be
+ * handled (and the pool discards the client).
+ */
+export function guardAgainstConnectionLoss(pool: pg.Pool): void {
+  pool.on('error', () => undefined);
+  pool.on('connect', (client) => client.on('error', () => undefined));
 }
 
 export function createDb(pool: Pool): Db {

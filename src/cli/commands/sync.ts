@@ -5,7 +5,7 @@ import { SyncProgress } from '../../sync/progress.js';
 import { runSync, type SyncSummary } from '../../sync/sync-engine.js';
 import { zoomReportSource } from '../../sync/zoom-report-source.js';
 import { systemClock, type Clock } from '../../util/clock.js';
-import { ZoomClient } from '../../zoom/client.js';
+import { ZoomClient, type ZoomCallEvent } from '../../zoom/client.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { startProgressDisplay } from '../progress-display.js';
 import type { CommandContext } from '../context.js';
@@ -23,6 +23,8 @@ export async function executeSync(deps: {
   signal: AbortSignal;
   all: boolean;
   clock?: Clock;
+  /** Also told about every Zoom API attempt (the service counts them for /metrics). */
+  onCall?: (event: ZoomCallEvent) => void;
 }): Promise<SyncSummary> {
   const credentials = requireZoomCredentials(deps.config);
   const clock = deps.clock ?? systemClock;
@@ -32,7 +34,10 @@ export async function executeSync(deps: {
     credentials,
     clock,
     logger: deps.logger.child({ module: 'zoom' }),
-    onCall: (event) => progress.recordCall(event.status),
+    onCall: (event) => {
+      progress.recordCall(event.status);
+      deps.onCall?.(event);
+    },
   });
   const display = startProgressDisplay(progress, deps.logger);
   try {

@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto';
+import { z } from 'zod';
+import { InputError } from '../errors.js';
+
+/**
+ * Opaque keyset cursors. A cursor is base64url JSON holding the sort key of the last row returned,
+ * which endpoint it belongs to, and a fingerprint of the filters it was issued for: a cursor used
+ * with other filters, on another endpoint, or tampered with is refused with a 400 instead of
+ * silently returning the wrong page. Keyset paging returns every row exactly once even while new
+ * versions are archived between pages.
+ */
+
+const MAX_CURSOR_CHARS = 2048;
+
+const envelope = z.object({ v: z.literal(1), k: z.string(), f: z.string(), p: z.array(z.union([z.string(), z.number(), z.null()])).max(8) });
+
+export function filterFingerprint(filters: Record<string, unknown>): string {
+  const normalised = Object.keys(filters)
+    .sort()
+    .map((k) => [k, filters[k] instanceof Date ? (filters[k] as Date).toISOString() : (filters[k] ?? null)]);
+  return createHash('sha256').update(JSON.stringify(normalised)).digest('base64url').slice(0, 16);
+}
+
+export function encodeCursor(kind: string, fingerprint: string, position: ReadonlyArray<string | number | null>): string {
+  return Buffer.from(JSON.stringify({ v: 1, k: kind, f: fingerprint, p: position }), 'utf8').toString('base64url');
+}
+
+/** The position inside a cursor, checked against `schema`; any problem is a 400 on `cursor`. */
+export function decodeCursor<T>(value: string, kind: string, fingerprint: string, schema: z.ZodType<T>): T {
+  const invalid = (why: string) => new InputError(`cursor is not valid (${why}); start again without a cursor`, 'cursor');
+  if (value.length > MAX_CURSOR_CHARS || !/^[A-Za-z0-9_-]+$/.test(value)) throw invalid('not a cursor this API issued');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(value, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid('not a cursor this API issued');
+  }
+  const env = envelope.safeParse(parsed);
+  if (!env.success) throw invalid('not a cursor this API issued');
+  if (env.data.k !== kind) throw invalid('it belongs to another endpoint');
+  if (env.data.f !== fingerprint) throw invalid('it was issued for different filters; keep the filters unchanged while paging');
+  const position = schema.safeParse(env.data.p);
+  if (!position.success) throw invalid('not a cursor this API issued');
+  return position.data;
+}

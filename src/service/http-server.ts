@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Logger } from '../logging/logger.js';
+import type { ApiContext } from './api-context.js';
+import { toErrorResponse } from './http-errors.js';
+import { registerArchiveRoutes } from './routes/archive.js';
+import { registerExportRoutes, type ExportRoutesDeps } from './routes/exports.js';
+import { registerHealthRoutes } from './routes/health.js';
+import { registerLegalHoldRoutes, type LegalHoldRoutesDeps } from './routes/legal-hold.js';
+import { registerMetricsRoutes } from './routes/metrics.js';
+import { registerOpenApiRoutes } from './routes/openapi.js';
+import { registerStatusRoutes } from './routes/status.js';
+
+/**
+ * The HTTP API: one port, JSON, fastify. Request ids are generated here (a client's X-Request-Id is
+ * not trusted) and returned in `X-Request-Id`; every error answer has the same shape; responses are
+ * `Cache-Control: no-store` because they may hold message content. Requests are logged at debug
+ * level by route pattern (never the query string: it may hold search words).
+ */
+
+export interface RegisteredRoute {
+  method: string;
+  /** Fastify's pattern, e.g. `/v1/sessions/:sessionId`. */
+  url: string;
+}
+
+export interface HttpAppOptions {
+  legalHold?: LegalHoldRoutesDeps | undefined;
+  exports?: ExportRoutesDeps | undefined;
+}
+
+export function buildHttpApp(ctx: ApiContext, options: HttpAppOptions = {}): { app: FastifyInstance; routes: RegisteredRoute[] } {
+  const log = ctx.logger.child({ module: 'http' });
+  const app = Fastify({
+    // Fastify's own lines ("Server listening at …") are left out; the service logs its one line, and
+    // requests are logged below by route pattern. (A pino logger is a FastifyBaseLogger; the cast
+    // keeps the instance's type the default one the route modules take.)
+    loggerInstance: log.child({}, { level: atLeastWarn(log) }) as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: ctx.config.service.maxRequestBodyBytes,
+    requestIdHeader: false,
+    genReqId: () => randomUUID(),
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    requestTimeout: 60_000,
+    routerOptions: { maxParamLength: 500, ignoreTrailingSlash: true },
+  });
+  const routes: RegisteredRoute[] = [];
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+  });
+  // JSON only: a text/plain body is answered 415 instead of reaching a handler as a string.
+  app.removeContentTypeParser('text/plain');
+  app.decorateRequest('apiToken', null);
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+    reply.header('Cache-Control', 'no-store');
+    reply.header('X-Content-Type-Options', 'nosniff');
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const seconds = reply.elapsedTime / 1000;
+    ctx.metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
+    ctx.metrics.httpDuration.observe({ method: request.method, route }, seconds);
+    log.debug({ requestId: request.id, method: request.method, route, status: reply.statusCode, ms: Math.round(reply.elapsedTime), token: request.apiToken?.name }, 'request served');
+  });
+
+  app.setErrorHandler((err, request, reply) => {
+    const response = toErrorResponse(err, request.id);
+    const route = request.routeOptions.url ?? 'unmatched';
+    if (response.internal) log.error({ err, requestId: request.id, method: request.method, route }, 'request failed unexpectedly');
+    else if (response.status >= 500) log.warn({ requestId: request.id, route, code: response.body.error.code, message: response.body.error.message }, 'request could not be served');
+    void reply.code(response.status).headers(response.headers).send(response.body);
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply.code(404).send({
+      error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}; /openapi.json lists every route`, request_id: request.id },
+    });
+  });
+
+  registerHealthRoutes(app, ctx);
+  registerMetricsRoutes(app, ctx);
+  registerOpenApiRoutes(app, { legalHold: options.legalHold !== undefined, exports: options.exports !== undefined });
+  registerStatusRoutes(app, ctx);
+  registerArchiveRoutes(app, ctx);
+  if (options.legalHold) registerLegalHoldRoutes(app, ctx, options.legalHold);
+  if (options.exports) registerExportRoutes(app, ctx, options.exports);
+  return { app, routes };
+}
+
+function atLeastWarn(logger: Logger): string {
+  const values = logger.levels.values;
+  return (values[logger.level] ?? 0) >= (values['warn'] ?? 40) ? logger.level : 'warn';
+}
+
+export interface RunningHttpServer {
+  app: FastifyInstance;
+  url: string;
+  port: number;
+  routes: RegisteredRoute[];
+  /** Stops accepting connections and waits for requests in flight. */
+  close(): Promise<void>;
+  /** Drops every connection still open (long downloads) once the shutdown deadline has passed. */
+  closeAllConnections(): void;
+}
+
+export async function startHttpServer(ctx: ApiContext, options: HttpAppOptions & { host: string; port: number }): Promise<RunningHttpServer> {
+  const { app, routes } = buildHttpApp(ctx, options);
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address() as AddressInfo;
+  const shownHost = options.host === '0.0.0.0' || options.host === '::' ? '127.0.0.1' : options.host.includes(':') ? `[${options.host}]` : options.host;
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    port: address.port,
+    url: `http://${shownHost}:${address.port}`,
+    routes,
+    close() {
+      closing ??= app.close();
+      return closing;
+    },
+    closeAllConnections() {
+      app.server.closeAllConnections();
+    },
+  };
+}

@@ -1,0 +1,199 @@
+import { hostname } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { tryAdvisoryLock, type HeldLock } from '../db/advisory-lock.js';
+import type { Pool } from '../db/pool.js';
+import { AbortError, hasCode } from '../errors.js';
+import type { Logger } from '../logging/logger.js';
+import { sleep } from '../util/clock.js';
+import type { InFlightWork } from './in-flight-work.js';
+import { closeAbandonedJobRuns, finishJobRun, loadLastSuccesses, recordSkippedRun, startJobRun, type FinishedJobOutcome, type JobFigures } from './job-run-store.js';
+import type { JobDefinition, JobResult } from './jobs.js';
+import { tryTakeJobLock } from './leader-lock.js';
+import type { ServiceMetrics } from './metrics.js';
+
+/**
+ * Runs one tick of a job with the guarantees every job gets:
+ *
+ * 1. In this process a job never overlaps itself: a tick that arrives while the previous run is
+ *    still going is dropped (logged, counted in zca_job_ticks_overlapped_total, not recorded), and
+ *    node-cron's `noOverlap` drops it before it even gets here.
+ * 2. Across processes the job runs on one replica at a time: the run holds the session-level
+ *    advisory lock `job:<name>` for its whole length. A tick that finds the lock taken is recorded
+ *    in job_runs as `skipped` and does nothing. A replica that dies mid-run releases the lock with
+ *    its connection; the next replica to take the lock closes the dead run's row as `aborted`.
+ * 3. Jobs that call Zoom also take turns on the `zoom` lock (waiting for it, not skipping), so one
+ *    account's rate budget and OAuth token are used by one job at a time across all replicas.
+ * 4. Every run that takes the lock is recorded: `running` at start, then `succeeded`, `failed`
+ *    (with the error), `skipped` (the job found its work being done elsewhere, e.g. a CLI sync) or
+ *    `aborted` (shutdown deadline), with the job's figures. A failure is logged and recorded, never
+ *    thrown: the next tick simply runs again, and every job keeps its progress in the database, so
+ *    nothing done before the failure is lost.
+ */
+
+/** Lock held by whichever job is calling Zoom; see JobDefinition.usesZoom. */
+export const ZOOM_TURN_LOCK = 'zoom';
+const ZOOM_TURN_POLL_MS = 1_000;
+
+export type RunTrigger = 'schedule' | 'catch-up' | 'manual';
+
+export interface JobRunReport {
+  job: string;
+  outcome: FinishedJobOutcome | 'overlapped' | 'not-started';
+  jobRunId?: number;
+  error?: string;
+}
+
+export interface JobRunnerDeps {
+  pool: Pool;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  inFlight: InFlightWork;
+  /** Written to job_runs.instance; default `<hostname>:<pid>`. */
+  instance?: string;
+}
+
+export class JobRunner {
+  private readonly running = new Set<string>();
+  readonly instance: string;
+
+  constructor(private readonly deps: JobRunnerDeps) {
+    this.instance = deps.instance ?? `${hostname()}:${process.pid}`;
+  }
+
+  isRunning(job: string): boolean {
+    return this.running.has(job);
+  }
+
+  /** Never rejects: whatever happens is logged, counted and (when the lock was taken) recorded. */
+  async run(job: JobDefinition, trigger: RunTrigger): Promise<JobRunReport> {
+    const { logger, metrics, inFlight } = this.deps;
+    if (!inFlight.isAccepting) return { job: job.name, outcome: 'not-started', error: 'the service is shutting down' };
+    if (this.running.has(job.name)) {
+      metrics.ticksOverlapped.inc({ job: job.name });
+      logger.warn({ job: job.name, trigger }, 'previous run of this job is still going in this process; this tick is dropped');
+      return { job: job.name, outcome: 'overlapped' };
+    }
+    this.running.add(job.name);
+    try {
+      return await inFlight.track({ kind: 'job', name: job.name }, (signal) => this.runLocked(job, trigger, signal));
+    } catch (err) {
+      // Only the database can fail here (the lock, job_runs): the run could not start or be recorded.
+      logger.error({ err, job: job.name, trigger }, 'job run could not be started or recorded (database unavailable?); the next tick tries again');
+      return { job: job.name, outcome: 'not-started', error: errorMessage(err) };
+    } finally {
+      this.running.delete(job.name);
+    }
+  }
+
+  private async runLocked(job: JobDefinition, trigger: RunTrigger, signal: AbortSignal): Promise<JobRunReport> {
+    const { pool, logger, metrics } = this.deps;
+    const lock = await tryTakeJobLock(pool, job.name);
+    if (!lock) {
+      const reason = 'another process holds this job (it is running on another replica)';
+      const jobRunId = await recordSkippedRun(pool, { job: job.name, instance: this.instance, reason, figures: { trigger } });
+      metrics.recordJobRun(job.name, 'skipped', undefined);
+      logger.info({ job: job.name, trigger, jobRunId }, 'job is running elsewhere; this tick is skipped');
+      return { job: job.name, outcome: 'skipped', jobRunId, error: reason };
+    }
+    try {
+      const abandoned = await closeAbandonedJobRuns(pool, job.name);
+      const jobRunId = await startJobRun(pool, { job: job.name, instance: this.instance });
+      const log = logger.child({ job: job.name, jobRunId });
+      if (abandoned > 0) log.warn({ abandoned }, 'closed earlier runs of this job whose process died mid-run; what they stored is kept');
+      log.info({ trigger, schedule: job.schedule }, 'job run starting');
+      metrics.jobRunning.set({ job: job.name }, 1);
+      const startedMs = performance.now();
+      let outcome: FinishedJobOutcome;
+      let figures: JobFigures | null = null;
+      let error: string | null = null;
+      let zoomTurn: HeldLock | undefined;
+      let waitedForZoomMs = 0;
+      try {
+        if (job.usesZoom) {
+          zoomTurn = await this.waitForZoomTurn(log, signal);
+          waitedForZoomMs = Math.round(performance.now() - startedMs);
+        }
+        const result: JobResult = await job.run({ signal, logger: log, moduleLogger: logger.child({ jobRunId }), jobRunId });
+        figures = { trigger, ...(job.usesZoom ? { waitedForZoomMs } : {}), ...result.figures };
+        outcome = result.outcome === 'failed' && signal.aborted ? 'aborted' : result.outcome;
+        error = result.error ?? null;
+      } catch (err) {
+        figures = { trigger };
+        if (signal.aborted || hasCode(err, 'ABORTED')) {
+          outcome = 'aborted';
+          error = 'stopped at the shutdown deadline; everything stored so far is kept and the next run continues from there';
+        } else {
+          outcome = 'failed';
+          error = errorMessage(err);
+          log.error({ err: errorForLog(err) }, 'job run failed; progress is kept and the next tick retries');
+        }
+      } finally {
+        metrics.jobRunning.set({ job: job.name }, 0);
+        await zoomTurn?.release();
+      }
+      const durationMs = performance.now() - startedMs;
+      await finishJobRun(pool, jobRunId, { outcome, figures, error });
+      metrics.recordJobRun(job.name, outcome, outcome === 'skipped' ? undefined : durationMs);
+      const level = outcome === 'succeeded' || outcome === 'skipped' ? 'info' : outcome === 'aborted' ? 'warn' : 'error';
+      log[level]({ outcome, durationMs: Math.round(durationMs), error: error ?? undefined }, 'job run finished');
+      return { job: job.name, outcome, jobRunId, ...(error !== null ? { error } : {}) };
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /**
+   * Jobs that call Zoom take turns across every replica: holding the `zoom` lock, one at a time.
+   * A job whose turn has not come waits (it already holds its own job lock, so no other replica
+   * starts it meanwhile); the shutdown deadline ends the wait like any other work.
+   */
+  private async waitForZoomTurn(log: Logger, signal: AbortSignal): Promise<HeldLock> {
+    let announced = false;
+    for (;;) {
+      const turn = await tryAdvisoryLock(this.deps.pool, ZOOM_TURN_LOCK);
+      if (turn) {
+        if (announced) log.info('its turn with Zoom has come; starting');
+        return turn;
+      }
+      if (!announced) {
+        log.info('waiting for its turn with Zoom: another job that calls Zoom is running (here or on another replica)');
+        announced = true;
+      }
+      await sleep(ZOOM_TURN_POLL_MS, signal);
+    }
+  }
+
+  /**
+   * At start-up: runs each catch-up job whose last success is older than one period of its
+   * schedule (or that never succeeded). Runs in the background; returns at once.
+   */
+  catchUp(jobs: readonly JobDefinition[], periodMsOf: (job: JobDefinition) => number | undefined, nowMs: number): void {
+    const candidates = jobs.filter((j) => j.catchUpOnStart);
+    if (candidates.length === 0) return;
+    void loadLastSuccesses(this.deps.pool, candidates.map((j) => j.name))
+      .then((last) => {
+        for (const job of candidates) {
+          const periodMs = periodMsOf(job);
+          const lastMs = last.get(job.name)?.getTime();
+          if (periodMs === undefined || (lastMs !== undefined && nowMs - lastMs < periodMs)) continue;
+          this.deps.logger.info({ job: job.name, lastSuccess: lastMs === undefined ? null : new Date(lastMs).toISOString() }, 'job is overdue; running it now');
+          void this.run(job, 'catch-up');
+        }
+      })
+      .catch((err: unknown) => this.deps.logger.warn({ err }, 'could not check which jobs are overdue; they run at their next tick'));
+  }
+}
+
+export function shutdownAbortReason(): AbortError {
+  return new AbortError('the service is stopping and the shutdown deadline has passed');
+}
+
+function errorMessage(err: unknown): string {
+  if (err instanceof Error) return 'code' in err && typeof err.code === 'string' ? `${err.code}: ${err.message}` : err.message;
+  return String(err);
+}
+
+function errorForLog(err: unknown): unknown {
+  if (err && typeof err === 'object' && 'toLog' in err && typeof (err as { toLog: unknown }).toLog === 'function') return (err as { toLog(): unknown }).toLog();
+  return err;
+}

@@ -1,0 +1,260 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { SyncConfig } from '../config/config.js';
+import type { Pool } from '../db/pool.js';
+import type { Logger } from '../logging/logger.js';
+import type { Clock } from '../util/clock.js';
+import type { ZoomCallEvent } from '../zoom/client.js';
+import { inBoundedTransaction } from './bounded-transaction.js';
+import { assessHorizonStatus } from './horizon-status.js';
+import { loadLastSuccesses, type FinishedJobOutcome } from './job-run-store.js';
+
+/**
+ * Prometheus metrics, one Registry per service instance (tests can run several in one process).
+ *
+ * Two kinds:
+ * - recorded in-process as things happen: Zoom API calls and 429s, job runs and their durations,
+ *   versions added, HTTP requests;
+ * - read from the database at scrape time (`refreshFromDatabase`), so every replica reports the
+ *   same archive state whoever ran the jobs. Each scrape query reads small tables only:
+ *   sync_windows (one row per month), sync_units (sessions × ~7 windows, aggregated per window),
+ *   job_runs through a partial index (one probe per job), legal_hold_files and exports grouped by
+ *   state. The exact archive totals (versions, messages, sessions) need a scan of
+ *   message_versions, so they are recomputed in the background at most every
+ *   ARCHIVE_TOTALS_MAX_AGE_MS and a scrape reports the last result (with its age) without waiting.
+ */
+
+export const ARCHIVE_TOTALS_MAX_AGE_MS = 5 * 60_000;
+const SCRAPE_STATEMENT_TIMEOUT_MS = 5_000;
+const TOTALS_STATEMENT_TIMEOUT_MS = 120_000;
+
+const JOB_DURATION_BUCKETS_SECONDS = [0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200];
+const HTTP_DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export interface ScrapeSettings {
+  pool: Pool;
+  clock: Clock;
+  sync: Pick<SyncConfig, 'settleHours' | 'horizonMarginDays' | 'horizonRiskDays'>;
+  jobNames: readonly string[];
+  logger: Logger;
+}
+
+export class ServiceMetrics {
+  readonly registry = new Registry();
+
+  readonly zoomCalls = new Counter({
+    name: 'zca_zoom_api_calls_total',
+    help: 'HTTP attempts against the Zoom API by logical endpoint and status ("network" for a failed connection); retries count separately',
+    labelNames: ['endpoint', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly zoomRateLimited = new Counter({
+    name: 'zca_zoom_rate_limited_total',
+    help: 'Zoom API answers with status 429 (rate limited), by logical endpoint',
+    labelNames: ['endpoint'] as const,
+    registers: [this.registry],
+  });
+  readonly jobRuns = new Counter({
+    name: 'zca_job_runs_total',
+    help: 'Runs of scheduled jobs by this process, by outcome (skipped: another process held the job)',
+    labelNames: ['job', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly jobDuration = new Histogram({
+    name: 'zca_job_duration_seconds',
+    help: 'Duration of job runs by this process (skipped ticks excluded)',
+    labelNames: ['job', 'outcome'] as const,
+    buckets: JOB_DURATION_BUCKETS_SECONDS,
+    registers: [this.registry],
+  });
+  readonly jobRunning = new Gauge({
+    name: 'zca_job_running',
+    help: '1 while this process runs the job',
+    labelNames: ['job'] as const,
+    registers: [this.registry],
+  });
+  readonly ticksOverlapped = new Counter({
+    name: 'zca_job_ticks_overlapped_total',
+    help: 'Schedule ticks dropped because the previous run of the job in this process was still going',
+    labelNames: ['job'] as const,
+    registers: [this.registry],
+  });
+  readonly versionsAdded = new Counter({
+    name: 'zca_sync_versions_added_total',
+    help: 'Message versions newly archived by sync runs of this process',
+    labelNames: ['job'] as const,
+    registers: [this.registry],
+  });
+  readonly httpRequests = new Counter({
+    name: 'zca_http_requests_total',
+    help: 'HTTP requests served, by route pattern and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'zca_http_request_duration_seconds',
+    help: 'HTTP request duration by route pattern',
+    labelNames: ['method', 'route'] as const,
+    buckets: HTTP_DURATION_BUCKETS_SECONDS,
+    registers: [this.registry],
+  });
+
+  // Read from the database at scrape time.
+  private readonly databaseUp = new Gauge({ name: 'zca_database_up', help: '1 when the last scrape could read the database', registers: [this.registry] });
+  private readonly windows = new Gauge({
+    name: 'zca_sync_windows',
+    help: 'Windows (calendar months) by status: complete, open (month not over), incomplete, expired (left the horizon before it was complete)',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+  private readonly windowsAtRisk = new Gauge({
+    name: 'zca_horizon_windows_at_risk',
+    help: 'Windows not complete whose oldest day leaves Zoom\'s horizon within SYNC_HORIZON_RISK_DAYS',
+    registers: [this.registry],
+  });
+  private readonly oldestIncompleteDays = new Gauge({
+    name: 'zca_horizon_oldest_incomplete_window_days_until_expiry',
+    help: 'Days until the oldest window that is not complete starts leaving Zoom\'s six-month horizon (absent when every window is complete)',
+    registers: [this.registry],
+  });
+  private readonly lastSuccess = new Gauge({
+    name: 'zca_job_last_success_timestamp_seconds',
+    help: 'When each job last finished successfully, on any replica (Unix time)',
+    labelNames: ['job'] as const,
+    registers: [this.registry],
+  });
+  private readonly legalHoldFiles = new Gauge({
+    name: 'zca_legal_hold_files',
+    help: 'Legal-hold zip files by state (pending, ready, downloading, stored, failed)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  private readonly legalHoldStoredBytes = new Gauge({ name: 'zca_legal_hold_stored_bytes', help: 'Bytes of legal-hold zip files stored', registers: [this.registry] });
+  private readonly exportsByState = new Gauge({
+    name: 'zca_exports',
+    help: 'Export bundles by state (running, complete, failed)',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  private readonly exportBytes = new Gauge({ name: 'zca_export_bytes', help: 'Bytes of complete export bundles', registers: [this.registry] });
+  private readonly archiveVersions = new Gauge({ name: 'zca_archive_message_versions', help: 'Message versions archived (exact; recomputed at most every 5 minutes)', registers: [this.registry] });
+  private readonly archiveMessages = new Gauge({ name: 'zca_archive_messages', help: 'Distinct messages archived (exact; recomputed at most every 5 minutes)', registers: [this.registry] });
+  private readonly archiveSessions = new Gauge({ name: 'zca_archive_sessions', help: 'Chat sessions known to the archive', registers: [this.registry] });
+  private readonly archiveTotalsAge = new Gauge({
+    name: 'zca_archive_totals_age_seconds',
+    help: 'Age of the archive totals (zca_archive_message_versions, zca_archive_messages)',
+    registers: [this.registry],
+  });
+
+  private totals: { versions: number; messages: number; computedAtMs: number } | undefined;
+  private totalsRefresh: Promise<void> | undefined;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Wire to ZoomClient's onCall. */
+  recordZoomCall(event: ZoomCallEvent): void {
+    this.zoomCalls.inc({ endpoint: event.endpoint, status: String(event.status) });
+    if (event.status === 429) this.zoomRateLimited.inc({ endpoint: event.endpoint });
+  }
+
+  recordJobRun(job: string, outcome: FinishedJobOutcome, durationMs: number | undefined): void {
+    this.jobRuns.inc({ job, outcome });
+    if (durationMs !== undefined) this.jobDuration.observe({ job, outcome }, durationMs / 1000);
+  }
+
+  /** Updates the database-derived gauges; a failure sets zca_database_up 0 and keeps the rest. */
+  async refreshFromDatabase(settings: ScrapeSettings): Promise<void> {
+    try {
+      await inBoundedTransaction(settings.pool, { statementTimeoutMs: SCRAPE_STATEMENT_TIMEOUT_MS, readOnly: true }, async (client) => {
+        const windows = await client.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM public.sync_windows GROUP BY status`);
+        this.windows.reset();
+        for (const status of ['complete', 'open', 'incomplete', 'expired']) this.windows.set({ status }, 0);
+        for (const r of windows.rows) this.windows.set({ status: r.status }, r.n);
+
+        const horizon = await assessHorizonStatus(client, settings.clock, settings.sync);
+        this.windowsAtRisk.set(horizon.atRisk.length);
+        this.oldestIncompleteDays.reset();
+        if (horizon.oldestIncompleteDaysUntilExpiry !== null) this.oldestIncompleteDays.set(horizon.oldestIncompleteDaysUntilExpiry);
+
+        const successes = await loadLastSuccesses(client, settings.jobNames);
+        this.lastSuccess.reset();
+        for (const [job, at] of successes) this.lastSuccess.set({ job }, at.getTime() / 1000);
+
+        const files = await client.query<{ state: string; n: number; bytes: number }>(
+          `SELECT state, count(*)::int AS n, coalesce(sum(stored_bytes), 0)::bigint AS bytes FROM archive.legal_hold_files GROUP BY state`,
+        );
+        this.legalHoldFiles.reset();
+        for (const state of ['pending', 'ready', 'downloading', 'stored', 'failed']) this.legalHoldFiles.set({ state }, 0);
+        for (const r of files.rows) this.legalHoldFiles.set({ state: r.state }, r.n);
+        this.legalHoldStoredBytes.set(files.rows.reduce((sum, r) => sum + r.bytes, 0));
+
+        const exports = await client.query<{ state: string; n: number; bytes: number }>(
+          `SELECT state, count(*)::int AS n, coalesce(sum(bytes) FILTER (WHERE state = 'complete'), 0)::bigint AS bytes FROM archive.exports GROUP BY state`,
+        );
+        this.exportsByState.reset();
+        for (const state of ['running', 'complete', 'failed']) this.exportsByState.set({ state }, 0);
+        for (const r of exports.rows) this.exportsByState.set({ state: r.state }, r.n);
+        this.exportBytes.set(exports.rows.reduce((sum, r) => sum + r.bytes, 0));
+
+        const sessions = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM archive.sessions`);
+        this.archiveSessions.set(sessions.rows[0]?.n ?? 0);
+      });
+      this.databaseUp.set(1);
+    } catch (err) {
+      this.databaseUp.set(0);
+      settings.logger.warn({ err }, 'metrics scrape: could not read the database; reporting what is known');
+      return;
+    }
+    await this.refreshArchiveTotals(settings);
+  }
+
+  /**
+   * Exact totals cost a scan of message_versions (about a second per few million rows): the first
+   * scrape waits for them, later scrapes start a refresh in the background when they are older than
+   * ARCHIVE_TOTALS_MAX_AGE_MS and report the previous figures meanwhile.
+   */
+  private async refreshArchiveTotals(settings: ScrapeSettings): Promise<void> {
+    const nowMs = Date.now();
+    const stale = this.totals === undefined || nowMs - this.totals.computedAtMs >= ARCHIVE_TOTALS_MAX_AGE_MS;
+    if (stale && this.totalsRefresh === undefined) {
+      this.totalsRefresh = computeArchiveTotals(settings.pool)
+        .then((t) => {
+          this.totals = { ...t, computedAtMs: Date.now() };
+        })
+        .catch((err: unknown) => settings.logger.warn({ err }, 'metrics: could not count the archive; keeping the previous totals'))
+        .finally(() => {
+          this.totalsRefresh = undefined;
+        });
+    }
+    if (this.totals === undefined && this.totalsRefresh !== undefined) await this.totalsRefresh;
+    if (this.totals !== undefined) {
+      this.archiveVersions.set(this.totals.versions);
+      this.archiveMessages.set(this.totals.messages);
+      this.archiveTotalsAge.set((Date.now() - this.totals.computedAtMs) / 1000);
+    }
+  }
+
+  /** Waits for a background totals refresh, so shutdown never closes the pool under it. */
+  async drain(): Promise<void> {
+    await this.totalsRefresh;
+  }
+
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+async function computeArchiveTotals(pool: Pool): Promise<{ versions: number; messages: number }> {
+  return inBoundedTransaction(pool, { statementTimeoutMs: TOTALS_STATEMENT_TIMEOUT_MS, readOnly: true }, async (client) => {
+    const res = await client.query<{ versions: number; messages: number }>(
+      `SELECT (SELECT count(*) FROM archive.message_versions)::bigint AS versions,
+              (SELECT count(*) FROM (SELECT DISTINCT session_id, message_id FROM archive.message_versions) m)::bigint AS messages`,
+    );
+    return { versions: res.rows[0]?.versions ?? 0, messages: res.rows[0]?.messages ?? 0 };
+  });
+}

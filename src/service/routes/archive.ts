@@ -1,0 +1,195 @@
+import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
+import { InputError } from '../../errors.js';
+import { readAuditFor, type ApiContext } from '../api-context.js';
+import {
+  findSession,
+  findSessions,
+  isSearchableQuery,
+  readTranscriptPage,
+  searchVersions,
+  sessionExists,
+  type SearchPosition,
+  type TranscriptPosition,
+  type VersionRow,
+} from '../archive-queries.js';
+import { decodeCursor, encodeCursor, filterFingerprint } from '../cursor.js';
+import { notFound } from '../http-errors.js';
+import { VERSION_PAGE_SCHEMA } from '../openapi.js';
+import { booleanFlag, instant, pageLimit, NO_PARAMS, parseParams, requireOrderedRange, text } from '../request-params.js';
+
+/**
+ * Archive queries (role `reader`): sessions, one session, a session's transcript, message search.
+ * Reads of message content (transcript, search) are written to the audit log with the token's name
+ * and the parameters, in the same transaction as the read.
+ */
+
+const SESSION_TYPES = ['Group', '1:1'] as const;
+const EMAIL_MAX = 320;
+const ID_MAX = 200;
+const Q_MAX = 500;
+
+const sessionIdParam = { sessionId: text('session id', ID_MAX) };
+
+const sessionType = z
+  .string({ error: 'type must be Group or 1:1' })
+  .transform((v) => (v.trim().toLowerCase() === 'group' ? 'Group' : v.trim()))
+  .refine((v) => (SESSION_TYPES as readonly string[]).includes(v), { error: 'type must be Group or 1:1' });
+
+/** '2026-06-01T10:00:00.123456Z' → '2026-06-01T10:00:00.123Z', the form the rest of the API uses. */
+function millisecondsIso(exact: string): string {
+  return `${exact.slice(0, 23)}Z`;
+}
+
+export function presentVersion(row: VersionRow): Record<string, unknown> {
+  return {
+    version_id: row.version_id,
+    session_id: row.session_id,
+    message_id: row.message_id,
+    kind: row.kind,
+    sent_at: row.sent_key === null ? null : millisecondsIso(row.sent_key),
+    action_at: millisecondsIso(row.action_key),
+    sender: row.sender,
+    sender_member_id: row.sender_member_id,
+    sender_display_name: row.sender_display_name,
+    receiver: row.receiver,
+    body: row.body,
+    reply_main_message_id: row.reply_main_message_id,
+    files: row.files,
+    content_sha256: row.content_sha256,
+    archived_at: row.archived_at,
+    ...(row.raw !== undefined ? { raw: row.raw } : {}),
+  };
+}
+
+export function registerArchiveRoutes(app: FastifyInstance, ctx: ApiContext): void {
+  const { pool, config } = ctx;
+  const maxPageSize = config.service.maxPageSize;
+  const reader = ctx.auth.requireRole('reader');
+  // Schemas are built once: building zod schemas per request costs more than the query.
+  const sessionsQuery = {
+    type: sessionType.optional(),
+    name: text('name', ID_MAX).optional(),
+    member: text('member', EMAIL_MAX, 'an email address').optional(),
+    active_from: instant('active_from', 'from').optional(),
+    active_to: instant('active_to', 'to').optional(),
+    limit: pageLimit(maxPageSize),
+    cursor: text('cursor', 2048).optional(),
+  };
+  const transcriptQuery = { limit: pageLimit(maxPageSize), cursor: text('cursor', 2048).optional(), include_raw: booleanFlag('include_raw') };
+  const searchQuery = {
+    sender: text('sender', EMAIL_MAX, 'an email address').optional(),
+    receiver: text('receiver', EMAIL_MAX, 'an email address').optional(),
+    session: text('session', ID_MAX, 'a session id').optional(),
+    from: instant('from', 'from').optional(),
+    to: instant('to', 'to').optional(),
+    q: text('q', Q_MAX, 'words to search for').optional(),
+    limit: pageLimit(maxPageSize),
+    cursor: text('cursor', 2048).optional(),
+    include_raw: booleanFlag('include_raw'),
+  };
+  const sessionsCursor = z.tuple([z.union([instantKey, z.literal('-infinity')]), key]);
+
+  app.get('/v1/sessions', { preHandler: reader }, async (request) => {
+    const params = parseParams(sessionsQuery, request.query);
+    requireOrderedRange(params.active_from, params.active_to, ['active_from', 'active_to']);
+    const filters = { type: params.type, name: params.name, member: params.member, activeFrom: params.active_from, activeTo: params.active_to };
+    const fingerprint = filterFingerprint(filters);
+    const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor, 'sessions', fingerprint, sessionsCursor);
+    const rows = await findSessions(pool, filters, after ? { sortKey: after[0], sessionId: after[1] } : undefined, params.limit + 1);
+    const page = rows.slice(0, params.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(({ sort_key: _sortKey, ...session }) => session),
+      next_cursor: rows.length > params.limit && last ? encodeCursor('sessions', fingerprint, [last.sort_key, last.session_id]) : null,
+    };
+  });
+
+  app.get('/v1/sessions/:sessionId', { preHandler: reader }, async (request) => {
+    const { sessionId } = parseParams(sessionIdParam, request.params, 'query');
+    parseParams(NO_PARAMS, request.query);
+    const session = await findSession(pool, sessionId);
+    if (!session) throw notFound(`no session ${JSON.stringify(sessionId)} in the archive`);
+    return session;
+  });
+
+  app.get('/v1/sessions/:sessionId/transcript', { preHandler: reader, schema: { response: { 200: VERSION_PAGE_SCHEMA } } }, async (request) => {
+    const { sessionId } = parseParams(sessionIdParam, request.params, 'query');
+    const params = parseParams(transcriptQuery, request.query);
+    const fingerprint = filterFingerprint({ sessionId });
+    const position = params.cursor === undefined ? undefined : decodeTranscriptCursor(params.cursor, fingerprint);
+    const audit = readAuditFor(request, {
+      action: 'api.sessions.transcript',
+      subjectType: 'session',
+      subjectId: sessionId,
+      parameters: { limit: params.limit, cursor: params.cursor ?? null, include_raw: params.include_raw },
+    });
+    const rows = await readTranscriptPage(pool, sessionId, position, params.limit + 1, params.include_raw, audit);
+    if (rows.length === 0 && position === undefined && !(await sessionExists(pool, sessionId))) throw notFound(`no session ${JSON.stringify(sessionId)} in the archive`);
+    const page = rows.slice(0, params.limit);
+    const last = page[page.length - 1];
+    return {
+      session_id: sessionId,
+      items: page.map(presentVersion),
+      next_cursor: rows.length > params.limit && last ? encodeTranscriptCursor(last, fingerprint) : null,
+    };
+  });
+
+  app.get('/v1/messages/search', { preHandler: reader, schema: { response: { 200: VERSION_PAGE_SCHEMA } } }, async (request) => {
+    const params = parseParams(searchQuery, request.query);
+    if (params.sender === undefined && params.receiver === undefined && params.session === undefined && params.q === undefined) {
+      throw new InputError('give at least one of sender, receiver, session or q (from and to only narrow a search)', 'sender');
+    }
+    requireOrderedRange(params.from, params.to);
+    const filters = { sender: params.sender, receiver: params.receiver, sessionId: params.session, from: params.from, to: params.to, q: params.q };
+    const fingerprint = filterFingerprint(filters);
+    const position = params.cursor === undefined ? undefined : decodeSearchCursor(params.cursor, fingerprint);
+    if (params.q !== undefined && !(await isSearchableQuery(pool, params.q))) {
+      throw new InputError('q has no searchable words (give words, "a phrase", -excluded or or)', 'q');
+    }
+    const audit = readAuditFor(request, {
+      action: 'api.messages.search',
+      ...(params.session !== undefined ? { subjectType: 'session', subjectId: params.session } : {}),
+      parameters: { ...filters, limit: params.limit, cursor: params.cursor ?? null, include_raw: params.include_raw },
+    });
+    const rows = await searchVersions(pool, filters, position, params.limit + 1, params.include_raw, audit);
+    const page = rows.slice(0, params.limit);
+    const last = page[page.length - 1];
+    return {
+      items: page.map(presentVersion),
+      next_cursor: rows.length > params.limit && last ? encodeSearchCursor(last, fingerprint) : null,
+    };
+  });
+}
+
+// Cursor parts are checked for shape, so a hand-made cursor can never reach SQL as a malformed value.
+// eslint-disable-next-line no-control-regex
+const key = z.string().max(ID_MAX).refine((v) => !/[\u0000-\u001f]/.test(v));
+const instantKey = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+const versionId = z.number().int().nonnegative();
+
+const transcriptCursor = z.union([
+  z.tuple([z.literal('s'), instantKey, key, instantKey, versionId]),
+  z.tuple([z.literal('u'), key, instantKey, versionId]),
+]);
+
+function encodeTranscriptCursor(last: VersionRow, fingerprint: string): string {
+  const position = last.sent_key === null ? ['u', last.message_id, last.action_key, last.version_id] : ['s', last.sent_key, last.message_id, last.action_key, last.version_id];
+  return encodeCursor('transcript', fingerprint, position);
+}
+
+function decodeTranscriptCursor(cursor: string, fingerprint: string): TranscriptPosition {
+  const p = decodeCursor(cursor, 'transcript', fingerprint, transcriptCursor);
+  return p[0] === 's' ? { phase: 'sent', sentKey: p[1], messageId: p[2], actionKey: p[3], versionId: p[4] } : { phase: 'unsent', messageId: p[1], actionKey: p[2], versionId: p[3] };
+}
+
+const searchCursor = z.union([z.tuple([z.literal('s'), instantKey, versionId]), z.tuple([z.literal('u'), versionId])]);
+
+function encodeSearchCursor(last: VersionRow, fingerprint: string): string {
+  return encodeCursor('search', fingerprint, last.sent_key === null ? ['u', last.version_id] : ['s', last.sent_key, last.version_id]);
+}
+
+function decodeSearchCursor(cursor: string, fingerprint: string): SearchPosition {
+  const p = decodeCursor(cursor, 'search', fingerprint, searchCursor);
+  return p[0] === 's' ? { phase: 'sent', sentKey: p[1], versionId: p[2] } : { phase: 'unsent', versionId: p[1] };
+}
