@@ -26,6 +26,11 @@ export type ErrorCode =
   | 'SYNC_ALREADY_RUNNING'
   | 'SYNC_INCOMPLETE'
   | 'HORIZON_AT_RISK'
+  | 'LEGAL_HOLD_STORAGE_FAILED'
+  | 'LEGAL_HOLD_PATH_CONFLICT'
+  | 'EXPORT_FAILED'
+  | 'EXPORT_DISK_FULL'
+  | 'EXPORT_LEGAL_HOLD_FILE_INVALID'
   | 'ABORTED';
 
 export class ArchiverError extends Error {

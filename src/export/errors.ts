@@ -1,8 +1,6 @@
-/**
- * Export and bundle errors. They carry a stable `code` like the family in src/errors.ts (whose
- * closed ErrorCode union this module may not extend; see the export README). Handlers branch on
- * `code`.
- */
+import { ArchiverError } from '../errors.js';
+
+/** Export and bundle errors: part of the family in src/errors.ts. Handlers branch on `code`. */
 export type ExportErrorCode =
   /** The export ran and failed; `exportId` names the row marked `failed`. */
   | 'EXPORT_FAILED'
@@ -11,14 +9,12 @@ export type ExportErrorCode =
   /** A stored legal-hold zip is missing on disk or its bytes differ from what the database recorded. */
   | 'EXPORT_LEGAL_HOLD_FILE_INVALID';
 
-export class ExportError extends Error {
-  readonly code: ExportErrorCode;
+export class ExportError extends ArchiverError {
+  declare readonly code: ExportErrorCode;
   readonly exportId: string | undefined;
 
   constructor(code: ExportErrorCode, message: string, options?: { cause?: unknown; exportId?: string }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'ExportError';
-    this.code = code;
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.exportId = options?.exportId;
   }
 }

@@ -50,6 +50,8 @@ export interface ExportDeps {
 }
 
 export interface RunExportOptions {
+  /** Called once the export's row exists (it is `running`), before any work on the bundle. */
+  onStarted?: (record: ExportRecord) => void;
   /** Called after every batch and phase change. */
   onProgress?: (progress: ExportProgress) => void;
   /** How often `exports.progress` is written while running; default 3 s. */
@@ -84,7 +86,8 @@ export async function runExport(deps: ExportDeps, request: ExportRequest, actor:
   const log = deps.logger.child({ job: 'export', exportId });
   try {
     const requestedBy = request.requestedBy ?? actor;
-    await createExportRecord(deps.pool, { exportId, requestedBy, requestedAt: createdAt, filter: request.filter, formats: request.formats, path: recordedPath(dataDir, finalPath) }, actor);
+    const started = await createExportRecord(deps.pool, { exportId, requestedBy, requestedAt: createdAt, filter: request.filter, formats: request.formats, path: recordedPath(dataDir, finalPath) }, actor);
+    options.onStarted?.(started);
     log.info({ filter: request.filter.kind, formats: request.formats, path: finalPath }, 'export started');
     const job = new ExportJob({ deps, clock, log, request, exportId, createdAt, requestedBy, finalPath, options });
     try {

@@ -1,3 +1,5 @@
+import { ArchiverError } from '../errors.js';
+
 /**
  * Failures of the local side of a download. Zoom's side fails with `ZoomApiError` (src/errors.ts);
  * these are the disk's: no space, no permission, a path that is not a directory, or a stored file
@@ -6,17 +8,15 @@
  */
 export type LegalHoldStorageCode = 'LEGAL_HOLD_STORAGE_FAILED' | 'LEGAL_HOLD_PATH_CONFLICT';
 
-export class LegalHoldStorageError extends Error {
-  readonly code: LegalHoldStorageCode;
+export class LegalHoldStorageError extends ArchiverError {
+  declare readonly code: LegalHoldStorageCode;
   /** The file or directory at fault. */
   readonly path: string;
   /** The operating system's code (ENOSPC, EACCES, EROFS, ENOTDIR, …) when there is one. */
   readonly systemCode: string | undefined;
 
   constructor(code: LegalHoldStorageCode, message: string, path: string, options?: { cause?: unknown; systemCode?: string | undefined }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'LegalHoldStorageError';
-    this.code = code;
+    super(code, message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.path = path;
     this.systemCode = options?.systemCode;
   }
