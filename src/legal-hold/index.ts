@@ -5,7 +5,7 @@
  */
 export { actorOf, SYSTEM_ACTOR, ZOOM_ACTOR, type LegalHoldDeps, type LocalLegalHoldDeps } from './deps.js';
 export { LegalHoldStorageError, type LegalHoldStorageCode } from './errors.js';
-export { createMatter, deleteMatter, renameMatter, resolveMatter, explainZoomRefusal, type DeleteMatterInput, type RenameMatterInput } from './matter-commands.js';
+export { createMatter, deleteMatter, renameMatter, resolveMatter, findMatterHere, explainZoomRefusal, type DeleteMatterInput, type RenameMatterInput } from './matter-commands.js';
 export { syncMatters, type MatterSyncSummary } from './matter-sync.js';
 export { loadMatter, loadMatters, type CustodianRecord, type MatterRecord, type MatterState } from './matter-store.js';
 export { refreshFiles, type CustodianFailure, type FileRefreshSummary } from './file-catalog.js';

@@ -119,19 +119,24 @@ export async function deleteMatter(deps: LegalHoldDeps, input: DeleteMatterInput
  */
 export async function resolveMatter(deps: LocalLegalHoldDeps & { zoom?: ZoomClient | undefined }, ref: string): Promise<MatterRecord> {
   const wanted = validateMatterRef(ref);
-  const local = await findLocally(deps, wanted);
+  const local = await findMatterHere(deps, wanted);
   if (local) return local;
   if (deps.zoom === undefined) {
-    throw new InputError(`no legal-hold matter ${JSON.stringify(wanted)} here (Zoom was not asked: no ZOOM_* credentials are configured); \`legal-hold list --offline\` shows every matter known here`, 'matter');
+    throw new InputError(`no legal-hold matter ${JSON.stringify(wanted)} is known here (Zoom was not asked: no ZOOM_* credentials are configured); list the matters to see their ids`, 'matter');
   }
   deps.logger.info({ job: 'legal-hold', matter: wanted }, 'matter unknown here; refreshing the list of matters from Zoom');
   await syncMatters({ ...deps, zoom: deps.zoom });
-  const refreshed = await findLocally(deps, wanted);
+  const refreshed = await findMatterHere(deps, wanted);
   if (refreshed) return refreshed;
-  throw new InputError(`no legal-hold matter ${JSON.stringify(wanted)}, neither here nor in Zoom; \`legal-hold list\` shows every matter with its id`, 'matter');
+  throw new InputError(`no legal-hold matter ${JSON.stringify(wanted)}, neither here nor in Zoom; list the matters to see their ids`, 'matter');
 }
 
-async function findLocally(deps: Pick<LocalLegalHoldDeps, 'pool'>, ref: string): Promise<MatterRecord | undefined> {
+/**
+ * A matter known here, by id or exact name (undefined when none); a name several matters share is
+ * refused rather than guessed.
+ */
+export async function findMatterHere(deps: Pick<LocalLegalHoldDeps, 'pool'>, ref: string): Promise<MatterRecord | undefined> {
+  ref = validateMatterRef(ref);
   const byId = await loadMatter(deps.pool, ref);
   if (byId) return byId;
   const byName = await findMattersByName(deps.pool, ref);

@@ -28,7 +28,7 @@ const USER_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
 
 export function validateMatterName(value: unknown): string {
-  if (typeof value !== 'string') throw new InputError('the matter name is required (--name "…")', 'name');
+  if (typeof value !== 'string') throw new InputError('the matter name is required', 'name');
   const name = value.trim();
   const length = [...name].length;
   if (length === 0) throw new InputError('the matter name must not be empty', 'name');
@@ -51,7 +51,7 @@ export function validateCustodian(value: unknown): string {
 
 export function validateCustodians(values: unknown): string[] {
   const list = Array.isArray(values) ? values : values === undefined ? [] : [values];
-  if (list.length === 0) throw new InputError('a matter needs at least one custodian (--custodian user@example.com)', 'custodian');
+  if (list.length === 0) throw new InputError('a matter needs at least one custodian (an email address or a Zoom user id)', 'custodian');
   const custodians = list.map(validateCustodian);
   // Emails are case-insensitive: the same address twice in two spellings is one custodian named twice.
   const seen = new Map<string, string>();

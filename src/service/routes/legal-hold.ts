@@ -1,14 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { InputError } from '../../errors.js';
 import {
   createMatter,
   deleteMatter,
+  findMatterHere,
   loadFiles,
-  loadMatter,
   loadMatters,
   renameMatter,
-  validateMatterRef,
   type FileRecord,
   type LegalHoldDeps,
   type MatterRecord,
@@ -88,13 +86,8 @@ export function registerLegalHoldRoutes(app: FastifyInstance, ctx: ApiContext, d
   const deleteQuery = { force: booleanFlag('force') };
 
   const findLocally = async (ref: string): Promise<MatterRecord> => {
-    const wanted = validateMatterRef(ref);
-    const byId = await loadMatter(ctx.pool, wanted);
-    if (byId) return byId;
-    const byName = (await loadMatters(ctx.pool)).filter((m) => m.matterName === wanted);
-    if (byName.length > 1) throw new InputError(`${byName.length} matters are named ${JSON.stringify(wanted)} (${byName.map((m) => m.matterId).join(', ')}); name one by its id`, 'matter');
-    const found = byName[0];
-    if (!found) throw notFound(`no legal-hold matter ${JSON.stringify(wanted)} is known here (the legal-hold job refreshes the list from Zoom)`);
+    const found = await findMatterHere(ctx, ref);
+    if (!found) throw notFound(`no legal-hold matter ${JSON.stringify(ref)} is known here (the legal-hold job refreshes the list from Zoom)`);
     return found;
   };
 
