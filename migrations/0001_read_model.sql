@@ -221,3 +221,14 @@ SELECT
   r.versions_added,
   r.error
 FROM archive.sync_runs r;
+--> statement-breakpoint
+-- The audit log is append-only, like archived versions.
+CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON archive.audit_log
+  FOR EACH ROW EXECUTE FUNCTION archive.reject_modification();
+--> statement-breakpoint
+CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON archive.audit_log
+  FOR EACH STATEMENT EXECUTE FUNCTION archive.reject_modification();
+--> statement-breakpoint
+CREATE VIEW public.audit_log AS
+SELECT a.id AS audit_id, a.at, a.actor, a.action, a.subject_type, a.subject_id, a.before, a.after, a.details
+FROM archive.audit_log a;

@@ -112,8 +112,10 @@ export const messageVersions = archive.table(
     check('message_versions_kind_check', sql`${t.kind} in ('original', 'edited', 'deleted')`),
     uniqueIndex('message_versions_identity').on(t.sessionId, t.messageId, t.kind, t.actionAt, t.contentSha256),
     index('message_versions_transcript').on(t.sessionId, t.sentAt, t.messageId, t.actionAt),
-    index('message_versions_sender_time').on(t.sender, t.sentAt),
-    index('message_versions_receiver_time').on(t.receiver, t.sentAt),
+    // Case-insensitive: Zoom's emails are not guaranteed lower-case, and custodians are matched by
+    // email. Query with lower(sender) = lower($1) (README, "The SQL read model").
+    index('message_versions_sender_time').on(sql`lower(${t.sender})`, t.sentAt),
+    index('message_versions_receiver_time').on(sql`lower(${t.receiver})`, t.sentAt),
   ],
 );
 

@@ -4,7 +4,7 @@ import type { Queryable } from '../db/pool.js';
  * archive.job_runs: one row per run of a scheduled job (public view `job_runs`). A run starts as
  * `running` and ends `succeeded`, `failed` or `aborted`; a tick that found the job's lock held by
  * another process is recorded as `skipped` (started and finished at once). Finished rows never
- * change (a trigger in migrations/0005_service_read_model.sql enforces it).
+ * change (a trigger in migrations/0004_service.sql enforces it).
  */
 
 export type JobOutcome = 'running' | 'succeeded' | 'failed' | 'skipped' | 'aborted';

@@ -15,12 +15,8 @@
  * Prints p50/p99 latency, requests/s, non-2xx answers, and the service's peak RSS; then EXPLAIN
  * ANALYZE of one query of each kind.
  *
- * Indexes: BENCH_INDEXES=planned (default) replaces the sender/receiver indexes of
- * archive.message_versions with (lower(sender), sent_at) and (lower(receiver), sent_at) — the
- * change planned for the core schema; BENCH_INDEXES=current keeps the migrations' indexes as they are.
- *
  * Environment: BENCH_VERSIONS (default 1,000,000), BENCH_SECONDS (12), BENCH_CONNECTIONS (10),
- * BENCH_INDEXES, BENCH_KEEP_DB=1 (keep the loaded database), BENCH_REUSE_DB=<url> (skip the load and
+ * BENCH_KEEP_DB=1 (keep the loaded database), BENCH_REUSE_DB=<url> (skip the load and
  * measure a database kept earlier), BENCH_DATABASE_URL (an admin URL; default the local server).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -33,7 +29,6 @@ import { buildDist, createScratchDatabase, mb, printTable, ROOT, trackPeakRss } 
 const VERSIONS = Number(process.env['BENCH_VERSIONS'] ?? 1_000_000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 12);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 10);
-const INDEXES = (process.env['BENCH_INDEXES'] ?? 'planned') as 'planned' | 'current';
 const SESSIONS = 1000;
 const SENDERS = 200;
 const LOADERS = 4;
@@ -143,13 +138,7 @@ async function loadArchive(pool: Pool): Promise<void> {
   console.log(`  loaded ${VERSIONS.toLocaleString('en-US')} versions in ${((Date.now() - started) / 1000).toFixed(0)} s; building indexes…`);
 
   // Rebuild the indexes, in parallel (each on its own connection).
-  const planned = INDEXES === 'planned';
-  const replaced = ['message_versions_sender_time', 'message_versions_receiver_time', 'message_versions_sender_lower', 'message_versions_receiver_lower'];
-  const defs = dropped.filter((i) => !(planned && replaced.includes(i.name))).map((i) => i.def);
-  if (planned) {
-    defs.push('CREATE INDEX message_versions_sender_lower_time ON archive.message_versions (lower(sender), sent_at)');
-    defs.push('CREATE INDEX message_versions_receiver_lower_time ON archive.message_versions (lower(receiver), sent_at)');
-  }
+  const defs = dropped.map((i) => i.def);
   const indexStarted = Date.now();
   await Promise.all(
     defs.map(async (def) => {
@@ -164,7 +153,7 @@ async function loadArchive(pool: Pool): Promise<void> {
   );
   await pool.query('VACUUM (ANALYZE) archive.message_versions');
   await pool.query('ANALYZE archive.sessions');
-  console.log(`  ${defs.length} indexes built in ${((Date.now() - indexStarted) / 1000).toFixed(0)} s (${INDEXES} sender/receiver indexes)`);
+  console.log(`  ${defs.length} indexes built in ${((Date.now() - indexStarted) / 1000).toFixed(0)} s`);
 }
 
 async function startService(url: string): Promise<{ child: ChildProcess; baseUrl: string }> {

@@ -1,17 +1,13 @@
 -- Hand-written: legal-hold read model, triggers and indexes.
 
--- Case-insensitive lookups of a custodian's messages: Zoom's emails are not guaranteed lower-case.
-CREATE INDEX message_versions_sender_lower ON archive.message_versions (lower(sender), session_id);
---> statement-breakpoint
-CREATE INDEX message_versions_receiver_lower ON archive.message_versions (lower(receiver), session_id);
---> statement-breakpoint
-
 -- held_messages: every archived message version covered by a matter that still holds — one row per
 -- (matter, custodian, version). A custodian covers a session when they sent or received a message
 -- in it, or are listed among its members (Zoom lists members for 1:1 chats only, so for group chats
 -- and channels participation is what the archive can know). A version is covered when its message
--- was sent inside the matter's dates (UTC days, both inclusive; no end date = open-ended; no start
--- date = the matter's creation date, as Zoom does). Matters deleted in Zoom keep holding (what was
+-- was sent inside the matter's dates, or when the version itself (an edit, a deletion) happened
+-- inside them — a change made during the hold is held even when the message is older (UTC days,
+-- both inclusive; no end date = open-ended; no start date = the matter's creation date, as Zoom
+-- does). Matters deleted in Zoom keep holding (what was
 -- held stays held); only a matter deleted through this project releases its hold. Any future
 -- retention job must keep everything this view returns.
 CREATE VIEW public.held_messages AS
@@ -37,9 +33,13 @@ SELECT
 FROM archive.legal_hold_matters m
 JOIN custodian_sessions cs ON cs.matter_id = m.matter_id
 JOIN public.chat_message_versions v ON v.session_id = cs.session_id
+CROSS JOIN LATERAL (
+  SELECT (coalesce(m.start_date, m.creation_date, '-infinity'::date)::timestamp AT TIME ZONE 'UTC') AS held_from,
+         CASE WHEN m.end_date IS NULL THEN 'infinity'::timestamptz ELSE ((m.end_date + 1)::timestamp AT TIME ZONE 'UTC') END AS held_until
+) d
 WHERE m.state IN ('active', 'deleted_in_zoom')
-  AND coalesce(v.sent_at, v.action_at) >= (coalesce(m.start_date, m.creation_date, '-infinity'::date)::timestamp AT TIME ZONE 'UTC')
-  AND (m.end_date IS NULL OR coalesce(v.sent_at, v.action_at) < ((m.end_date + 1)::timestamp AT TIME ZONE 'UTC'));
+  AND ((coalesce(v.sent_at, v.action_at) >= d.held_from AND coalesce(v.sent_at, v.action_at) < d.held_until)
+    OR (v.action_at >= d.held_from AND v.action_at < d.held_until));
 --> statement-breakpoint
 
 -- ---------------------------------------------------------------------------------------------
