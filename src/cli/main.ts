@@ -1,22 +1,24 @@
 import { Command, Option } from 'commander';
 import { runCommand as run } from './run-command.js';
-import { migrateCommand } from './commands/migrate.js';
-import { sqlCommand } from './commands/sql.js';
-import { statusCommand } from './commands/status.js';
-import { syncCommand } from './commands/sync.js';
-import { demoCommand } from './commands/demo.js';
-import { simulatorCommand } from './commands/simulator.js';
-import { registerLegalHoldCommands } from './commands/legal-hold.js';
-import { registerExportCommands } from './commands/export.js';
-import { registerServiceCommands } from './commands/serve.js';
 import { VERSION } from '../version.js';
 
 /**
  * The composition root: parses the command line and hands each command to runCommand, which builds
  * the context (configuration, logger, signals, database on demand) and maps outcomes to exit codes.
+ *
+ * Command implementations are imported when their command runs: a short-lived `legal-hold verify`
+ * does not load the HTTP server, the simulator or the zip writer (about half the start-up memory).
  */
 
-export function buildProgram(): Command {
+/** Feature command trees, registered only when the command line asks for them (or for help). */
+const FEATURES: Readonly<Record<string, () => Promise<(program: Command) => void>>> = {
+  'legal-hold': async () => (await import('./commands/legal-hold.js')).registerLegalHoldCommands,
+  export: async () => (await import('./commands/export.js')).registerExportCommands,
+  serve: async () => (await import('./commands/serve.js')).registerServiceCommands,
+  token: async () => (await import('./commands/serve.js')).registerServiceCommands,
+};
+
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command();
   program
     .name('zoom-chat-archiver')
@@ -32,32 +34,32 @@ export function buildProgram(): Command {
     .addOption(new Option('--sessions <n>', 'chat sessions to generate').default('120'))
     .addOption(new Option('--messages <n>', 'messages to generate in all').default('30000'))
     .option('--data-dir <dir>', 'where the demo archive is kept (default: $ARCHIVE_DATA_DIR/demo)')
-    .action((opts: { sessions: string; messages: string; dataDir?: string }) => run((ctx) => demoCommand(ctx, opts)));
+    .action((opts: { sessions: string; messages: string; dataDir?: string }) => run(async (ctx) => (await import('./commands/demo.js')).demoCommand(ctx, opts)));
 
   program
     .command('sync')
     .description('run one archive pass: every incomplete window plus a re-sweep of recent windows; exit 0 only when everything attempted is complete')
     .option('--all', 're-sweep the whole six-month horizon, complete windows included')
     .option('--json', 'print the summary as JSON')
-    .action((opts: { all?: boolean; json?: boolean }) => run((ctx) => syncCommand(ctx, opts)));
+    .action((opts: { all?: boolean; json?: boolean }) => run(async (ctx) => (await import('./commands/sync.js')).syncCommand(ctx, opts)));
 
   program
     .command('status')
     .description('show every window of the horizon and its state; exit 3 when an incomplete window is about to leave the horizon')
     .option('--json', 'print as JSON')
-    .action((opts: { json?: boolean }) => run((ctx) => statusCommand(ctx, opts)));
+    .action((opts: { json?: boolean }) => run(async (ctx) => (await import('./commands/status.js')).statusCommand(ctx, opts)));
 
   program
     .command('migrate')
     .description('apply pending database migrations (every other command also does this first)')
-    .action(() => run((ctx) => migrateCommand(ctx)));
+    .action(() => run(async (ctx) => (await import('./commands/migrate.js')).migrateCommand(ctx)));
 
   program
     .command('sql')
     .description('run one read-only SQL query against the archive and print the rows')
     .argument('<query>', 'SQL, e.g. "select * from chat_messages limit 10"')
     .option('--json', 'print one JSON object per row')
-    .action((query: string, opts: { json?: boolean }) => run((ctx) => sqlCommand(ctx, query, opts)));
+    .action((query: string, opts: { json?: boolean }) => run(async (ctx) => (await import('./commands/sql.js')).sqlCommand(ctx, query, opts)));
 
   program
     .command('simulator')
@@ -65,13 +67,28 @@ export function buildProgram(): Command {
     .allowUnknownOption()
     .allowExcessArguments()
     .helpOption(false)
-    .action(() => run((ctx) => simulatorCommand(ctx, process.argv.slice(process.argv.indexOf('simulator') + 1))));
+    .action(() =>
+      run(async (ctx) => (await import('./commands/simulator.js')).simulatorCommand(ctx, process.argv.slice(process.argv.indexOf('simulator') + 1))),
+    );
 
-  registerLegalHoldCommands(program);
-  registerExportCommands(program); // export commands
-  registerServiceCommands(program);
-
+  // Help (and an unknown command, whose error lists the commands) shows every command; a known
+  // command, or --version, needs only its own.
+  const asked = argv[2];
+  const known = new Set(program.commands.map((c) => c.name()));
+  const wanted =
+    asked !== undefined && asked in FEATURES
+      ? [FEATURES[asked]]
+      : asked !== undefined && (known.has(asked) || asked === '--version' || asked === '-V')
+        ? []
+        : Object.values(FEATURES);
+  const registered = new Set<(program: Command) => void>();
+  for (const load of wanted) {
+    const register = await load!();
+    if (registered.has(register)) continue;
+    registered.add(register);
+    register(program);
+  }
   return program;
 }
 
-await buildProgram().parseAsync(process.argv);
+await (await buildProgram(process.argv)).parseAsync(process.argv);
