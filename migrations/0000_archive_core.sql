@@ -44,7 +44,7 @@ CREATE TABLE "archive"."exports" (
 CREATE TABLE "archive"."item_errors" (
 	"id" bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY (sequence name "archive"."item_errors_id_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1),
 	"source" text NOT NULL,
-	"session_id" text,
+	"session_id" text COLLATE "C",
 	"month_start" date,
 	"reason" text NOT NULL,
 	"raw_text" text NOT NULL,
@@ -119,9 +119,9 @@ CREATE TABLE "archive"."legal_hold_matters" (
 --> statement-breakpoint
 CREATE TABLE "archive"."message_versions" (
 	"id" bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY (sequence name "archive"."message_versions_id_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1),
-	"session_id" text NOT NULL,
-	"message_id" text NOT NULL,
-	"kind" text NOT NULL,
+	"session_id" text COLLATE "C" NOT NULL,
+	"message_id" text COLLATE "C" NOT NULL,
+	"kind" text COLLATE "C" NOT NULL,
 	"action_at" timestamp with time zone NOT NULL,
 	"sent_at" timestamp with time zone,
 	"sender" text,
@@ -140,7 +140,7 @@ CREATE TABLE "archive"."message_versions" (
 --> statement-breakpoint
 CREATE TABLE "archive"."session_snapshots" (
 	"id" bigint PRIMARY KEY GENERATED ALWAYS AS IDENTITY (sequence name "archive"."session_snapshots_id_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1),
-	"session_id" text NOT NULL,
+	"session_id" text COLLATE "C" NOT NULL,
 	"raw" jsonb NOT NULL,
 	"content_sha256" "bytea" NOT NULL,
 	"first_seen_at" timestamp with time zone DEFAULT now() NOT NULL,
@@ -148,7 +148,7 @@ CREATE TABLE "archive"."session_snapshots" (
 );
 --> statement-breakpoint
 CREATE TABLE "archive"."sessions" (
-	"session_id" text PRIMARY KEY NOT NULL,
+	"session_id" text COLLATE "C" PRIMARY KEY NOT NULL,
 	"type" text,
 	"name" text,
 	"channel_id" text,
@@ -181,7 +181,7 @@ CREATE TABLE "archive"."sync_runs" (
 --> statement-breakpoint
 CREATE TABLE "archive"."sync_units" (
 	"month_start" date NOT NULL,
-	"session_id" text NOT NULL,
+	"session_id" text COLLATE "C" NOT NULL,
 	"covered_through" date,
 	"swept_at" timestamp with time zone,
 	"completed_at" timestamp with time zone,

@@ -23,6 +23,11 @@ import {
 export const archive = pgSchema('archive');
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({ dataType: () => 'bytea' });
+/**
+ * Zoom's identifiers are opaque byte strings: compared and sorted byte-wise ("C"), which is both
+ * right and several times cheaper in every index than the database's locale collation.
+ */
+const idText = customType<{ data: string; driverData: string }>({ dataType: () => 'text COLLATE "C"' });
 const tstz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
 /** One row per sync pass: provenance for every version it archived. */
@@ -49,7 +54,7 @@ export const syncRuns = archive.table(
 
 /** Current state of every chat session ever listed. Mutable: Zoom renames and deletes sessions. */
 export const sessions = archive.table('sessions', {
-  sessionId: text('session_id').primaryKey(),
+  sessionId: idText('session_id').primaryKey(),
   type: text('type'),
   name: text('name'),
   channelId: text('channel_id'),
@@ -69,7 +74,7 @@ export const sessionSnapshots = archive.table(
   'session_snapshots',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    sessionId: text('session_id').notNull(),
+    sessionId: idText('session_id').notNull(),
     raw: jsonb('raw').notNull(),
     /** sha256 of the canonical listing minus last_message_sent_time (which moves with every message). */
     contentSha256: bytea('content_sha256').notNull(),
@@ -87,10 +92,10 @@ export const messageVersions = archive.table(
   'message_versions',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    sessionId: text('session_id').notNull(),
-    messageId: text('message_id').notNull(),
+    sessionId: idText('session_id').notNull(),
+    messageId: idText('message_id').notNull(),
     /** original (from `messages`) | edited (`edited_messages`) | deleted (`deleted_messages`) */
-    kind: text('kind').notNull(),
+    kind: idText('kind').notNull(),
     /** `action_timestamp`, falling back to `timestamp`. */
     actionAt: tstz('action_at').notNull(),
     /** The message's `timestamp` (send time). */
@@ -139,7 +144,7 @@ export const syncUnits = archive.table(
   'sync_units',
   {
     monthStart: date('month_start', { mode: 'string' }).notNull(),
-    sessionId: text('session_id').notNull(),
+    sessionId: idText('session_id').notNull(),
     /** Every message and modification from the window's start through this day has been fetched. */
     coveredThrough: date('covered_through', { mode: 'string' }),
     /** When the sweep that reached covered_through started (data is as of this instant). */
@@ -174,7 +179,7 @@ export const itemErrors = archive.table(
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
     source: text('source').notNull(),
-    sessionId: text('session_id'),
+    sessionId: idText('session_id'),
     monthStart: date('month_start', { mode: 'string' }),
     reason: text('reason').notNull(),
     rawText: text('raw_text').notNull(),

@@ -9,13 +9,14 @@ import {
 } from '../domain/types.js';
 import { ArchiverError } from '../errors.js';
 import { extractRawArrays } from './raw-json.js';
-import { escapeNulInJsonText } from '../util/nul.js';
+import { escapeNulInJsonText, escapeNulInString } from '../util/nul.js';
 
 /**
  * Turns a report response body into archive inputs without ever re-serialising an item: each item's
  * JSON text is cut out of the body as received (so unknown keys, key order, numbers sent as strings
- * and integers beyond 2^53 survive) and only read here for the few fields the archive keys on.
- * An item we cannot key is returned as malformed with its raw text, never dropped.
+ * and integers beyond 2^53 survive), while the few fields the archive keys on are read from the
+ * body's single JSON.parse. An item we cannot key is returned as malformed with its raw text, never
+ * dropped.
  */
 
 export class ReportParseError extends ArchiverError {
@@ -67,13 +68,13 @@ function readDateTimeMs(value: unknown): number | undefined {
 }
 
 function readId(value: unknown): string | undefined {
-  if (typeof value === 'string') return value.length > 0 ? value : undefined;
+  if (typeof value === 'string') return value.length > 0 ? escapeNulInString(value) : undefined;
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   return undefined;
 }
 
 function readString(value: unknown): string | null {
-  if (typeof value === 'string') return value;
+  if (typeof value === 'string') return escapeNulInString(value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
   return null;
 }
@@ -85,17 +86,30 @@ function readBoolean(value: unknown): boolean | null {
   return null;
 }
 
-function parseItem(rawJson: string, source: ReportItemSource): { item: JsonObject } | { malformed: MalformedItem } {
-  let item: unknown;
-  try {
-    item = JSON.parse(rawJson);
-  } catch (err) {
-    return { malformed: { source, rawJson, reason: `not valid JSON: ${(err as Error).message}` } };
+interface PairedItem {
+  /** The item's JSON text as received, U+0000 escapes turned into the six characters. */
+  rawJson: string;
+  /** The same item from the body's JSON.parse. */
+  item: unknown;
+}
+
+/**
+ * Each element of a top-level array with its raw text. The two come from one body, so they line up;
+ * if they ever did not, the page is refused rather than an item keyed by its neighbour's fields.
+ */
+function pairItems(bodyText: string, body: JsonObject, source: ReportItemSource): PairedItem[] | { notAnArray: unknown } | undefined {
+  const value = body[source];
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value)) return { notAnArray: value };
+  const raws = extractRawArrays(bodyText, [source]).get(source) ?? [];
+  if (raws.length !== value.length) {
+    throw new ReportParseError(`${source}: found ${raws.length} raw items for ${value.length} parsed ones; refusing the page rather than misfiling an item`);
   }
-  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-    return { malformed: { source, rawJson, reason: 'item is not a JSON object' } };
-  }
-  return { item: item as JsonObject };
+  return raws.map((rawText, i) => ({ rawJson: escapeNulInJsonText(rawText), item: value[i] }));
+}
+
+function isObject(item: unknown): item is JsonObject {
+  return typeof item === 'object' && item !== null && !Array.isArray(item);
 }
 
 /**
@@ -120,25 +134,21 @@ export function hasUnpairedSurrogateEscape(rawJson: string): boolean {
 export function parseMessagePage(bodyText: string): MessagePage {
   const body = parseBody(bodyText);
   const nextPageToken = readNextPageToken(body);
-  const raw = extractRawArrays(bodyText, MESSAGE_ARRAYS.map((a) => a.source));
   const versions: MessageVersionInput[] = [];
   const malformed: MalformedItem[] = [];
 
   for (const { source, kind } of MESSAGE_ARRAYS) {
-    const value = body[source];
-    if (value === undefined || value === null) continue;
-    if (!Array.isArray(value)) {
-      malformed.push({ source, rawJson: JSON.stringify(value), reason: `${source} is not an array` });
+    const items = pairItems(bodyText, body, source);
+    if (items === undefined) continue;
+    if (!Array.isArray(items)) {
+      malformed.push({ source, rawJson: JSON.stringify(items.notAnArray), reason: `${source} is not an array` });
       continue;
     }
-    for (const rawText of raw.get(source) ?? []) {
-      const rawJson = escapeNulInJsonText(rawText);
-      const parsed = parseItem(rawJson, source);
-      if ('malformed' in parsed) {
-        malformed.push(parsed.malformed);
+    for (const { rawJson, item } of items) {
+      if (!isObject(item)) {
+        malformed.push({ source, rawJson, reason: 'item is not a JSON object' });
         continue;
       }
-      const item = parsed.item;
       const messageId = readId(item['id']);
       if (messageId === undefined) {
         malformed.push({ source, rawJson, reason: 'missing or unusable message id' });
@@ -165,20 +175,17 @@ export function parseSessionPage(bodyText: string): SessionPage {
   const nextPageToken = readNextPageToken(body);
   const sessions: SessionListing[] = [];
   const malformed: MalformedItem[] = [];
-  const value = body['sessions'];
-  if (value === undefined || value === null) return { sessions, malformed, nextPageToken };
-  if (!Array.isArray(value)) {
-    malformed.push({ source: 'sessions', rawJson: JSON.stringify(value), reason: 'sessions is not an array' });
+  const items = pairItems(bodyText, body, 'sessions');
+  if (items === undefined) return { sessions, malformed, nextPageToken };
+  if (!Array.isArray(items)) {
+    malformed.push({ source: 'sessions', rawJson: JSON.stringify(items.notAnArray), reason: 'sessions is not an array' });
     return { sessions, malformed, nextPageToken };
   }
-  for (const rawText of extractRawArrays(bodyText, ['sessions']).get('sessions') ?? []) {
-    const rawJson = escapeNulInJsonText(rawText);
-    const parsed = parseItem(rawJson, 'sessions');
-    if ('malformed' in parsed) {
-      malformed.push(parsed.malformed);
+  for (const { rawJson, item } of items) {
+    if (!isObject(item)) {
+      malformed.push({ source: 'sessions', rawJson, reason: 'item is not a JSON object' });
       continue;
     }
-    const item = parsed.item;
     const sessionId = readId(item['id']);
     if (sessionId === undefined) {
       malformed.push({ source: 'sessions', rawJson, reason: 'missing or unusable session id' });
@@ -195,7 +202,7 @@ export function parseSessionPage(bodyText: string): SessionPage {
       type: readString(item['type']),
       name: readString(item['name']),
       channelId: readString(item['channel_id']),
-      memberEmails: Array.isArray(emails) ? emails.filter((e): e is string => typeof e === 'string') : null,
+      memberEmails: Array.isArray(emails) ? emails.filter((e): e is string => typeof e === 'string').map(escapeNulInString) : null,
       status: readString(item['status']),
       hasExternalMember: readBoolean(item['has_external_member']),
       lastMessageSentAt: lastSentMs === undefined ? null : new Date(lastSentMs),

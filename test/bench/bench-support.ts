@@ -73,10 +73,30 @@ export async function startSimulatorProcess(args: string[]): Promise<StartedSimu
   };
 }
 
+/** CPU seconds (user + system) a process has used so far, from /proc; undefined once it is gone. */
+export function cpuSeconds(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Busy CPU seconds of the whole machine so far (all cores), from /proc/stat. */
+export function machineBusySeconds(): number {
+  const fields = (readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '').trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal …: everything but idle and iowait is busy.
+  const busy = fields.reduce((sum, v, i) => (i === 3 || i === 4 ? sum : sum + (v || 0)), 0);
+  return busy / 100;
+}
+
 /** Peak resident set size of a child, read from /proc while it runs (VmHWM is the high-water mark). */
-export function trackPeakRss(pid: number): { stop(): number } {
+export function trackPeakRss(pid: number): { stop(): number; cpuSeconds(): number } {
   let peakKb = 0;
+  let lastCpu = 0;
   const sample = () => {
+    lastCpu = cpuSeconds(pid) ?? lastCpu;
     try {
       const status = readFileSync(`/proc/${pid}/status`, 'utf8');
       const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
@@ -91,6 +111,8 @@ export function trackPeakRss(pid: number): { stop(): number } {
       clearInterval(timer);
       return peakKb * 1024;
     },
+    /** CPU seconds of the process at the last sample before it exited. */
+    cpuSeconds: () => lastCpu,
   };
 }
 

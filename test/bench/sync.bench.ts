@@ -16,7 +16,7 @@ import { expectedVersions } from '../../src/simulator/ground-truth.js';
 import { countMessagesIn, listSessionsIn } from '../../src/simulator/report-selection.js';
 import type { SimulatorStats } from '../../src/simulator/stats.js';
 import { computeHorizon } from '../../src/sync/horizon.js';
-import { buildDist, createScratchDatabase, fetchJson, mb, printTable, ROOT, startSimulatorProcess, trackPeakRss } from './bench-support.js';
+import { buildDist, cpuSeconds, createScratchDatabase, fetchJson, mb, machineBusySeconds, printTable, ROOT, startSimulatorProcess, trackPeakRss } from './bench-support.js';
 
 const SESSION_PAGE = 300;
 const MESSAGE_PAGE = 100;
@@ -72,6 +72,8 @@ async function runScenario(scenario: Scenario, concurrency: string): Promise<voi
       LOG_LEVEL: 'warn',
       LOG_FORMAT: 'json',
     };
+    const simCpuBefore = cpuSeconds(sim.child.pid!) ?? 0;
+    const busyBefore = machineBusySeconds();
     const started = process.hrtime.bigint();
     const child = spawn(process.execPath, [`${ROOT}dist/cli/main.js`, 'sync', '--json'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'inherit'] });
     const rss = trackPeakRss(child.pid!);
@@ -79,6 +81,10 @@ async function runScenario(scenario: Scenario, concurrency: string): Promise<voi
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
     const peakRss = rss.stop();
+    const archiverCpu = rss.cpuSeconds();
+    const simulatorCpu = (cpuSeconds(sim.child.pid!) ?? 0) - simCpuBefore;
+    // PostgreSQL's backends end with the archiver's connections, so they are counted as the rest of the machine.
+    const cpu = { archiver: archiverCpu, simulator: simulatorCpu, postgres: machineBusySeconds() - busyBefore - archiverCpu - simulatorCpu };
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     const summary = JSON.parse(out) as { outcome: string; versionsAdded: number; apiCalls: number; unitsAttempted: number; durationMs: number };
     const stats = await fetchJson<SimulatorStats>(`${sim.baseUrl}/__sim/stats`);
@@ -96,6 +102,8 @@ async function runScenario(scenario: Scenario, concurrency: string): Promise<voi
       ['achieved req/s', `${(reportCalls / syncSeconds).toFixed(2)}`],
       ['429s from the client\'s pacing', `${stats.rateLimited.pacedQps}`],
       ['peak RSS (sync process)', mb(peakRss)],
+      ['CPU seconds: archiver / simulator / PostgreSQL and the rest', `${cpu.archiver.toFixed(1)} / ${cpu.simulator.toFixed(1)} / ${cpu.postgres.toFixed(1)} (2 cores: ${(2 * seconds).toFixed(1)} available)`],
+      ['CPU µs per version: archiver / simulator / rest', [cpu.archiver, cpu.simulator, cpu.postgres].map((c) => ((c * 1e6) / Math.max(1, summary.versionsAdded)).toFixed(0)).join(' / ')],
     ]);
     if (summary.versionsAdded !== minimum.versions) console.log('  !! archived versions differ from the ground truth');
   } finally {
@@ -113,7 +121,7 @@ async function main(): Promise<void> {
       {
         name: 'throughput (no rate limit, no latency)',
         sessions: Number(process.env['BENCH_SESSIONS'] ?? 1000),
-        messages: Number(process.env['BENCH_MESSAGES'] ?? 460_000),
+        messages: Number(process.env['BENCH_MESSAGES'] ?? 480_000),
         simulatorArgs: [],
         clientRateMedium: '100000',
       },

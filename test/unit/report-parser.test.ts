@@ -44,6 +44,15 @@ describe('parseMessagePage', () => {
     expect(hasUnpairedSurrogateEscape(String.raw`"\udc00"`)).toBe(true);
   });
 
+  it('stores U+0000 in keyed fields as the six characters, like in the raw JSON', () => {
+    const nul = '\\u0000'; // the six characters backslash, u, 0, 0, 0, 0
+    const page = parseMessagePage(`{"messages":[{"id":"a${nul}b","timestamp":1}]}`);
+    expect(page.versions[0]?.messageId).toBe(`a${nul}b`);
+    expect(JSON.parse(page.versions[0]!.rawJson).id).toBe(`a${nul}b`);
+    const sessions = parseSessionPage(`{"sessions":[{"id":"s${nul}","name":"n${nul}","member_emails":["x${nul}@y.com"]}]}`);
+    expect(sessions.sessions[0]).toMatchObject({ sessionId: `s${nul}`, name: `n${nul}`, memberEmails: [`x${nul}@y.com`] });
+  });
+
   it('rejects a body that is not a JSON object with a typed error', () => {
     expect(() => parseMessagePage('<html>')).toThrow(expect.objectContaining({ code: 'ZOOM_INVALID_RESPONSE' }));
     expect(() => parseMessagePage('[]')).toThrow(expect.objectContaining({ code: 'ZOOM_INVALID_RESPONSE' }));
