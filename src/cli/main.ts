@@ -25,7 +25,7 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
     .description('Self-hosted compliance and legal-hold archive for Zoom Team Chat.\nConfiguration comes from the environment (see README, "Configuration").')
     .version(VERSION)
     .showHelpAfterError()
-    // Usage errors exit 2 like every other bad input (README, "Exit codes"); help and version exit 0.
+    // Usage errors exit 2 like every other bad input (README, "Commands and exit codes"); help and version exit 0.
     .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
   program

@@ -4,6 +4,7 @@ import type { SimLegalHold, SimLegalHoldFile, SimMatter, SimMatterSeed } from '.
 import { PAGE_TOKEN_INVALID_MESSAGE } from './page-tokens.js';
 import { VALIDATION_FAILED, type FieldError } from './report-params.js';
 import { jsonResponse, zoomError, type RouteContext, type RouteDefinition, type RouteModule, type RouteRequest, type SimResponse } from './route-table.js';
+import { LEGAL_HOLD_ENDPOINTS } from '../domain/zoom-endpoints.js';
 
 /**
  * The six legal-hold operations of Team Chat's API, as the OpenAPI document describes them:
@@ -24,14 +25,7 @@ import { jsonResponse, zoomError, type RouteContext, type RouteDefinition, type 
  * custodian of the matter → an empty list.
  */
 
-export const LEGAL_HOLD_ENDPOINTS = {
-  listMatters: 'legalhold.matters.list',
-  addMatter: 'legalhold.matters.add',
-  updateMatter: 'legalhold.matters.update',
-  deleteMatter: 'legalhold.matters.delete',
-  listFiles: 'legalhold.files.list',
-  downloadFile: 'legalhold.files.download',
-} as const;
+export { LEGAL_HOLD_ENDPOINTS };
 
 const READ_CLASSIC = ['chat_history_legal_hold:read:admin', 'chat_history_legal_hold:write:admin'];
 const WRITE_CLASSIC = ['chat_history_legal_hold:write:admin'];

@@ -15,6 +15,7 @@ import {
 } from './report-selection.js';
 import { zoomError, type RouteContext, type RouteDefinition, type RouteModule, type RouteRequest, type SimResponse } from './route-table.js';
 import { serialiseMessage, serialiseSession, type ItemIncludes } from './serialise.js';
+import { REPORT_ENDPOINTS } from '../domain/zoom-endpoints.js';
 
 /**
  * `GET /report/chat/sessions` and `GET /report/chat/sessions/{sessionId}` (both MEDIUM).
@@ -38,10 +39,7 @@ import { serialiseMessage, serialiseSession, type ItemIncludes } from './seriali
  * - The account is shown as of the clock: nothing sent, edited or deleted after it is visible.
  */
 
-export const REPORT_ENDPOINTS = {
-  sessions: 'report.chat.sessions',
-  sessionMessages: 'report.chat.session_messages',
-} as const;
+export { REPORT_ENDPOINTS };
 
 const REPORT_CLASSIC_SCOPES = ['report_chat:read:admin', 'imchat:read:admin'];
 

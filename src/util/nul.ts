@@ -1,6 +1,6 @@
 /**
  * PostgreSQL `text` and `jsonb` cannot hold U+0000. The archive stores each U+0000 as the six
- * characters `\u0000` and alters nothing else (README, "Storage invariants").
+ * characters `\u0000` and alters nothing else (README, "Storage guarantees").
  */
 
 const NUL_ESCAPE_OR_ESCAPED_BACKSLASH = /\\(?:\\|u0000)/g;

@@ -536,3 +536,18 @@ function describe(details: ZoomErrorDetails): string {
 function trackingSuffix(trackingId: string | undefined): string {
   return trackingId === undefined ? '' : `, trackingId ${trackingId}`;
 }
+
+/** Parses a response body; a parser's error gains the endpoint and tracking id, which Zoom support asks for. */
+export function parseResponseBody<P>(response: ZoomResponse, method: HttpMethod, endpoint: string, parse: (bodyText: string) => P): P {
+  try {
+    return parse(response.bodyText);
+  } catch (err) {
+    if (!(err instanceof ArchiverError)) throw err;
+    throw new ZoomApiError(
+      err.code,
+      `${err.message} (${method} ${endpoint}${response.trackingId === undefined ? '' : `, trackingId ${response.trackingId}`})`,
+      { endpoint, method, status: response.status, trackingId: response.trackingId },
+      { cause: err },
+    );
+  }
+}

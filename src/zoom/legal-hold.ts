@@ -1,11 +1,12 @@
 import type { IsoDate } from '../domain/types.js';
-import { ArchiverError, InputError, ZoomApiError } from '../errors.js';
+import { ArchiverError, InputError } from '../errors.js';
 import { isIsoDate } from '../util/dates.js';
 import { escapeNulInJsonText } from '../util/nul.js';
-import type { ZoomClient, ZoomResponse, ZoomStreamResponse } from './client.js';
+import { parseResponseBody, type ZoomClient, type ZoomStreamResponse } from './client.js';
 import { paginate, type PageMeta } from './pagination.js';
 import { extractRawArrays } from './raw-json.js';
 import { hasUnpairedSurrogateEscape } from './report-parser.js';
+import { LEGAL_HOLD_ENDPOINTS } from '../domain/zoom-endpoints.js';
 
 /**
  * The six legal-hold endpoints (Team Chat → Legal Hold). Listing and adding matters are
@@ -15,14 +16,7 @@ import { hasUnpairedSurrogateEscape } from './report-parser.js';
  * malformed instead of failing the page — or being silently dropped.
  */
 
-export const LEGAL_HOLD_ENDPOINTS = {
-  listMatters: 'legalhold.matters.list',
-  addMatter: 'legalhold.matters.add',
-  updateMatter: 'legalhold.matters.update',
-  deleteMatter: 'legalhold.matters.delete',
-  listFiles: 'legalhold.files.list',
-  downloadFile: 'legalhold.files.download',
-} as const;
+export { LEGAL_HOLD_ENDPOINTS };
 
 /** Zoom's maximum for each list: fewer calls, which matters most at 10 calls a minute. */
 export const MATTERS_PAGE_SIZE = 100;
@@ -104,7 +98,7 @@ export function listMatterPages(client: ZoomClient, options: PagedCallOptions = 
         query: { page_size: MATTERS_PAGE_SIZE, next_page_token: pageToken },
         ...(signal ? { signal } : {}),
       });
-      return parseResponse(response, endpoint, 'GET', parseMatterPage);
+      return parseResponseBody(response, 'GET', endpoint, parseMatterPage);
     },
     { maxRestarts: options.maxRestarts, signal, logger: client.logger, endpoint },
   );
@@ -128,7 +122,7 @@ export async function createMatter(client: ZoomClient, request: CreateMatterRequ
     json: body,
     ...(options.signal ? { signal: options.signal } : {}),
   });
-  const matterId = parseResponse(response, endpoint, 'POST', (text) => {
+  const matterId = parseResponseBody(response, 'POST', endpoint, (text) => {
     const parsed = parseObject(text, 'the add-matter response');
     const id = readId(parsed['matter_id']);
     if (id === undefined) throw new LegalHoldParseError('the add-matter response has no usable matter_id');
@@ -185,7 +179,7 @@ export function listMatterFilePages(
         query: { identifier, page_size: FILES_PAGE_SIZE, next_page_token: pageToken },
         ...(signal ? { signal } : {}),
       });
-      return parseResponse(response, endpoint, 'GET', parseFilePage);
+      return parseResponseBody(response, 'GET', endpoint, parseFilePage);
     },
     { maxRestarts: options.maxRestarts, signal, logger: client.logger, endpoint },
   );
@@ -384,19 +378,4 @@ export function parseFilePage(bodyText: string): FilePage {
     });
   }
   return { files, malformed, nextPageToken };
-}
-
-/** Parser errors gain the endpoint and tracking id, which Zoom support asks for. */
-function parseResponse<P>(response: ZoomResponse, endpoint: string, method: string, parse: (bodyText: string) => P): P {
-  try {
-    return parse(response.bodyText);
-  } catch (err) {
-    if (!(err instanceof ArchiverError)) throw err;
-    throw new ZoomApiError(
-      err.code,
-      `${err.message} (${method} ${endpoint}${response.trackingId === undefined ? '' : `, trackingId ${response.trackingId}`})`,
-      { endpoint, method, status: response.status, trackingId: response.trackingId },
-      { cause: err },
-    );
-  }
 }

@@ -1,9 +1,10 @@
 import type { IsoDate, MessagePage, SessionPage } from '../domain/types.js';
-import { ArchiverError, InputError, ZoomApiError } from '../errors.js';
+import { InputError } from '../errors.js';
 import { addMonths, isIsoDate } from '../util/dates.js';
-import type { ZoomClient, ZoomResponse } from './client.js';
+import { parseResponseBody, type ZoomClient } from './client.js';
 import { paginate, type PageMeta } from './pagination.js';
 import { parseMessagePage, parseSessionPage } from './report-parser.js';
+import { REPORT_ENDPOINTS } from '../domain/zoom-endpoints.js';
 
 /**
  * The two chat report endpoints (both MEDIUM). The report functions validate their window before
@@ -11,8 +12,8 @@ import { parseMessagePage, parseSessionPage } from './report-parser.js';
  * pager directly so that a bad argument throws at the call site.
  */
 
-export const SESSIONS_ENDPOINT = 'report.chat.sessions';
-export const SESSION_MESSAGES_ENDPOINT = 'report.chat.session_messages';
+export const SESSIONS_ENDPOINT = REPORT_ENDPOINTS.sessions;
+export const SESSION_MESSAGES_ENDPOINT = REPORT_ENDPOINTS.sessionMessages;
 /** Zoom's maximum for each endpoint: fewer calls for the same data. */
 const SESSIONS_PAGE_SIZE = 300;
 const MESSAGES_PAGE_SIZE = 100;
@@ -51,7 +52,7 @@ export function listChatSessionPages(client: ZoomClient, options: ReportWindowOp
         query: { from, to, page_size: SESSIONS_PAGE_SIZE, next_page_token: pageToken },
         ...(signal ? { signal } : {}),
       });
-      return parseReport(response, SESSIONS_ENDPOINT, parseSessionPage);
+      return parseResponseBody(response, 'GET', SESSIONS_ENDPOINT, parseSessionPage);
     },
     { resumeToken: options.resumeToken, maxRestarts: options.maxRestarts, signal, logger: client.logger, endpoint: SESSIONS_ENDPOINT },
   );
@@ -88,23 +89,8 @@ export function fetchSessionMessagePages(
         },
         ...(signal ? { signal } : {}),
       });
-      return parseReport(response, SESSION_MESSAGES_ENDPOINT, parseMessagePage);
+      return parseResponseBody(response, 'GET', SESSION_MESSAGES_ENDPOINT, parseMessagePage);
     },
     { resumeToken: options.resumeToken, maxRestarts: options.maxRestarts, signal, logger: client.logger, endpoint: SESSION_MESSAGES_ENDPOINT },
   );
-}
-
-/** Parser errors gain the endpoint and tracking id, which Zoom support asks for. */
-function parseReport<P>(response: ZoomResponse, endpoint: string, parse: (bodyText: string) => P): P {
-  try {
-    return parse(response.bodyText);
-  } catch (err) {
-    if (!(err instanceof ArchiverError)) throw err;
-    throw new ZoomApiError(
-      err.code,
-      `${err.message} (GET ${endpoint}${response.trackingId === undefined ? '' : `, trackingId ${response.trackingId}`})`,
-      { endpoint, method: 'GET', status: response.status, trackingId: response.trackingId },
-      { cause: err },
-    );
-  }
 }

@@ -92,7 +92,7 @@ export function machineBusySeconds(): number {
 }
 
 /** Peak resident set size of a child, read from /proc while it runs (VmHWM is the high-water mark). */
-export function trackPeakRss(pid: number): { stop(): number; cpuSeconds(): number } {
+export function trackPeakRss(pid: number, sampleMs = 20): { stop(): number; cpuSeconds(): number } {
   let peakKb = 0;
   let lastCpu = 0;
   const sample = () => {
@@ -105,10 +105,11 @@ export function trackPeakRss(pid: number): { stop(): number; cpuSeconds(): numbe
       // The process is gone; keep the last reading.
     }
   };
-  const timer = setInterval(sample, 20);
+  const timer = setInterval(sample, sampleMs);
   return {
     stop() {
       clearInterval(timer);
+      sample();
       return peakKb * 1024;
     },
     /** CPU seconds of the process at the last sample before it exited. */

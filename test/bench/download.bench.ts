@@ -16,7 +16,6 @@
  * BENCH_DATABASE_URL (an admin URL; default the local server).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,6 +27,8 @@ import { runMigrations } from '../../src/db/migrate.js';
 import { createPool } from '../../src/db/pool.js';
 import { generateDataset } from '../../src/simulator/dataset.js';
 import { startZoomSimulator } from '../../src/simulator/server.js';
+import { simulatorEnv } from '../helpers/simulator-env.js';
+import { trackPeakRss } from './bench-support.js';
 
 const ROOT = path.resolve(new URL('../../', import.meta.url).pathname);
 const ADMIN_URL = process.env['BENCH_DATABASE_URL'] ?? process.env['TEST_DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -174,28 +175,6 @@ async function createScratchDatabase(): Promise<{ url: string; drop(): Promise<v
   };
 }
 
-/** Peak resident set size of a process, from /proc (VmHWM is the kernel's high-water mark), sampled every 50 ms. */
-function trackPeakRss(pid: number): { stop(): number } {
-  let peakKb = 0;
-  const sample = () => {
-    let status = '';
-    try {
-      status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    } catch {
-      return; // The process is gone; keep the last reading.
-    }
-    const hwm = /VmHWM:\s+(\d+) kB/.exec(status);
-    if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]));
-  };
-  const timer = setInterval(sample, RSS_SAMPLE_MS);
-  return {
-    stop() {
-      clearInterval(timer);
-      sample();
-      return peakKb * 1024;
-    },
-  };
-}
 
 // --- the measurements -------------------------------------------------------------------------
 
@@ -251,11 +230,7 @@ async function ourDownload(entry: string[], served: Served, scratch: string, ind
     PATH: process.env['PATH'] ?? '',
     DATABASE_URL: db.url,
     ARCHIVE_DATA_DIR: dataDir,
-    ZOOM_ACCOUNT_ID: served.credentials.accountId,
-    ZOOM_CLIENT_ID: served.credentials.clientId,
-    ZOOM_CLIENT_SECRET: served.credentials.clientSecret,
-    ZOOM_API_BASE_URL: served.apiBaseUrl,
-    ZOOM_OAUTH_TOKEN_URL: served.tokenUrl,
+    ...simulatorEnv(served),
     LOG_LEVEL: 'warn',
     LOG_FORMAT: 'json',
   };
@@ -266,7 +241,7 @@ async function ourDownload(entry: string[], served: Served, scratch: string, ind
   try {
     const started = performance.now();
     const child = spawn(process.execPath, entry, { cwd: scratch, env, stdio: ['ignore', 'pipe', 'inherit'] });
-    const rss = trackPeakRss(child.pid ?? 0);
+    const rss = trackPeakRss(child.pid ?? 0, RSS_SAMPLE_MS);
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));

@@ -16,13 +16,14 @@
  * BENCH_REUSE=<database> to export from a database a BENCH_KEEP=1 run kept instead of filling a new one.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { runMigrations } from '../../src/db/migrate.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { createSilentLogger } from '../../src/logging/logger.js';
+import { trackPeakRss } from './bench-support.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 /** Beside dist/ (same depth, so package.json and migrations/ resolve the same way), and removed afterwards. */
@@ -134,25 +135,6 @@ async function fill(pool: Pool): Promise<void> {
   await pool.query('ANALYZE archive.sessions');
 }
 
-/** Peak resident set size of a process (VmHWM), sampled from /proc while it runs. */
-function trackPeakRss(pid: number): { stop(): number } {
-  let peakKb = 0;
-  const sample = () => {
-    try {
-      const hwm = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]));
-    } catch {
-      // gone; keep the last reading
-    }
-  };
-  const timer = setInterval(sample, 20);
-  return {
-    stop() {
-      clearInterval(timer);
-      return peakKb * 1024;
-    },
-  };
-}
 
 async function main(): Promise<void> {
   for (const tool of ['zip', 'unzip']) {

@@ -17,6 +17,7 @@ import { countMessagesIn, listSessionsIn } from '../../src/simulator/report-sele
 import type { SimulatorStats } from '../../src/simulator/stats.js';
 import { computeHorizon } from '../../src/sync/horizon.js';
 import { buildDist, cpuSeconds, createScratchDatabase, fetchJson, mb, machineBusySeconds, printTable, ROOT, startSimulatorProcess, trackPeakRss } from './bench-support.js';
+import { simulatorEnv } from '../helpers/simulator-env.js';
 
 const SESSION_PAGE = 300;
 const MESSAGE_PAGE = 100;
@@ -29,7 +30,7 @@ interface Scenario {
   clientRateMedium: string;
 }
 
-/** The fewest calls any archiver bound by the exactness contract can make (see README, "How sync works"). */
+/** The fewest calls any archiver bound by the exactness contract can make (see README, "How a sync works"). */
 function minimumCalls(seed: number, now: Date, sessions: number, messages: number): { calls: number; listing: number; units: number; versions: number } {
   const ds = generateDataset({ seed, now, sessions, totalMessages: messages });
   const horizon = computeHorizon(now, { settleHours: 24, marginDays: 0 });
@@ -62,11 +63,7 @@ async function runScenario(scenario: Scenario, concurrency: string): Promise<voi
     const env = {
       ...process.env,
       DATABASE_URL: db.url,
-      ZOOM_ACCOUNT_ID: sim.credentials.accountId,
-      ZOOM_CLIENT_ID: sim.credentials.clientId,
-      ZOOM_CLIENT_SECRET: sim.credentials.clientSecret,
-      ZOOM_API_BASE_URL: sim.apiBaseUrl,
-      ZOOM_OAUTH_TOKEN_URL: sim.tokenUrl,
+      ...simulatorEnv(sim),
       ZOOM_RATE_MEDIUM: scenario.clientRateMedium,
       SYNC_CONCURRENCY: concurrency,
       LOG_LEVEL: 'warn',

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateDataset } from '../../src/simulator/dataset.js';
-import { SIM_CREDENTIALS } from '../../src/simulator/index.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { runCli, spawnCli } from '../helpers/cli.js';
 import { archivedVersions, diffArchive, expectedArchive, horizonFor, startSyncHarness, type SyncHarness } from '../helpers/sync-harness.js';
+import { simulatorEnv } from '../helpers/simulator-env.js';
 
 // The CLI as a real process against the simulator and a real PostgreSQL.
 let harness: SyncHarness | undefined;
@@ -15,11 +15,7 @@ afterEach(async () => {
 function envFor(h: SyncHarness, extra: Record<string, string> = {}): Record<string, string> {
   return {
     DATABASE_URL: h.db.url,
-    ZOOM_ACCOUNT_ID: SIM_CREDENTIALS.accountId,
-    ZOOM_CLIENT_ID: SIM_CREDENTIALS.clientId,
-    ZOOM_CLIENT_SECRET: SIM_CREDENTIALS.clientSecret,
-    ZOOM_API_BASE_URL: h.sim.apiBaseUrl,
-    ZOOM_OAUTH_TOKEN_URL: h.sim.tokenUrl,
+    ...simulatorEnv(h.sim),
     ZOOM_RATE_MEDIUM: '2000',
     ...extra,
   };

@@ -12,6 +12,7 @@ import type { Clock } from '../../src/util/clock.js';
 import { escapeNulInJsonText } from '../../src/util/nul.js';
 import { ZoomClient } from '../../src/zoom/client.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
+import { simulatorEnv } from './simulator-env.js';
 
 /**
  * A real PostgreSQL database, the project's Zoom simulator over real HTTP, and the real client and
@@ -32,11 +33,7 @@ export async function startSyncHarness(options: { dataset: SimDataset; clock: Cl
   const db = await createTestDatabase();
   const config = loadConfig({
     DATABASE_URL: db.url,
-    ZOOM_ACCOUNT_ID: SIM_CREDENTIALS.accountId,
-    ZOOM_CLIENT_ID: SIM_CREDENTIALS.clientId,
-    ZOOM_CLIENT_SECRET: SIM_CREDENTIALS.clientSecret,
-    ZOOM_API_BASE_URL: sim.apiBaseUrl,
-    ZOOM_OAUTH_TOKEN_URL: sim.tokenUrl,
+    ...simulatorEnv(sim),
     ZOOM_RATE_MEDIUM: '5000',
     ZOOM_RATE_LIGHT: '5000',
     ZOOM_MAX_RETRIES: '8',

@@ -3,8 +3,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFiles, loadMatters } from '../../src/legal-hold/index.js';
-import { SIM_CREDENTIALS } from '../../src/simulator/index.js';
 import { startLegalHoldHarness, type LegalHoldHarness } from './harness.js';
+import { simulatorEnv } from '../helpers/simulator-env.js';
 
 // The `legal-hold` commands as an operator runs them: a child process, the simulator, a real
 // database and data directory. Exit codes: 0 done, 1 something failed, 2 bad input (nothing done).
@@ -31,11 +31,7 @@ function cli(...args: string[]): Promise<Run> {
     HOME: process.env['HOME'] ?? '/tmp',
     DATABASE_URL: h.db.url,
     ARCHIVE_DATA_DIR: h.dataDir,
-    ZOOM_ACCOUNT_ID: SIM_CREDENTIALS.accountId,
-    ZOOM_CLIENT_ID: SIM_CREDENTIALS.clientId,
-    ZOOM_CLIENT_SECRET: SIM_CREDENTIALS.clientSecret,
-    ZOOM_API_BASE_URL: h.sim.apiBaseUrl,
-    ZOOM_OAUTH_TOKEN_URL: h.sim.tokenUrl,
+    ...simulatorEnv(h.sim),
     ZOOM_RATE_RESOURCE_INTENSIVE: '600000',
     ZOOM_RATE_LIGHT: '5000',
     LOG_LEVEL: 'warn',

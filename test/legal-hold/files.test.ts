@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import {
   createMatter,
@@ -17,20 +17,12 @@ import {
   type FileRecord,
 } from '../../src/legal-hold/index.js';
 import { SIM_CREDENTIALS } from '../../src/simulator/index.js';
-import { startLegalHoldHarness, type HarnessOptions, type LegalHoldHarness } from './harness.js';
+import { harnessPerTest, type HarnessOptions, type LegalHoldHarness } from './harness.js';
+import { simulatorEnv } from '../helpers/simulator-env.js';
 
 // Files end to end: listing per custodian, downloads into a real directory, verification.
 
-let h: LegalHoldHarness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function harness(options: HarnessOptions = {}): Promise<LegalHoldHarness> {
-  h = await startLegalHoldHarness(options);
-  return h;
-}
+const harness = harnessPerTest();
 
 /** A harness with one matter held for `custodians` users, created through the project, its files listed once. */
 async function withMatter(options: HarnessOptions = {}, custodians = 1): Promise<{ t: LegalHoldHarness; matterId: string }> {
@@ -254,11 +246,7 @@ function envOf(t: LegalHoldHarness): Record<string, string> {
   return {
     DATABASE_URL: t.db.url,
     ARCHIVE_DATA_DIR: t.dataDir,
-    ZOOM_ACCOUNT_ID: SIM_CREDENTIALS.accountId,
-    ZOOM_CLIENT_ID: SIM_CREDENTIALS.clientId,
-    ZOOM_CLIENT_SECRET: SIM_CREDENTIALS.clientSecret,
-    ZOOM_API_BASE_URL: t.sim.apiBaseUrl,
-    ZOOM_OAUTH_TOKEN_URL: t.sim.tokenUrl,
+    ...simulatorEnv(t.sim),
     ZOOM_RATE_LIGHT: '5000',
     ZOOM_RATE_RESOURCE_INTENSIVE: '600000',
     LEGAL_HOLD_DOWNLOAD_ATTEMPTS: '3',

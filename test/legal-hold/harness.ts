@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { afterEach } from 'vitest';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config/config.js';
@@ -11,6 +12,7 @@ import type { SimLegalHoldOptions } from '../../src/simulator/legal-hold-state.j
 import { ManualClock } from '../../src/util/clock.js';
 import { ZoomClient } from '../../src/zoom/client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { simulatorEnv } from '../helpers/simulator-env.js';
 
 /**
  * Legal hold end to end: the Zoom simulator over real HTTP, a real PostgreSQL database (fresh per
@@ -54,11 +56,7 @@ export async function startLegalHoldHarness(options: HarnessOptions = {}): Promi
   const config = loadConfig({
     DATABASE_URL: db.url,
     ARCHIVE_DATA_DIR: dataDir,
-    ZOOM_ACCOUNT_ID: SIM_CREDENTIALS.accountId,
-    ZOOM_CLIENT_ID: SIM_CREDENTIALS.clientId,
-    ZOOM_CLIENT_SECRET: SIM_CREDENTIALS.clientSecret,
-    ZOOM_API_BASE_URL: sim.apiBaseUrl,
-    ZOOM_OAUTH_TOKEN_URL: sim.tokenUrl,
+    ...simulatorEnv(sim),
     ZOOM_RATE_LIGHT: '5000',
     ZOOM_RATE_RESOURCE_INTENSIVE: '600000',
     ZOOM_MAX_RETRIES: '3',
@@ -106,5 +104,21 @@ export async function startLegalHoldHarness(options: HarnessOptions = {}): Promi
       await db.close();
       await rm(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A starter for test files that build a fresh harness per test: each call starts one, and the
+ * harness of the test that just ran is closed after it.
+ */
+export function harnessPerTest(): (options?: HarnessOptions) => Promise<LegalHoldHarness> {
+  let current: LegalHoldHarness | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return async (options = {}) => {
+    current = await startLegalHoldHarness(options);
+    return current;
   };
 }

@@ -1,20 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMatter, deleteMatter, loadMatter, loadMatters, renameMatter, resolveMatter, syncMatters } from '../../src/legal-hold/index.js';
 import { createPool } from '../../src/db/pool.js';
-import { NOW, startLegalHoldHarness, type HarnessOptions, type LegalHoldHarness } from './harness.js';
+import { NOW, harnessPerTest, startLegalHoldHarness } from './harness.js';
 
 // Matters end to end: the simulator over HTTP, a real PostgreSQL, the real client. No mocks.
 
-let h: LegalHoldHarness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
-
-async function harness(options: HarnessOptions = {}): Promise<LegalHoldHarness> {
-  h = await startLegalHoldHarness(options);
-  return h;
-}
+const harness = harnessPerTest();
 
 describe('create, rename, delete', () => {
   it('round-trips through Zoom and the mirror, auditing each change in the same transaction', async () => {

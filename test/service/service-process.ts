@@ -1,11 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { SIM_CREDENTIALS } from '../../src/simulator/index.js';
 import { createToken, type Role } from '../../src/service/token-store.js';
 import { spawnCli, type CliResult } from '../helpers/cli.js';
 import type { TestDatabase } from '../helpers/database.js';
 import type { SyncHarness } from '../helpers/sync-harness.js';
+import { simulatorEnv } from '../helpers/simulator-env.js';
 
 /**
  * `zoom-chat-archiver serve` as a real process (tsx, from the sources) against a test database and
@@ -44,11 +44,7 @@ export function serviceEnv(h: SyncHarness, extra: Record<string, string> = {}): 
   dataDirs.push(dataDir);
   return {
     DATABASE_URL: h.db.url,
-    ZOOM_ACCOUNT_ID: SIM_CREDENTIALS.accountId,
-    ZOOM_CLIENT_ID: SIM_CREDENTIALS.clientId,
-    ZOOM_CLIENT_SECRET: SIM_CREDENTIALS.clientSecret,
-    ZOOM_API_BASE_URL: h.sim.apiBaseUrl,
-    ZOOM_OAUTH_TOKEN_URL: h.sim.tokenUrl,
+    ...simulatorEnv(h.sim),
     ZOOM_RATE_MEDIUM: '2000',
     ZOOM_RATE_LIGHT: '2000',
     HTTP_HOST: '127.0.0.1',

@@ -15,7 +15,7 @@ import { sessionTitle } from './html.js';
  * X-RSMF headers, a text/plain body summarising the day for search, and exactly one base64
  * attachment `rsmf.zip` holding `rsmf_manifest.json` (schema rsmf_schema_2_0_0.json, published by
  * Relativity in relativitydev/rsmf-validator-samples). Choices the specification leaves open are
- * documented in src/export/README.md ("RSMF choices").
+ * documented in README.md ("RSMF choices").
  */
 
 export const RSMF_VERSION = '2.0.0';

@@ -1,0 +1,19 @@
+/**
+ * Names of the Zoom endpoints this project calls, one place for both sides: the client labels its
+ * metrics, logs and errors with them, and the simulator counts calls and matches faults by them, so
+ * a benchmark's "API calls by endpoint" means the same thing on either side of the socket.
+ */
+
+export const REPORT_ENDPOINTS = {
+  sessions: 'report.chat.sessions',
+  sessionMessages: 'report.chat.session_messages',
+} as const;
+
+export const LEGAL_HOLD_ENDPOINTS = {
+  listMatters: 'legalhold.matters.list',
+  addMatter: 'legalhold.matters.add',
+  updateMatter: 'legalhold.matters.update',
+  deleteMatter: 'legalhold.matters.delete',
+  listFiles: 'legalhold.files.list',
+  downloadFile: 'legalhold.files.download',
+} as const;
