@@ -80,12 +80,16 @@ describe('legal-hold CLI', () => {
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout).toContain('1 discovered');
     expect(first.stdout).toContain('4 new, 0 became ready');
-    const [unknown, download] = await Promise.all([cli('show', 'no such matter'), cli('download', 'CLI matter', '--json')]);
+    // One CLI process at a time: each fetches its own token, and Zoom (like the simulator) may
+    // invalidate one process's token when another asks for a new one (README, "Running as a service").
+    const unknown = await cli('show', 'no such matter');
+    const download = await cli('download', 'CLI matter', '--json');
     expect(unknown).toMatchObject({ code: 2, stderr: expect.stringContaining('neither here nor in Zoom') });
     expect(download.code, download.stderr).toBe(0);
     expect((JSON.parse(download.stdout) as { downloads: { stored: unknown[] } }).downloads.stored).toHaveLength(2);
 
-    const [list, files] = await Promise.all([cli('list'), cli('files', matterId)]);
+    const list = await cli('list');
+    const files = await cli('files', matterId);
     expect(list.code).toBe(0);
     expect(list.stdout).toContain('CLI matter');
     expect(list.stdout).toContain('2/2 stored');
