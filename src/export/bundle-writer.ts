@@ -1,9 +1,10 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { link, open, rm, unlink } from 'node:fs/promises';
+import { link, rm, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
 import archiver, { type Archiver } from 'archiver';
+import { fsyncDirectory, fsyncFile } from '../util/files.js';
 import { DeflatingWriter, HashingTransform, type DeflatedDigest, type EntryDigest } from './hashing-writer.js';
 
 /**
@@ -237,12 +238,7 @@ export class BundleWriter {
     await Promise.race([this.archive.finalize(), this.failure]);
     await Promise.race([closed, this.failure]);
     this.throwIfFailed();
-    const handle = await open(this.tmpPath, 'r+');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await fsyncFile(this.tmpPath);
     this.finished = true;
     return this.output.digest();
   }
@@ -296,11 +292,3 @@ export class BundleEntryStream {
   }
 }
 
-export async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}

@@ -1,10 +1,10 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { AbortError } from '../errors.js';
+import { hashFile } from '../util/files.js';
 import { MANIFEST_PATH, manifestSchema, type ParsedManifest } from './manifest.js';
 
 /**
@@ -112,17 +112,11 @@ async function digestEntry(zip: ZipFile, entry: Entry, keepContent: boolean, sig
   return { bytes, sha256: hash.digest('hex'), crc32: crc >>> 0, ...(keepContent ? { content: Buffer.concat(chunks) } : {}) };
 }
 
-async function hashFile(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 }) as AsyncIterable<Buffer>) hash.update(chunk);
-  return hash.digest('hex');
-}
-
 const isDirectory = (entry: Entry) => entry.fileName.endsWith('/');
 
 export async function verifyBundle(bundlePath: string, options: VerifyOptions = {}): Promise<BundleVerification> {
   const info = await stat(bundlePath);
-  const bundleSha256 = await hashFile(bundlePath);
+  const { sha256: bundleSha256 } = await hashFile(bundlePath);
   const result: BundleVerification = { ok: false, bundlePath, bundleBytes: info.size, bundleSha256, entriesChecked: 0 };
   const fail = (problem: BundleProblem): BundleVerification => ({ ...result, problem });
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { link, mkdir, open, readdir, rename, stat, statfs, unlink, type FileHandle } from 'node:fs/promises';
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { link, mkdir, readdir, rename, stat, statfs, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,6 +10,7 @@ import { AbortError, ZoomApiError, hasCode, isArchiverError } from '../errors.js
 import type { Logger } from '../logging/logger.js';
 import { asTypedError, classifyFailure, describeFailure } from '../sync/failure.js';
 import { runConcurrently } from '../sync/run-concurrently.js';
+import { fsyncDirectory, fsyncFile, hashFile } from '../util/files.js';
 import { abortErrorFor, sleepOrAbort } from '../zoom/abort.js';
 import { computeBackoffMs, type BackoffOptions } from '../zoom/backoff.js';
 import { discard, headerValue, networkErrorCode, readErrorBodyText } from '../zoom/http-transport.js';
@@ -414,47 +415,20 @@ async function placeWithoutOverwrite(tempPath: string, finalPath: string, expect
   return 'placed';
 }
 
-/** fsync through a new descriptor: Linux flushes the file's pages whichever descriptor wrote them. */
 async function syncFile(filePath: string): Promise<void> {
-  let handle: FileHandle | undefined;
   try {
-    handle = await open(filePath, 'r+');
-    await handle.sync();
+    await fsyncFile(filePath);
   } catch (err) {
     throw storageFailure(err, 'flush to disk', filePath);
-  } finally {
-    await handle?.close().catch(() => undefined);
   }
 }
 
-/** The directory entry of a new file is durable only once the directory itself is synced. */
 async function syncDirectory(directory: string): Promise<void> {
-  let handle: FileHandle | undefined;
   try {
-    handle = await open(directory, 'r');
-    await handle.sync();
+    await fsyncDirectory(directory);
   } catch (err) {
-    // Some file systems refuse fsync on a directory (EINVAL); the rename itself has succeeded.
-    if (systemErrorCode(err) !== 'EINVAL' && systemErrorCode(err) !== 'EISDIR') throw storageFailure(err, 'flush the directory', directory);
-  } finally {
-    await handle?.close().catch(() => undefined);
+    throw storageFailure(err, 'flush the directory', directory);
   }
-}
-
-export async function hashFile(filePath: string, signal?: AbortSignal): Promise<{ bytes: number; sha256: string }> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  await pipeline(
-    createReadStream(filePath, { highWaterMark: WRITE_HIGH_WATER_MARK }),
-    async (source: AsyncIterable<Buffer>) => {
-      for await (const chunk of source) {
-        bytes += chunk.length;
-        hash.update(chunk);
-      }
-    },
-    signal ? { signal } : {},
-  );
-  return { bytes, sha256: hash.digest('hex') };
 }
 
 async function removeIfPresent(filePath: string): Promise<boolean> {

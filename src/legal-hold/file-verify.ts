@@ -4,7 +4,7 @@ import { recordAudit } from '../audit/audit-log.js';
 import { runConcurrently } from '../sync/run-concurrently.js';
 import { actorOf, type LocalLegalHoldDeps } from './deps.js';
 import { systemErrorCode } from './errors.js';
-import { hashFile } from './file-download.js';
+import { hashFile } from '../util/files.js';
 import { fileSubject, loadFiles } from './file-store.js';
 import { resolveStoredPath, type FileIdentity } from './storage-paths.js';
 

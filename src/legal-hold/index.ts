@@ -9,7 +9,7 @@ export { createMatter, deleteMatter, renameMatter, resolveMatter, findMatterHere
 export { syncMatters, type MatterSyncSummary } from './matter-sync.js';
 export { loadMatter, loadMatters, type CustodianRecord, type MatterRecord, type MatterState } from './matter-store.js';
 export { refreshFiles, type CustodianFailure, type FileRefreshSummary } from './file-catalog.js';
-export { downloadReadyFiles, sweepStaleTempFiles, hashFile, type DownloadSummary, type FailedFileSummary, type StoredFileSummary } from './file-download.js';
+export { downloadReadyFiles, sweepStaleTempFiles, type DownloadSummary, type FailedFileSummary, type StoredFileSummary } from './file-download.js';
 export { loadFiles, type FileRecord, type FileState } from './file-store.js';
 export { runLegalHoldPass, passHasFailures, type LegalHoldPassSummary } from './legal-hold-pass.js';
 export { verifyStoredFiles, type VerifyProblem, type VerifyProblemKind, type VerifyReport } from './file-verify.js';

@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.js';
+import { SqlParams } from '../archive/sql-values.js';
 
 /**
  * The SQL behind the archive endpoints: sessions, a session's transcript, message search. Keyset
@@ -53,15 +54,6 @@ export interface VersionRow {
   action_key: string;
 }
 
-/** Builds `$n` placeholders as values are added. */
-class Params {
-  readonly values: unknown[] = [];
-  add(value: unknown): string {
-    this.values.push(value);
-    return `$${this.values.length}`;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Sessions
 
@@ -92,7 +84,7 @@ export interface SessionRow {
 
 /** Newest activity first: (last_message_sent_at desc, never-active last, then session_id desc). */
 export async function findSessions(db: Queryable, filters: SessionFilters, after: { sortKey: string; sessionId: string } | undefined, limit: number): Promise<SessionRow[]> {
-  const p = new Params();
+  const p = new SqlParams();
   const where: string[] = [];
   if (filters.type !== undefined) where.push(`s.type = ${p.add(filters.type)}`);
   if (filters.name !== undefined) where.push(`s.name ILIKE '%' || ${p.add(escapeLike(filters.name))} || '%'`);
@@ -180,7 +172,7 @@ export interface ReadAudit {
  * the page: the count is a one-time filter, so phase 2's scan is skipped otherwise), the audit
  * entry, and the page in order.
  */
-function pagedRead(p: Params, parts: { phase1: string | undefined; phase2: ((gate: string) => string) | undefined; orderBy: string; limit: number; includeRaw: boolean; audit: ReadAudit }): string {
+function pagedRead(p: SqlParams, parts: { phase1: string | undefined; phase2: ((gate: string) => string) | undefined; orderBy: string; limit: number; includeRaw: boolean; audit: ReadAudit }): string {
   const limit = p.add(parts.limit);
   const ctes: string[] = [];
   const union: string[] = [];
@@ -217,7 +209,7 @@ export type TranscriptPosition =
  */
 export async function readTranscriptPage(db: Queryable, sessionId: string, after: TranscriptPosition | undefined, limit: number, includeRaw: boolean, audit: ReadAudit): Promise<VersionRow[]> {
   const columns = `${VERSION_COLUMNS}${includeRaw ? ', v.raw' : ''}`;
-  const p = new Params();
+  const p = new SqlParams();
   const session = p.add(sessionId);
   let phase1: string | undefined;
   if (after === undefined || after.phase === 'sent') {
@@ -266,7 +258,7 @@ export async function isSearchableQuery(db: Queryable, q: string): Promise<boole
 /** Matching versions ordered by send time, then version id; `limit` rows at most. */
 export async function searchVersions(db: Queryable, filters: SearchFilters, after: SearchPosition | undefined, limit: number, includeRaw: boolean, audit: ReadAudit): Promise<VersionRow[]> {
   const columns = `${VERSION_COLUMNS}${includeRaw ? ', v.raw' : ''}`;
-  const p = new Params();
+  const p = new SqlParams();
   const where: string[] = [];
   if (filters.sender !== undefined) where.push(`lower(v.sender) = lower(${p.add(filters.sender)})`);
   if (filters.receiver !== undefined) where.push(`lower(v.receiver) = lower(${p.add(filters.receiver)})`);

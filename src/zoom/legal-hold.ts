@@ -317,25 +317,40 @@ function parseItem(rawText: string): { item: JsonObject; rawJson: string } | { r
   return { item, rawJson: JSON.stringify(item, (_key, v: unknown) => (typeof v === 'string' ? v.replace(LONE_SURROGATE, '\uFFFD') : v)) };
 }
 
-export function parseMatterPage(bodyText: string): MatterPage {
-  const body = parseObject(bodyText, 'the matter list');
+/**
+ * One page of a legal-hold list: every item either parsed (it has its key) or recorded as
+ * malformed with its raw JSON, never dropped.
+ */
+function parseListPage<T>(
+  bodyText: string,
+  list: { what: string; arrayKey: MalformedLegalHoldItem['source']; keyField: string },
+  build: (key: string, item: JsonObject, rawJson: string) => T,
+): { items: T[]; malformed: MalformedLegalHoldItem[]; nextPageToken: string } {
+  const body = parseObject(bodyText, list.what);
   const nextPageToken = readNextPageToken(body);
-  const matters: ZoomMatter[] = [];
+  const items: T[] = [];
   const malformed: MalformedLegalHoldItem[] = [];
-  for (const rawText of rawItems(bodyText, body, 'legal_hold_matters')) {
+  for (const rawText of rawItems(bodyText, body, list.arrayKey)) {
     const parsed = parseItem(rawText);
-    const rawJson = parsed.rawJson;
     if ('reason' in parsed) {
-      malformed.push({ source: 'legal_hold_matters', rawJson, reason: parsed.reason });
+      malformed.push({ source: list.arrayKey, rawJson: parsed.rawJson, reason: parsed.reason });
       continue;
     }
-    const item = parsed.item;
-    const matterId = readId(item['matter_id']);
-    if (matterId === undefined) {
-      malformed.push({ source: 'legal_hold_matters', rawJson, reason: 'missing or unusable matter_id' });
+    const key = readId(parsed.item[list.keyField]);
+    if (key === undefined) {
+      malformed.push({ source: list.arrayKey, rawJson: parsed.rawJson, reason: `missing or unusable ${list.keyField}` });
       continue;
     }
-    matters.push({
+    items.push(build(key, parsed.item, parsed.rawJson));
+  }
+  return { items, malformed, nextPageToken };
+}
+
+export function parseMatterPage(bodyText: string): MatterPage {
+  const { items, malformed, nextPageToken } = parseListPage(
+    bodyText,
+    { what: 'the matter list', arrayKey: 'legal_hold_matters', keyField: 'matter_id' },
+    (matterId, item, rawJson): ZoomMatter => ({
       matterId,
       matterName: readText(item['matter_name']) ?? '',
       startDate: readIsoDate(item['matter_start_date']),
@@ -343,30 +358,16 @@ export function parseMatterPage(bodyText: string): MatterPage {
       creationDate: readIsoDate(item['matter_creation_date']),
       users: readUsers(item['matter_users']),
       rawJson,
-    });
-  }
-  return { matters, malformed, nextPageToken };
+    }),
+  );
+  return { matters: items, malformed, nextPageToken };
 }
 
 export function parseFilePage(bodyText: string): FilePage {
-  const body = parseObject(bodyText, 'the file list');
-  const nextPageToken = readNextPageToken(body);
-  const files: ZoomLegalHoldFile[] = [];
-  const malformed: MalformedLegalHoldItem[] = [];
-  for (const rawText of rawItems(bodyText, body, 'data')) {
-    const parsed = parseItem(rawText);
-    const rawJson = parsed.rawJson;
-    if ('reason' in parsed) {
-      malformed.push({ source: 'data', rawJson, reason: parsed.reason });
-      continue;
-    }
-    const item = parsed.item;
-    const fileKey = readId(item['file_key']);
-    if (fileKey === undefined) {
-      malformed.push({ source: 'data', rawJson, reason: 'missing or unusable file_key' });
-      continue;
-    }
-    files.push({
+  const { items, malformed, nextPageToken } = parseListPage(
+    bodyText,
+    { what: 'the file list', arrayKey: 'data', keyField: 'file_key' },
+    (fileKey, item, rawJson): ZoomLegalHoldFile => ({
       fileKey,
       fileCount: readCount(item['file_count']),
       fileStartDate: readIsoDate(item['file_start_date']),
@@ -375,7 +376,7 @@ export function parseFilePage(bodyText: string): FilePage {
       readyForDownload: readBoolean(item['ready_for_download']) === true,
       totalFileSize: readCount(item['total_file_size']),
       rawJson,
-    });
-  }
-  return { files, malformed, nextPageToken };
+    }),
+  );
+  return { files: items, malformed, nextPageToken };
 }
