@@ -1,5 +1,6 @@
 import type { Queryable } from '../db/pool.js';
 import { SqlParams } from '../archive/sql-values.js';
+import { exactInstantSql } from './cursor.js';
 
 /**
  * The SQL behind the archive endpoints: sessions, a session's transcript, message search. Keyset
@@ -16,7 +17,6 @@ import { SqlParams } from '../archive/sql-values.js';
  */
 
 /** Exact UTC text of a timestamptz with microseconds: the cursor keeps it, and `::timestamptz` reads it back exactly. */
-const exactInstant = (column: string) => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 /**
  * Times leave PostgreSQL as text (exact for cursors; the API shows them with milliseconds): parsing
@@ -27,7 +27,7 @@ const VERSION_COLUMNS = `
   v.id AS version_id, v.session_id, v.message_id, v.kind, v.sender, v.sender_member_id,
   v.sender_display_name, v.receiver, v.body, v.reply_main_message_id, v.files, encode(v.content_sha256, 'hex') AS content_sha256,
   to_char(v.archived_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS archived_at,
-  ${exactInstant('v.sent_at')} AS sent_key, ${exactInstant('v.action_at')} AS action_key, v.sent_at AS sent_ts, v.action_at AS action_ts`;
+  ${exactInstantSql('v.sent_at')} AS sent_key, ${exactInstantSql('v.action_at')} AS action_key, v.sent_at AS sent_ts, v.action_at AS action_ts`;
 
 /** What a page returns (the ordering columns and the phase stay inside the statement). */
 const PAGE_OUTPUT = `version_id, session_id, message_id, kind, sender, sender_member_id, sender_display_name, receiver, body,
@@ -105,7 +105,7 @@ export async function findSessions(db: Queryable, filters: SessionFilters, after
   const res = await db.query<SessionRow>(
     `SELECT s.session_id, s.type, s.name, s.channel_id, s.member_emails, s.status, s.has_external_member, s.last_message_sent_at,
             s.first_archived_at, s.last_archived_at,
-            CASE WHEN s.last_message_sent_at IS NULL THEN '-infinity' ELSE ${exactInstant('s.last_message_sent_at')} END AS sort_key
+            CASE WHEN s.last_message_sent_at IS NULL THEN '-infinity' ELSE ${exactInstantSql('s.last_message_sent_at')} END AS sort_key
      FROM archive.sessions s
      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
      ORDER BY ${sortExpr} DESC, s.session_id DESC

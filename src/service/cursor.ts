@@ -12,6 +12,13 @@ import { InputError } from '../errors.js';
 
 const MAX_CURSOR_CHARS = 2048;
 
+/**
+ * A timestamp as a cursor carries it: ISO 8601 UTC with microseconds, PostgreSQL's full precision,
+ * so the next page starts exactly after the last row (milliseconds could skip or repeat rows).
+ */
+export const exactInstantSql = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+export const exactInstantKey = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+
 const envelope = z.object({ v: z.literal(1), k: z.string(), f: z.string(), p: z.array(z.union([z.string(), z.number(), z.null()])).max(8) });
 
 export function filterFingerprint(filters: Record<string, unknown>): string {

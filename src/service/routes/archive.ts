@@ -13,7 +13,7 @@ import {
   type TranscriptPosition,
   type VersionRow,
 } from '../archive-queries.js';
-import { decodeCursor, encodeCursor, filterFingerprint } from '../cursor.js';
+import { decodeCursor, encodeCursor, exactInstantKey, filterFingerprint } from '../cursor.js';
 import { notFound } from '../http-errors.js';
 import { VERSION_PAGE_SCHEMA } from '../openapi.js';
 import { booleanFlag, instant, pageLimit, NO_PARAMS, parseParams, requireOrderedRange, text } from '../request-params.js';
@@ -88,7 +88,7 @@ export function registerArchiveRoutes(app: FastifyInstance, ctx: ApiContext): vo
     cursor: text('cursor', 2048).optional(),
     include_raw: booleanFlag('include_raw'),
   };
-  const sessionsCursor = z.tuple([z.union([instantKey, z.literal('-infinity')]), key]);
+  const sessionsCursor = z.tuple([z.union([exactInstantKey, z.literal('-infinity')]), key]);
 
   app.get('/v1/sessions', { preHandler: reader }, async (request) => {
     const params = parseParams(sessionsQuery, request.query);
@@ -165,12 +165,11 @@ export function registerArchiveRoutes(app: FastifyInstance, ctx: ApiContext): vo
 // Cursor parts are checked for shape, so a hand-made cursor can never reach SQL as a malformed value.
 // eslint-disable-next-line no-control-regex
 const key = z.string().max(ID_MAX).refine((v) => !/[\u0000-\u001f]/.test(v));
-const instantKey = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
 const versionId = z.number().int().nonnegative();
 
 const transcriptCursor = z.union([
-  z.tuple([z.literal('s'), instantKey, key, instantKey, versionId]),
-  z.tuple([z.literal('u'), key, instantKey, versionId]),
+  z.tuple([z.literal('s'), exactInstantKey, key, exactInstantKey, versionId]),
+  z.tuple([z.literal('u'), key, exactInstantKey, versionId]),
 ]);
 
 function encodeTranscriptCursor(last: VersionRow, fingerprint: string): string {
@@ -183,7 +182,7 @@ function decodeTranscriptCursor(cursor: string, fingerprint: string): Transcript
   return p[0] === 's' ? { phase: 'sent', sentKey: p[1], messageId: p[2], actionKey: p[3], versionId: p[4] } : { phase: 'unsent', messageId: p[1], actionKey: p[2], versionId: p[3] };
 }
 
-const searchCursor = z.union([z.tuple([z.literal('s'), instantKey, versionId]), z.tuple([z.literal('u'), versionId])]);
+const searchCursor = z.union([z.tuple([z.literal('s'), exactInstantKey, versionId]), z.tuple([z.literal('u'), versionId])]);
 
 function encodeSearchCursor(last: VersionRow, fingerprint: string): string {
   return encodeCursor('search', fingerprint, last.sent_key === null ? ['u', last.version_id] : ['s', last.sent_key, last.version_id]);

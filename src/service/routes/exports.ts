@@ -6,7 +6,7 @@ import { z } from 'zod';
 import { getExport, resolveRecordedPath, summariseFilter, type ExportRecord } from '../../export/index.js';
 import { API_STATEMENT_TIMEOUT_MS, auditRead, tokenOf, type ApiContext } from '../api-context.js';
 import { inBoundedTransaction } from '../bounded-transaction.js';
-import { decodeCursor, encodeCursor, filterFingerprint } from '../cursor.js';
+import { decodeCursor, encodeCursor, exactInstantKey, exactInstantSql, filterFingerprint } from '../cursor.js';
 import { launchExport } from '../export-launcher.js';
 import { ApiError, notFound } from '../http-errors.js';
 import { decideRange } from '../range-request.js';
@@ -67,7 +67,7 @@ export function registerExportRoutes(app: FastifyInstance, ctx: ApiContext, deps
     limit: pageLimit(ctx.config.service.maxPageSize, 50),
     cursor: text('cursor', 2048).optional(),
   };
-  const listCursor = z.tuple([z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/), z.string().regex(EXPORT_ID)]);
+  const listCursor = z.tuple([exactInstantKey, z.string().regex(EXPORT_ID)]);
 
   const loadExport = async (exportId: string): Promise<ExportRecord> => {
     const record = await getExport(ctx.pool, exportId);
@@ -114,7 +114,7 @@ export function registerExportRoutes(app: FastifyInstance, ctx: ApiContext, deps
         keyset = 'AND (requested_at, export_id) < ($3::timestamptz, $4)';
       }
       const res = await client.query<{ export_id: string; key: string }>(
-        `SELECT export_id, to_char(requested_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS key FROM archive.exports
+        `SELECT export_id, ${exactInstantSql('requested_at')} AS key FROM archive.exports
          WHERE ($1::text IS NULL OR state = $1) ${keyset}
          ORDER BY requested_at DESC, export_id DESC LIMIT $2`,
         values,
