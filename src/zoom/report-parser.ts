@@ -27,6 +27,8 @@ export class ReportParseError extends ArchiverError {
 
 type JsonObject = Record<string, unknown>;
 
+const MESSAGE_SOURCES: readonly ReportItemSource[] = MESSAGE_ARRAYS.map((a) => a.source);
+
 function parseBody(bodyText: string): JsonObject {
   let body: unknown;
   try {
@@ -96,12 +98,13 @@ interface PairedItem {
 /**
  * Each element of a top-level array with its raw text. The two come from one body, so they line up;
  * if they ever did not, the page is refused rather than an item keyed by its neighbour's fields.
+ * `rawArrays` is `extractRawArrays` of the body for every source the page has: one scan per body.
  */
-function pairItems(bodyText: string, body: JsonObject, source: ReportItemSource): PairedItem[] | { notAnArray: unknown } | undefined {
+function pairItems(rawArrays: ReadonlyMap<string, string[]>, body: JsonObject, source: ReportItemSource): PairedItem[] | { notAnArray: unknown } | undefined {
   const value = body[source];
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value)) return { notAnArray: value };
-  const raws = extractRawArrays(bodyText, [source]).get(source) ?? [];
+  const raws = rawArrays.get(source) ?? [];
   if (raws.length !== value.length) {
     throw new ReportParseError(`${source}: found ${raws.length} raw items for ${value.length} parsed ones; refusing the page rather than misfiling an item`);
   }
@@ -136,9 +139,10 @@ export function parseMessagePage(bodyText: string): MessagePage {
   const nextPageToken = readNextPageToken(body);
   const versions: MessageVersionInput[] = [];
   const malformed: MalformedItem[] = [];
+  const rawArrays = extractRawArrays(bodyText, MESSAGE_SOURCES);
 
   for (const { source, kind } of MESSAGE_ARRAYS) {
-    const items = pairItems(bodyText, body, source);
+    const items = pairItems(rawArrays, body, source);
     if (items === undefined) continue;
     if (!Array.isArray(items)) {
       malformed.push({ source, rawJson: JSON.stringify(items.notAnArray), reason: `${source} is not an array` });
@@ -175,7 +179,7 @@ export function parseSessionPage(bodyText: string): SessionPage {
   const nextPageToken = readNextPageToken(body);
   const sessions: SessionListing[] = [];
   const malformed: MalformedItem[] = [];
-  const items = pairItems(bodyText, body, 'sessions');
+  const items = pairItems(extractRawArrays(bodyText, ['sessions']), body, 'sessions');
   if (items === undefined) return { sessions, malformed, nextPageToken };
   if (!Array.isArray(items)) {
     malformed.push({ source: 'sessions', rawJson: JSON.stringify(items.notAnArray), reason: 'sessions is not an array' });
