@@ -32,6 +32,27 @@ export const MESSAGE_ARRAYS: ReadonlyArray<{ source: Exclude<ReportItemSource, '
 ];
 
 /**
+ * The columns of one row of public.chat_message_versions that every reader selects the same way
+ * (exports and the HTTP API); each adds its own time and raw columns.
+ */
+export interface ChatMessageVersionColumns {
+  version_id: number;
+  session_id: string;
+  message_id: string;
+  kind: VersionKind;
+  sender: string | null;
+  sender_member_id: string | null;
+  sender_display_name: string | null;
+  receiver: string | null;
+  body: string | null;
+  reply_main_message_id: string | null;
+  files: unknown;
+  content_sha256: string;
+  /** ISO 8601 UTC with milliseconds. */
+  archived_at: string;
+}
+
+/**
  * One message version ready to archive. `rawJson` is the item's JSON text exactly as received except
  * that each `\u0000` escape is replaced by an escaped backslash, so the stored value holds the six
  * characters `\u0000` (PostgreSQL `text`/`jsonb` cannot hold U+0000).

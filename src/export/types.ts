@@ -1,4 +1,4 @@
-import type { IsoDate } from '../domain/types.js';
+import type { ChatMessageVersionColumns, IsoDate } from '../domain/types.js';
 
 /**
  * Export glossary
@@ -80,24 +80,11 @@ export interface VersionFile {
 }
 
 /** One row of the selection. Times are ISO 8601 UTC strings with milliseconds. */
-export interface VersionRow {
-  version_id: number;
-  session_id: string;
-  message_id: string;
-  kind: 'original' | 'edited' | 'deleted';
+export interface VersionRow extends ChatMessageVersionColumns {
   action_at: string;
   sent_at: string | null;
-  archived_at: string;
-  sender: string | null;
-  sender_member_id: string | null;
-  sender_display_name: string | null;
-  receiver: string | null;
-  body: string | null;
-  reply_main_message_id: string | null;
-  files: unknown;
   /** The item exactly as Zoom sent it, as JSON text (jsonb's canonical form). */
   raw: string;
-  content_sha256: string;
 }
 
 /** A session as the read model knows it (public.chat_sessions). */

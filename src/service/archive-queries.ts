@@ -1,4 +1,5 @@
 import type { Queryable } from '../db/pool.js';
+import type { ChatMessageVersionColumns } from '../domain/types.js';
 import { SqlParams } from '../archive/sql-values.js';
 import { exactInstantSql } from './cursor.js';
 
@@ -33,21 +34,7 @@ const VERSION_COLUMNS = `
 const PAGE_OUTPUT = `version_id, session_id, message_id, kind, sender, sender_member_id, sender_display_name, receiver, body,
   reply_main_message_id, files, content_sha256, archived_at, sent_key, action_key`;
 
-export interface VersionRow {
-  version_id: number;
-  session_id: string;
-  message_id: string;
-  kind: 'original' | 'edited' | 'deleted';
-  sender: string | null;
-  sender_member_id: string | null;
-  sender_display_name: string | null;
-  receiver: string | null;
-  body: string | null;
-  reply_main_message_id: string | null;
-  files: unknown;
-  content_sha256: string;
-  /** ISO 8601 UTC with milliseconds. */
-  archived_at: string;
+export interface VersionRow extends ChatMessageVersionColumns {
   raw?: unknown;
   /** sent_at / action_at as ISO 8601 UTC with microseconds (exact: cursors carry them). */
   sent_key: string | null;
