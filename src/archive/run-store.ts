@@ -32,6 +32,10 @@ export async function closeAbandonedRuns(db: Queryable): Promise<number> {
 export interface RunTotals {
   outcome: Exclude<RunOutcome, 'running'>;
   apiCalls: number;
+  /** Report calls (HTTP attempts) by what they were for: listing, activity, backfill, settled, interim, resweep. */
+  calls: Readonly<Record<string, number>>;
+  sessionsNew: number;
+  listingMisses: number;
   unitsAttempted: number;
   unitsFailed: number;
   versionsSeen: number;
@@ -43,8 +47,20 @@ export async function finishRun(db: Queryable, runId: number, totals: RunTotals)
   await db.query(
     `UPDATE archive.sync_runs
      SET finished_at = now(), outcome = $2, api_calls = $3, units_attempted = $4, units_failed = $5,
-         versions_seen = $6, versions_added = $7, error = $8
+         versions_seen = $6, versions_added = $7, error = $8, calls = $9::jsonb, sessions_new = $10, listing_misses = $11
      WHERE id = $1`,
-    [runId, totals.outcome, totals.apiCalls, totals.unitsAttempted, totals.unitsFailed, totals.versionsSeen, totals.versionsAdded, totals.error],
+    [
+      runId,
+      totals.outcome,
+      totals.apiCalls,
+      totals.unitsAttempted,
+      totals.unitsFailed,
+      totals.versionsSeen,
+      totals.versionsAdded,
+      totals.error,
+      JSON.stringify(totals.calls),
+      totals.sessionsNew,
+      totals.listingMisses,
+    ],
   );
 }

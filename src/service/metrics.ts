@@ -4,6 +4,7 @@ import type { Pool } from '../db/pool.js';
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { ZoomCallEvent } from '../zoom/client.js';
+import { CALL_KINDS } from '../sync/call-accounting.js';
 import { inBoundedTransaction } from './bounded-transaction.js';
 import { assessHorizonStatus } from './horizon-status.js';
 import { loadLastSuccesses, type FinishedJobOutcome } from './job-run-store.js';
@@ -84,6 +85,12 @@ export class ServiceMetrics {
     labelNames: ['job'] as const,
     registers: [this.registry],
   });
+  readonly syncCalls = new Counter({
+    name: 'zca_sync_calls_total',
+    help: 'Report calls (HTTP attempts) of sync passes run by this process, by what they were for: listing, activity, backfill, settled, interim, resweep',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   readonly httpRequests = new Counter({
     name: 'zca_http_requests_total',
     help: 'HTTP requests served, by route pattern and status',
@@ -150,6 +157,8 @@ export class ServiceMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // Present from start-up, so rate() and absence-based alerts see every kind.
+    for (const kind of CALL_KINDS) this.syncCalls.inc({ kind }, 0);
   }
 
   get contentType(): string {
