@@ -39,9 +39,11 @@ CREATE INDEX sync_units_incomplete ON archive.sync_units (month_start, session_i
 ALTER TABLE archive.sync_windows ADD COLUMN units_ensured_at timestamp with time zone;
 --> statement-breakpoint
 
--- Report calls (HTTP attempts) per kind: listing, activity, backfill, settled, interim, resweep.
+-- Report calls (HTTP attempts) per kind: listing, activity, backfill, settled, interim, resweep;
+-- and unit reads per kind (the cost plan's calls per read).
 ALTER TABLE archive.sync_runs
   ADD COLUMN calls jsonb DEFAULT '{}'::jsonb NOT NULL,
+  ADD COLUMN reads jsonb DEFAULT '{}'::jsonb NOT NULL,
   ADD COLUMN sessions_new integer DEFAULT 0 NOT NULL,
   ADD COLUMN listing_misses integer DEFAULT 0 NOT NULL;
 --> statement-breakpoint
@@ -106,6 +108,7 @@ SELECT
   r.versions_added,
   r.error,
   r.calls,
+  r.reads,
   r.sessions_new,
   r.listing_misses
 FROM archive.sync_runs r;

@@ -4,6 +4,7 @@ import { hasCode } from '../errors.js';
 import { passHasFailures, runLegalHoldPass, type LegalHoldPassSummary } from '../legal-hold/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { SyncSummary } from '../sync/sync-engine.js';
+import { loadCostPlan } from '../sync/cost-plan.js';
 import { runSyncPass } from '../sync/sync-pass.js';
 import type { Clock } from '../util/clock.js';
 import type { ZoomClient } from '../zoom/client.js';
@@ -207,7 +208,8 @@ function horizonCheckJob(deps: JobDependencies, schedule: string): JobDefinition
   return {
     name: 'horizon-check',
     schedule,
-    description: "horizon risk: report every window that is not complete and starts leaving Zoom's six-month horizon within SYNC_HORIZON_RISK_DAYS",
+    description:
+      "horizon risk and sync cost: report every window that is not complete and starts leaving Zoom's six-month horizon within SYNC_HORIZON_RISK_DAYS, and warn when the account outgrows the rate budget",
     catchUpOnStart: true,
     usesZoom: false,
     async run(ctx) {
@@ -222,6 +224,10 @@ function horizonCheckJob(deps: JobDependencies, schedule: string): JobDefinition
         );
       }
       if (status.atRisk.length === 0) ctx.logger.info({ windows: status.windows.length }, 'horizon check: no window at risk');
+      const cost = await loadCostPlan(deps.pool, deps.clock, deps.config.sync, deps.config.zoom.ratePerSecond.medium);
+      for (const warning of cost.warnings) {
+        ctx.logger.warn({ knownSessions: cost.knownSessions, recurringPeak: cost.projected.recurringPeak, budgetPerDay: cost.budgetPerDay, daysUntilOverBudget: cost.growth.daysUntilOverBudget }, `SYNC COST: ${warning}`);
+      }
       return {
         outcome: 'succeeded',
         figures: {
@@ -232,6 +238,10 @@ function horizonCheckJob(deps: JobDependencies, schedule: string): JobDefinition
           atRisk: status.atRisk.map((r) => ({ window: r.monthStart, daysUntilExpiry: r.daysUntilExpiry, leavesHorizonOn: r.leavesHorizonOn })),
           oldestIncompleteDaysUntilExpiry: status.oldestIncompleteDaysUntilExpiry,
           windowsExpiredIncomplete: expired.rows.map((r) => r.month_start),
+          knownSessions: cost.knownSessions,
+          recurringCallsPeak: cost.projected.recurringPeak,
+          budgetPerDay: cost.budgetPerDay,
+          costWarnings: cost.warnings,
         },
       };
     },

@@ -138,7 +138,7 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
   const calls = deps.calls ?? new CallTally();
   const abandoned = await closeAbandonedRuns(pool);
   const horizon = computeHorizon(clock.now(), { settleHours: settings.settleHours, marginDays: settings.horizonMarginDays });
-  const runId = await startRun(pool, { mode, horizonStart: horizon.start, horizonEnd: horizon.today });
+  const runId = await startRun(pool, { mode, horizonStart: horizon.start, horizonEnd: horizon.today, startedAt: clock.now() });
   const logger = deps.logger.child({ job: 'sync', runId });
   if (abandoned > 0) logger.warn({ abandoned }, 'closed earlier sync runs whose process died mid-run; their stored progress is kept');
   logger.info({ mode, horizonStart: horizon.start, today: horizon.today, windows: horizon.windows.length }, 'sync pass starting');
@@ -168,8 +168,10 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
   let windowStates: Map<IsoDate, WindowState>;
   const totals = (outcome: Exclude<RunOutcome, 'running'>, error: string | null) => ({
     outcome,
+    finishedAt: clock.now(),
     apiCalls: progress.apiCalls,
     calls: calls.byKind,
+    reads: readsByKind,
     sessionsNew,
     listingMisses: progress.listingMisses,
     unitsAttempted,
