@@ -13,6 +13,8 @@ import { uniqueMalformed } from './version-store.js';
  * than what the unit's last read covered, or the session is listed although its last message is
  * older than the listed days (listed for something else: an edit or deletion, if Zoom lists those).
  * A unit with news pending is read by the next sweep; a listing with nothing new flags nothing.
+ * The time is the session's latest send anywhere, so it is capped at the window's end: a message
+ * sent in the next month is news for that month's unit, not for this one.
  */
 
 export interface SessionPageWrite {
@@ -20,8 +22,8 @@ export interface SessionPageWrite {
   syncRunId: number;
   sessions: readonly SessionListing[];
   malformed: readonly MalformedItem[];
-  /** The first listed day (the range's `from`) and the instant the listing started. */
-  listing: { from: IsoDate; startedAt: Date };
+  /** The listed days, the instant the listing started, and whether it marks news (off: only record what was listed). */
+  listing: { from: IsoDate; to: IsoDate; startedAt: Date; flagNews: boolean };
 }
 
 export interface SessionPageResult {
@@ -86,10 +88,13 @@ snap AS (
 ),
 news AS (
   INSERT INTO archive.sync_units AS u (month_start, session_id, listed_last_message_at, news_pending_since)
-  SELECT ${month()}::date, i.session_id, i.last_message_sent_at, ${p.named$('listedAt', page.listing.startedAt)}::timestamptz FROM input i
+  SELECT ${month()}::date, i.session_id, least(i.last_message_sent_at, (${p.named$('listedTo', page.listing.to)}::date + 1)::timestamp AT TIME ZONE 'UTC'),
+         CASE WHEN ${p.named$('flagNews', page.listing.flagNews)}::boolean THEN ${p.named$('listedAt', page.listing.startedAt)}::timestamptz END
+  FROM input i
   ON CONFLICT (month_start, session_id) DO UPDATE SET
     listed_last_message_at = greatest(u.listed_last_message_at, excluded.listed_last_message_at),
     news_pending_since = coalesce(u.news_pending_since, CASE
+      WHEN NOT ${p.named$('flagNews', page.listing.flagNews)}::boolean THEN NULL
       WHEN u.swept_at IS NULL OR u.swept_last_message_at IS NULL OR excluded.listed_last_message_at IS NULL
         OR excluded.listed_last_message_at > u.swept_last_message_at
         OR excluded.listed_last_message_at < ${p.named$('listedFrom', page.listing.from)}::date::timestamp AT TIME ZONE 'UTC'

@@ -20,6 +20,7 @@ import type { IsoDate } from '../domain/types.js';
 import { AbortError, ArchiverError, hasCode } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../util/clock.js';
+import { addDays, startOfDayMs } from '../util/dates.js';
 import { CallTally, type CallsByKind } from './call-accounting.js';
 import { asTypedError, classifyFailure, describeFailure } from './failure.js';
 import { computeHorizon, type Horizon, type SyncWindow } from './horizon.js';
@@ -186,14 +187,10 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
     expiredIncomplete = await reportExpiredWindows(pool, horizon, logger);
     windowStates = await loadWindows(pool, monthStarts);
 
-    // 1. Listing. A listing made after the month settled is final: it is not repeated (except
-    // with --all) even while the window waits for some of its units.
-    const toList = horizon.windows.filter((w) => {
-      const state = windowStates.get(w.monthStart);
-      if (mode === 'all') return true;
-      if (state?.completedAt) return false;
-      return !(state?.listedThrough === w.monthEnd && state.listedAt !== null && state.listedAt.getTime() >= w.settledAtMs);
-    });
+    // 1. Listing: the open month on every pass; a month that has ended once more after its end (its
+    // last hours), then once after it settled (final: it may still reveal sessions, which get their
+    // backfill; its news is left to the settled-month sweep, which reads every session there anyway).
+    const toList = horizon.windows.filter((w) => mode === 'all' || needsListing(w, windowStates.get(w.monthStart)));
     progress.phase = 'listing';
     progress.windowsTotal = horizon.windows.length;
     const ctx: SweepContext = { pool, reports: deps.reports, clock, logger, progress, syncRunId: runId, settleHours: settings.settleHours, signal: stop.signal };
@@ -202,7 +199,7 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
       2,
       async (window) => {
         try {
-          const listed = await calls.run('listing', () => listWindowSessions(ctx, window, windowStates.get(window.monthStart), mode === 'all'));
+          const listed = await calls.run('listing', () => listWindowSessions(ctx, window, windowStates.get(window.monthStart), { full: mode === 'all', flagNews: !window.settled }));
           sessionsWithNews += listed.withNews;
           logger.debug({ window: window.monthStart, from: window.from, to: window.to, ...listed }, 'window listed');
         } catch (err) {
@@ -380,6 +377,15 @@ async function readOrRecordGone(ctx: SweepContext, unit: DueUnit, window: SyncWi
     logger.warn({ sessionId: unit.sessionId, window: unit.monthStart }, 'Zoom reports this session does not exist (404); nothing left to fetch for it in this window');
     await recordSessionGone(ctx, unit, window, plan);
   }
+}
+
+/** Whether a routine pass lists this window (see step 1 of the pass). */
+export function needsListing(w: SyncWindow, state: WindowState | undefined): boolean {
+  if (state?.completedAt) return false;
+  if (!w.closed) return true;
+  const listedToEndAtMs = state?.listedThrough === w.monthEnd && state.listedAt ? state.listedAt.getTime() : Number.NEGATIVE_INFINITY;
+  if (w.settled) return listedToEndAtMs < w.settledAtMs;
+  return listedToEndAtMs < startOfDayMs(addDays(w.monthEnd, 1));
 }
 
 async function reportExpiredWindows(pool: Pool, horizon: Horizon, logger: Logger): Promise<IsoDate[]> {
