@@ -239,29 +239,87 @@ export interface DueUnit extends UnitState {
   inRound: boolean;
 }
 
+interface RoundCutoff {
+  monthStart: IsoDate;
+  beganAt: Date;
+  /** The round takes its unread units up to this session id (in byte order). */
+  lastSessionId: string;
+}
+
+/** Where each round's share for this pass ends: the `take`-th unread unit in session order. */
+async function loadRoundCutoffs(db: Queryable, rounds: readonly SweepRoundSelection[]): Promise<RoundCutoff[]> {
+  const picked = rounds.filter((r) => r.take > 0);
+  if (picked.length === 0) return [];
+  const res = await db.query<{ month_start: string; began_at: Date; last: string | null }>(
+    `SELECT r.month_start::text AS month_start, r.began_at,
+            (SELECT u.session_id FROM archive.sync_units u
+             WHERE u.month_start = r.month_start AND (u.full_swept_at IS NULL OR u.full_swept_at < r.began_at)
+             ORDER BY u.session_id OFFSET r.take - 1 LIMIT 1) AS last
+     FROM unnest($1::date[], $2::timestamptz[], $3::int[]) AS r(month_start, began_at, take)`,
+    [picked.map((r) => r.monthStart), picked.map((r) => r.beganAt), picked.map((r) => r.take)],
+  );
+  // No unit at that offset: the round takes everything left.
+  return res.rows.map((r) => ({ monthStart: r.month_start, beganAt: r.began_at, lastSessionId: r.last ?? '\u{10FFFF}' }));
+}
+
+const DUE_UNITS = `
+WITH rounds AS (
+  SELECT * FROM unnest($2::date[], $3::timestamptz[], $4::text[]) AS r(month_start, began_at, last_session_id)
+), flagged AS (
+  SELECT ${UNIT_COLUMNS}, false AS in_round FROM archive.sync_units
+  WHERE month_start = ANY($1::date[]) AND (resweep_requested_at IS NOT NULL OR news_pending_since IS NOT NULL)
+    AND (month_start, session_id) > ($5::date, $6::text)
+  ORDER BY month_start, session_id LIMIT $7
+), picked AS (
+  SELECT p.* FROM rounds r CROSS JOIN LATERAL (
+    SELECT ${UNIT_COLUMNS}, true AS in_round FROM archive.sync_units u
+    WHERE u.month_start = r.month_start AND u.session_id <= r.last_session_id
+      AND (u.full_swept_at IS NULL OR u.full_swept_at < r.began_at)
+      AND (u.month_start, u.session_id) > ($5::date, $6::text)
+    ORDER BY u.session_id LIMIT $7
+  ) p
+)
+SELECT * FROM (
+  SELECT DISTINCT ON (month_start, session_id) * FROM (SELECT * FROM picked UNION ALL SELECT * FROM flagged) d
+  ORDER BY month_start, session_id, in_round DESC
+) due ORDER BY month_start, session_id LIMIT $7`;
+
+const FIRST_KEY = { monthStart: '0001-01-01', sessionId: '' };
+
 /**
  * Units with work left in these windows, oldest window first (it leaves the horizon first): every
  * unit a backfill, `sync --all` or a listing made due, plus each sweep round's share for this pass.
+ * Read in batches of `batchSize` in key order, so memory stays flat however many units are due.
  */
-export async function loadDueUnits(db: Queryable, monthStarts: readonly IsoDate[], rounds: readonly SweepRoundSelection[] = []): Promise<DueUnit[]> {
-  const res = await db.query<UnitRow & { in_round: boolean }>(
-    `WITH flagged AS (
-       SELECT ${UNIT_COLUMNS}, false AS in_round FROM archive.sync_units
-       WHERE month_start = ANY($1::date[]) AND (resweep_requested_at IS NOT NULL OR news_pending_since IS NOT NULL)
-     ), rounds AS (
-       SELECT * FROM unnest($2::date[], $3::timestamptz[], $4::int[]) AS r(month_start, began_at, take)
-     ), picked AS (
-       SELECT p.* FROM rounds r CROSS JOIN LATERAL (
-         SELECT ${UNIT_COLUMNS}, true AS in_round FROM archive.sync_units u
-         WHERE u.month_start = r.month_start AND (u.full_swept_at IS NULL OR u.full_swept_at < r.began_at)
-         ORDER BY u.session_id LIMIT r.take
-       ) p
-     )
-     SELECT DISTINCT ON (month_start, session_id) * FROM (SELECT * FROM picked UNION ALL SELECT * FROM flagged) d
-     ORDER BY month_start, session_id, in_round DESC`,
-    [monthStarts, rounds.map((r) => r.monthStart), rounds.map((r) => r.beganAt), rounds.map((r) => r.take)],
+export async function* iterateDueUnits(db: Queryable, monthStarts: readonly IsoDate[], rounds: readonly SweepRoundSelection[] = [], batchSize = 2000): AsyncGenerator<DueUnit> {
+  const cutoffs = await loadRoundCutoffs(db, rounds);
+  let after = FIRST_KEY;
+  for (;;) {
+    const res = await db.query<UnitRow & { in_round: boolean }>(DUE_UNITS, [
+      monthStarts,
+      cutoffs.map((c) => c.monthStart),
+      cutoffs.map((c) => c.beganAt),
+      cutoffs.map((c) => c.lastSessionId),
+      after.monthStart,
+      after.sessionId,
+      batchSize,
+    ]);
+    for (const r of res.rows) yield { ...toUnitState(r), inRound: r.in_round };
+    const last = res.rows.at(-1);
+    if (!last || res.rows.length < batchSize) return;
+    after = { monthStart: last.month_start, sessionId: last.session_id };
+  }
+}
+
+/** How many units are due (for progress and ETA): flagged ones plus each round's share. */
+export async function countDueUnits(db: Queryable, monthStarts: readonly IsoDate[], rounds: readonly SweepRoundSelection[] = []): Promise<number> {
+  const res = await db.query<{ flagged: number }>(
+    `SELECT count(*)::int AS flagged FROM archive.sync_units
+     WHERE month_start = ANY($1::date[]) AND (resweep_requested_at IS NOT NULL OR news_pending_since IS NOT NULL)`,
+    [monthStarts],
   );
-  return res.rows.map((r) => ({ ...toUnitState(r), inRound: r.in_round }));
+  // A unit both flagged and in a round's share counts twice here: an estimate, never work.
+  return (res.rows[0]?.flagged ?? 0) + rounds.reduce((sum, r) => sum + r.take, 0);
 }
 
 export interface RoundProgress {

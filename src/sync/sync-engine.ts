@@ -5,7 +5,8 @@ import {
   ensureUnitsForNewSessions,
   ensureWindows,
   expireWindows,
-  loadDueUnits,
+  countDueUnits,
+  iterateDueUnits,
   loadRoundProgress,
   loadWindows,
   recordUnitFailure,
@@ -232,14 +233,11 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
       const p = roundProgress.get(r.monthStart) ?? { units: 0, done: 0 };
       return { monthStart: r.monthStart, kind: r.kind, began: new Date(r.beganAtMs).toISOString(), units: p.units, doneBefore: p.done, taken: roundTake(r, p, now.getTime()) };
     });
-    const due = await loadDueUnits(
-      pool,
-      monthStarts,
-      rounds.filter((r) => r.taken > 0).map((r) => ({ monthStart: r.monthStart, beganAt: new Date(r.began), take: r.taken })),
-    );
-    progress.unitsTotal = due.length;
+    const selections = rounds.filter((r) => r.taken > 0).map((r) => ({ monthStart: r.monthStart, beganAt: new Date(r.began), take: r.taken }));
+    progress.unitsTotal = await countDueUnits(pool, monthStarts, selections);
     progress.phase = 'sweeping';
-    logger.info({ units: due.length, windowsListed: toList.length, sessionsNew, sessionsWithNews, rounds }, 'reading session windows');
+    logger.info({ units: progress.unitsTotal, windowsListed: toList.length, sessionsNew, sessionsWithNews, rounds }, 'reading session windows');
+    const due = iterateDueUnits(pool, monthStarts, selections);
 
     // 3. Reads.
     await runConcurrently(

@@ -52,6 +52,8 @@ interface DayFigures {
   minimum: number;
   activeSessions: number;
   listingMisses: number;
+  /** Peak RSS of the archiver process by the end of the day. */
+  rssBytes: number;
 }
 
 /** Sessions with at least one send in (fromMs, toMs], from send times sorted per session. */
@@ -170,7 +172,7 @@ async function runScenario(sessions: number): Promise<void> {
     const backfill = await archiver.pass(start.getTime());
     const backfillSeconds = Number(process.hrtime.bigint() - backfillStarted) / 1e9;
     printTable([
-      ['backfill (first pass)', `${backfill.outcome}: ${backfill.apiCalls.toLocaleString('en-US')} calls (${Object.entries(backfill.callsByKind).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n.toLocaleString('en-US')}`).join(', ')}), ${backfill.versionsAdded.toLocaleString('en-US')} versions, ${backfillSeconds.toFixed(0)} s`],
+      ['backfill (first pass)', `${backfill.outcome}: ${backfill.apiCalls.toLocaleString('en-US')} calls (${Object.entries(backfill.callsByKind).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n.toLocaleString('en-US')}`).join(', ')}), ${backfill.versionsAdded.toLocaleString('en-US')} versions, ${backfillSeconds.toFixed(0)} s, peak RSS ${mb(backfill.maxRssBytes)}`],
     ]);
 
     const byDay = new Map<string, DayFigures>();
@@ -190,7 +192,8 @@ async function runScenario(sessions: number): Promise<void> {
       const minimum = minimumListingPages(ds, prevMs, t) + active;
       // A pass belongs to the day of its first hour (a pass at 00:00 covers the previous day's last hour).
       const day = utcToday(new Date(t - 1));
-      const d = byDay.get(day) ?? { day, passes: 0, calls: emptyCallsByKind(), minimum: 0, activeSessions: 0, listingMisses: 0 };
+      const d = byDay.get(day) ?? { day, passes: 0, calls: emptyCallsByKind(), minimum: 0, activeSessions: 0, listingMisses: 0, rssBytes: 0 };
+      d.rssBytes = pass.maxRssBytes;
       d.passes++;
       for (const k of CALL_KINDS) d.calls[k] += pass.callsByKind[k];
       d.minimum += minimum;
@@ -200,7 +203,7 @@ async function runScenario(sessions: number): Promise<void> {
       prevMs = t;
     }
 
-    console.log('\n  day         passes  listing  activity  backfill  settled  interim   routine   minimum  ratio  recurring  % of Pro budget (share 0.5)  misses');
+    console.log('\n  day         passes  listing  activity  backfill  settled  interim   routine   minimum  ratio  recurring  % of Pro budget (share 0.5)  misses  peak RSS');
     let routineTotal = 0;
     let minimumTotal = 0;
     let worstDay = { day: '', recurring: 0 };
@@ -214,7 +217,7 @@ async function runScenario(sessions: number): Promise<void> {
       if (recurring > worstDay.recurring) worstDay = { day: d.day, recurring };
       const cells = [d.day, d.passes, d.calls.listing, d.calls.activity, d.calls.backfill, d.calls.settled, d.calls.interim, routine, d.minimum];
       console.log(
-        `  ${String(cells[0]).padEnd(10)} ${cells.slice(1).map((c) => String(c).padStart(9)).join('')}  ${(routine / Math.max(1, d.minimum)).toFixed(2).padStart(5)}  ${String(recurring).padStart(9)}  ${((100 * recurring) / PRO_BUDGET_AT_HALF_SHARE).toFixed(2).padStart(27)}%  ${String(d.listingMisses).padStart(6)}`,
+        `  ${String(cells[0]).padEnd(10)} ${cells.slice(1).map((c) => String(c).padStart(9)).join('')}  ${(routine / Math.max(1, d.minimum)).toFixed(2).padStart(5)}  ${String(recurring).padStart(9)}  ${((100 * recurring) / PRO_BUDGET_AT_HALF_SHARE).toFixed(2).padStart(27)}%  ${String(d.listingMisses).padStart(6)}  ${mb(d.rssBytes).padStart(8)}`,
       );
     }
     const sim_stats = await fetchJson<{ byEndpoint: Record<string, { requests: number }> }>(`${sim.baseUrl}/__sim/stats`);
