@@ -1,4 +1,6 @@
 import { requireZoomCredentials } from '../../config/config.js';
+import { ArchiverError } from '../../errors.js';
+import { assessHorizonStatus } from '../../service/horizon-status.js';
 import { SyncProgress } from '../../sync/progress.js';
 import type { SyncSummary } from '../../sync/sync-engine.js';
 import { runSyncPass, type SyncPassDependencies } from '../../sync/sync-pass.js';
@@ -64,10 +66,22 @@ export async function runSyncWithProgress(deps: Omit<SyncPassDependencies, 'cloc
 export async function syncCommand(ctx: CommandContext, options: SyncCommandOptions): Promise<ExitCode> {
   requireZoomCredentials(ctx.config);
   const database = await ctx.openDatabase({ poolSize: ctx.config.sync.concurrency + 4 });
-  const summary = await runSyncWithProgress(
-    { sync: ctx.config.sync, pool: database.pool, zoom: ctx.zoom(), logger: ctx.logger, signal: ctx.signal },
-    options.all === true,
-  );
+  let summary: SyncSummary;
+  try {
+    summary = await runSyncWithProgress(
+      { sync: ctx.config.sync, pool: database.pool, zoom: ctx.zoom(), logger: ctx.logger, signal: ctx.signal },
+      options.all === true,
+    );
+  } catch (err) {
+    if (!(err instanceof ArchiverError) || err.code === 'ABORTED' || err.code === 'SYNC_ALREADY_RUNNING' || ctx.signal.aborted) throw err;
+    // The cause first, as the headline; then what it puts at risk, read from the archive.
+    process.stderr.write(`zoom-chat-archiver: sync stopped: ${err.code}: ${err.message}\n`);
+    const horizon = await assessHorizonStatus(database.pool, systemClock, ctx.config.sync).catch(() => undefined);
+    for (const r of horizon?.atRisk ?? []) {
+      process.stderr.write(`  !! HORIZON RISK: window ${r.monthStart} is incomplete and its oldest day (${r.from}) leaves Zoom's horizon in ${r.daysUntilExpiry} day(s), on ${r.leavesHorizonOn}\n`);
+    }
+    return EXIT.FAILURE;
+  }
   process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSyncSummary(summary)}\n`);
   return exitCodeForSync(summary);
 }
