@@ -1,7 +1,7 @@
 import type { DueUnit, RoundProgress, WindowState } from '../archive/checkpoint-store.js';
 import type { MissRecordingRead } from '../archive/version-store.js';
 import type { IsoDate } from '../domain/types.js';
-import { DAY_MS, startOfDayMs } from '../util/dates.js';
+import { addDays, DAY_MS, startOfDayMs } from '../util/dates.js';
 import type { CallKind } from './call-accounting.js';
 import { daysUntilExpiry, incrementalFrom, type Horizon, type SyncWindow } from './horizon.js';
 
@@ -87,6 +87,19 @@ export function roundTake(round: SweepRound, progress: Pick<RoundProgress, 'unit
   const elapsed = round.spreadMs <= 0 ? 1 : (nowMs - round.beganAtMs) / round.spreadMs;
   const target = Math.ceil(progress.units * Math.min(1, Math.max(0, elapsed)));
   return Math.min(remaining, Math.max(0, target - progress.done));
+}
+
+/**
+ * Whether a routine pass lists this window: the open month on every pass; a month that has ended
+ * once after its end (its last hours) and once after it settled (the final listing its completion
+ * waits for); a complete window never.
+ */
+export function needsListing(w: SyncWindow, state: WindowState | undefined): boolean {
+  if (state?.completedAt) return false;
+  if (!w.closed) return true;
+  const listedToEndAtMs = state?.listedThrough === w.monthEnd && state.listedAt ? state.listedAt.getTime() : Number.NEGATIVE_INFINITY;
+  if (w.settled) return listedToEndAtMs < w.settledAtMs;
+  return listedToEndAtMs < startOfDayMs(addDays(w.monthEnd, 1));
 }
 
 export interface PlannedRead {

@@ -21,13 +21,12 @@ import type { IsoDate } from '../domain/types.js';
 import { AbortError, ArchiverError, hasCode } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../util/clock.js';
-import { addDays, startOfDayMs } from '../util/dates.js';
 import { CallTally, type CallsByKind } from './call-accounting.js';
 import { asTypedError, classifyFailure, describeFailure } from './failure.js';
 import { computeHorizon, type Horizon, type SyncWindow } from './horizon.js';
 import { assessHorizonRisk, type WindowRisk } from './horizon-risk.js';
 import { SyncProgress } from './progress.js';
-import { planRead, roundTake, sweepRounds, type PlannedRead, type ReadKind, type SweepRound } from './read-plan.js';
+import { needsListing, planRead, roundTake, sweepRounds, type PlannedRead, type ReadKind, type SweepRound } from './read-plan.js';
 import type { ReportSource } from './report-source.js';
 import { runConcurrently } from './run-concurrently.js';
 import { listWindowSessions } from './session-discovery.js';
@@ -375,15 +374,6 @@ async function readOrRecordGone(ctx: SweepContext, unit: DueUnit, window: SyncWi
     logger.warn({ sessionId: unit.sessionId, window: unit.monthStart }, 'Zoom reports this session does not exist (404); nothing left to fetch for it in this window');
     await recordSessionGone(ctx, unit, window, plan);
   }
-}
-
-/** Whether a routine pass lists this window (see step 1 of the pass). */
-export function needsListing(w: SyncWindow, state: WindowState | undefined): boolean {
-  if (state?.completedAt) return false;
-  if (!w.closed) return true;
-  const listedToEndAtMs = state?.listedThrough === w.monthEnd && state.listedAt ? state.listedAt.getTime() : Number.NEGATIVE_INFINITY;
-  if (w.settled) return listedToEndAtMs < w.settledAtMs;
-  return listedToEndAtMs < startOfDayMs(addDays(w.monthEnd, 1));
 }
 
 async function reportExpiredWindows(pool: Pool, horizon: Horizon, logger: Logger): Promise<IsoDate[]> {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DueUnit, WindowState } from '../../src/archive/checkpoint-store.js';
 import { computeHorizon, type SyncWindow } from '../../src/sync/horizon.js';
-import { planRead, roundTake, sweepRounds, RESUME_TOKEN_MAX_AGE_MS, type SweepRound } from '../../src/sync/read-plan.js';
+import { needsListing, planRead, roundTake, sweepRounds, RESUME_TOKEN_MAX_AGE_MS, type SweepRound } from '../../src/sync/read-plan.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -120,5 +120,32 @@ describe('planning a read', () => {
     const stale = { ...interrupted, resumeTokenAt: new Date(now.getTime() - RESUME_TOKEN_MAX_AGE_MS) };
     expect(planRead(stale, window, now, 24)).toMatchObject({ resumeToken: undefined, startedAt: now });
     expect(planRead({ ...interrupted, sweepTo: '2026-11-20' }, window, now, 24).resumeToken).toBeUndefined();
+  });
+});
+
+describe('which windows a routine pass lists', () => {
+  const at = (iso: string) => computeHorizon(new Date(iso), { settleHours: 24, marginDays: 0 });
+  const october = (iso: string) => at(iso).windows.find((w) => w.monthStart === '2026-10-01')!;
+  const november = (iso: string) => at(iso).windows.find((w) => w.monthStart === '2026-11-01')!;
+  const listed = (listedAt: string, listedThrough = '2026-10-31') => state('2026-10-01', { monthEnd: '2026-10-31', listedThrough, listedAt: new Date(listedAt) });
+
+  it('lists the open month on every pass, a complete window never', () => {
+    expect(needsListing(november('2026-11-21T10:00:00Z'), state('2026-11-01', { listedThrough: '2026-11-21', listedAt: new Date('2026-11-21T09:00:00Z') }))).toBe(true);
+    expect(needsListing(october('2026-11-21T10:00:00Z'), listed('2026-11-21T09:00:00Z'))).toBe(false);
+    expect(needsListing(october('2026-10-20T10:00:00Z'), state('2026-10-01', { completedAt: new Date() }))).toBe(false);
+  });
+
+  it('lists a month that ended once after its end, then not again until it settles', () => {
+    expect(needsListing(october('2026-11-01T00:00:00Z'), listed('2026-10-31T23:00:00Z'))).toBe(true);
+    expect(needsListing(october('2026-11-01T01:00:00Z'), listed('2026-11-01T00:00:00Z'))).toBe(false);
+    expect(needsListing(october('2026-11-01T23:00:00Z'), listed('2026-11-01T00:00:00Z'))).toBe(false);
+    // Never listed through its last day (a first sync, or a listing that failed): listed.
+    expect(needsListing(october('2026-11-01T05:00:00Z'), undefined)).toBe(true);
+    expect(needsListing(october('2026-11-01T05:00:00Z'), listed('2026-11-01T01:00:00Z', '2026-10-30'))).toBe(true);
+  });
+
+  it('lists a settled month once after it settled (the final listing), then never again', () => {
+    expect(needsListing(october('2026-11-02T00:00:00Z'), listed('2026-11-01T00:00:00Z'))).toBe(true);
+    expect(needsListing(october('2026-11-02T01:00:00Z'), listed('2026-11-02T00:00:00Z'))).toBe(false);
   });
 });
