@@ -109,3 +109,49 @@ export function rowToCounts(row: Record<string, unknown> | undefined): ExportCou
   const n = (key: string) => Number(row?.[key] ?? 0);
   return { sessions: n('sessions'), messages: n('messages'), versions: n('versions'), edits: n('edits'), deletions: n('deletions'), files: n('files') };
 }
+
+/**
+ * Everyone who wrote in the selection, one row per Zoom member id (see people.ts): the email Zoom
+ * gave as `sender`, or — for someone outside the account, whose `sender` is empty — the member of a
+ * 1:1 chat who is not the receiver; the display name of their latest version; and whether every
+ * message of theirs came without a `sender`. Plain aggregates, so the selection is read once without
+ * a sort.
+ */
+export function buildPeopleQuery(filter: ExportFilter): SqlText {
+  const where = buildSelectionWhere(filter);
+  const inferredEmail = `CASE WHEN coalesce(v.sender, '') = '' THEN (
+      SELECT lower(e) FROM public.chat_sessions s, unnest(s.member_emails) AS e
+      WHERE s.session_id = v.session_id AND s.type = '1:1' AND cardinality(s.member_emails) = 2 AND lower(e) <> lower(coalesce(v.receiver, ''))
+      LIMIT 1) ELSE lower(v.sender) END`;
+  return {
+    text: `SELECT member_id, max(email) AS email, (max(latest_name))[2] AS display_name, bool_and(external) AS external
+FROM (
+  SELECT v.sender_member_id AS member_id, ${inferredEmail} AS email,
+    CASE WHEN coalesce(v.sender_display_name, '') <> '' THEN ARRAY[${isoTimestampSql('v.action_at')}, v.sender_display_name] END AS latest_name,
+    coalesce(v.sender, '') = '' AS external
+  FROM public.chat_message_versions v
+  WHERE ${where.text} AND coalesce(v.sender_member_id, '') <> ''
+) x
+GROUP BY member_id`,
+    values: where.values,
+  };
+}
+
+/**
+ * Threads of the selection whose replies were sent on a later UTC day than their main message: the
+ * main message and the send time of its last reply, per session. The RSMF writer keeps such a thread
+ * in one file. Only crossing threads are returned, so the answer stays small.
+ */
+export function buildCrossDayThreadQuery(filter: ExportFilter): SqlText {
+  const where = buildSelectionWhere(filter);
+  return {
+    text: `SELECT v.session_id, v.reply_main_message_id AS main_message_id, ${isoTimestampSql('max(v.sent_at)')} AS last_reply_at
+FROM public.chat_message_versions v
+WHERE ${where.text} AND v.reply_main_message_id IS NOT NULL AND v.sent_at IS NOT NULL
+GROUP BY v.session_id, v.reply_main_message_id
+HAVING max(v.sent_at) >= (
+  SELECT date_trunc('day', min(p.sent_at), 'UTC') + interval '1 day' FROM public.chat_message_versions p
+  WHERE p.session_id = v.session_id AND p.message_id = v.reply_main_message_id)`,
+    values: where.values,
+  };
+}
