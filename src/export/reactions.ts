@@ -20,8 +20,20 @@ export interface Reaction {
 
 const CODE_POINTS = /^U\+[0-9A-F]{1,6}(?:[\s,+]*U\+[0-9A-F]{1,6})*$/i;
 
+/** Codes seen so far → what they show: an export meets a few dozen distinct codes a million times. */
+const shownByCode = new Map<string, string>();
+const MAX_CACHED_CODES = 10_000;
+
 /** `U+1F44D` → 👍, `U+1F44D U+1F3FB` → 👍🏻; anything else is returned as it is. */
 export function emojiOf(code: string): string {
+  const cached = shownByCode.get(code);
+  if (cached !== undefined) return cached;
+  const shown = decodeCodePoints(code);
+  if (shownByCode.size < MAX_CACHED_CODES) shownByCode.set(code, shown);
+  return shown;
+}
+
+function decodeCodePoints(code: string): string {
   const trimmed = code.trim();
   if (!CODE_POINTS.test(trimmed)) return code;
   const points = [...trimmed.matchAll(/U\+([0-9A-F]{1,6})/gi)].map((m) => Number.parseInt(m[1] as string, 16));
@@ -40,35 +52,92 @@ function idsOf(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string' && v !== '') : [];
 }
 
-const parsed = new WeakMap<VersionRow, Reaction[]>();
+/** Where a row keeps its parsed reactions: a property, not a WeakMap, whose million entries would slow every GC. */
+const PARSED = Symbol('reactions');
+const NONE: Reaction[] = [];
 
 /** The reactions of one version; parsed once per row (the CSV, HTML and RSMF writers all ask). */
 export function reactionsOf(row: VersionRow): Reaction[] {
-  const cached = parsed.get(row);
+  const holder = row as VersionRow & { [PARSED]?: Reaction[] };
+  const cached = holder[PARSED];
   if (cached) return cached;
-  const result = row.raw.includes('reactions"') ? parseReactions(row.raw) : [];
-  parsed.set(row, result);
+  const result = row.raw.includes('reactions"') ? parseReactions(row.raw) : NONE;
+  holder[PARSED] = result;
   return result;
 }
 
-function parseReactions(raw: string): Reaction[] {
-  let item: { reactions?: unknown; custom_emoji_reactions?: unknown };
+/**
+ * Where the JSON string starting at `quote` (a `"`) ends: the index of its closing quote. Jumps from
+ * quote to quote, so a long message body costs one search, not a loop over its characters.
+ */
+function stringEnd(raw: string, quote: number): number {
+  let at = raw.indexOf('"', quote + 1);
+  while (at > 0) {
+    let backslashes = 0;
+    for (let i = at - 1; raw.charCodeAt(i) === 0x5c; i--) backslashes++;
+    if (backslashes % 2 === 0) return at;
+    at = raw.indexOf('"', at + 1);
+  }
+  return raw.length;
+}
+
+/**
+ * The text of a top-level array member of a JSON object (`"key": [ … ]`), found without parsing the
+ * whole item: the archive's raw JSON is jsonb's canonical text, and a row is ~1 KB of which the
+ * reactions are a few hundred bytes. Returns undefined when the key is not a top-level member.
+ */
+export function topLevelArrayText(raw: string, key: string): string | undefined {
+  const name = `"${key}"`;
+  let depth = 0;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (c === 0x22) {
+      const end = stringEnd(raw, i);
+      if (depth === 1 && end - i + 1 === name.length && raw.startsWith(name, i)) {
+        let j = end + 1;
+        while (raw.charCodeAt(j) === 0x20) j++;
+        if (raw.charCodeAt(j) !== 0x3a) return undefined;
+        j++;
+        while (raw.charCodeAt(j) === 0x20) j++;
+        if (raw.charCodeAt(j) !== 0x5b) return undefined;
+        // The matching bracket: strings skipped, brackets counted.
+        let level = 0;
+        for (let k = j; k < raw.length; k++) {
+          const d = raw.charCodeAt(k);
+          if (d === 0x22) k = stringEnd(raw, k);
+          else if (d === 0x5b || d === 0x7b) level++;
+          else if ((d === 0x5d || d === 0x7d) && --level === 0) return raw.slice(j, k + 1);
+        }
+        return undefined;
+      }
+      i = end;
+    } else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) depth--;
+  }
+  return undefined;
+}
+
+function parseArray(text: string | undefined): Array<Record<string, unknown> | null> {
+  if (text === undefined) return [];
   try {
-    item = JSON.parse(raw) as typeof item;
+    const value = JSON.parse(text) as unknown;
+    return Array.isArray(value) ? (value as Array<Record<string, unknown> | null>) : [];
   } catch {
     return [];
   }
+}
+
+function parseReactions(raw: string): Reaction[] {
   const out: Reaction[] = [];
-  const list = (v: unknown) => (Array.isArray(v) ? (v as Array<Record<string, unknown> | null>) : []);
-  for (const r of list(item.reactions)) {
+  for (const r of parseArray(topLevelArrayText(raw, 'reactions'))) {
     const code = r?.['emoji'];
     if (typeof code !== 'string' || code === '') continue;
     out.push({ code, shown: emojiOf(code), custom: false, count: countOf(r?.['total_count']), memberIds: idsOf(r?.['member_ids']) });
   }
-  for (const r of list(item.custom_emoji_reactions)) {
+  for (const r of parseArray(raw.includes('"custom_emoji_reactions"') ? topLevelArrayText(raw, 'custom_emoji_reactions') : undefined)) {
     const name = r?.['custom_emoji_name'];
     if (typeof name !== 'string' || name === '') continue;
     out.push({ code: name, shown: name, custom: true, count: countOf(r?.['total_count']), memberIds: idsOf(r?.['member_ids']) });
   }
-  return out;
+  return out.length === 0 ? NONE : out;
 }

@@ -114,23 +114,25 @@ export function rowToCounts(row: Record<string, unknown> | undefined): ExportCou
  * Everyone who wrote in the selection, one row per Zoom member id (see people.ts): the email Zoom
  * gave as `sender`, or — for someone outside the account, whose `sender` is empty — the member of a
  * 1:1 chat who is not the receiver; the display name of their latest version; and whether every
- * message of theirs came without a `sender`. Plain aggregates, so the selection is read once without
- * a sort.
+ * message of theirs came without a `sender`. One hash aggregate per (member, name) over the
+ * selection, then a tiny one per member: no sort, no per-row formatting.
  */
 export function buildPeopleQuery(filter: ExportFilter): SqlText {
   const where = buildSelectionWhere(filter);
-  const inferredEmail = `CASE WHEN coalesce(v.sender, '') = '' THEN (
-      SELECT lower(e) FROM public.chat_sessions s, unnest(s.member_emails) AS e
+  const email = `CASE WHEN coalesce(v.sender, '') = '' THEN (
+      SELECT e FROM public.chat_sessions s, unnest(s.member_emails) AS e
       WHERE s.session_id = v.session_id AND s.type = '1:1' AND cardinality(s.member_emails) = 2 AND lower(e) <> lower(coalesce(v.receiver, ''))
-      LIMIT 1) ELSE lower(v.sender) END`;
+      LIMIT 1) ELSE v.sender END`;
   return {
-    text: `SELECT member_id, max(email) AS email, (max(latest_name))[2] AS display_name, bool_and(external) AS external
+    text: `SELECT member_id, lower(max(email)) AS email,
+  (array_agg(display_name ORDER BY last_at DESC) FILTER (WHERE display_name <> ''))[1] AS display_name,
+  bool_and(external) AS external
 FROM (
-  SELECT v.sender_member_id AS member_id, ${inferredEmail} AS email,
-    CASE WHEN coalesce(v.sender_display_name, '') <> '' THEN ARRAY[${isoTimestampSql('v.action_at')}, v.sender_display_name] END AS latest_name,
-    coalesce(v.sender, '') = '' AS external
+  SELECT v.sender_member_id AS member_id, coalesce(v.sender_display_name, '') AS display_name, max(v.action_at) AS last_at,
+    max(${email}) AS email, bool_and(coalesce(v.sender, '') = '') AS external
   FROM public.chat_message_versions v
   WHERE ${where.text} AND coalesce(v.sender_member_id, '') <> ''
+  GROUP BY 1, 2
 ) x
 GROUP BY member_id`,
     values: where.values,

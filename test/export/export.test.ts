@@ -371,7 +371,7 @@ describe('content', () => {
     expect([...page.matchAll(/<article [^>]*id="m-([^"]+)"/g)].map((m) => m[1])).toEqual(['parent', 'other', 'reply', 'orphan']);
     expect(page).not.toMatch(/style="order/);
     expect(reply?.[1]).toContain('reply');
-    expect(reply?.[2]).toContain('<a href="#m-parent">Ada &lt;i&gt;Okafor&lt;/i&gt;, 2026-10-01 10:00:00 UTC: “Revised plan”</a>');
+    expect(reply?.[2]).toContain('↳ reply to <a href="#m-parent">Ada &lt;i&gt;Okafor&lt;/i&gt;, 2026-10-01 10:00:00 UTC</a>');
     // Edits keep the earlier text, struck through, with the time of the edit.
     expect(parent?.[2]).toContain('<del>Original plan</del>');
     expect(parent?.[2]).toContain('Revised plan');

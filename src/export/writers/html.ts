@@ -14,16 +14,15 @@ import type { ExportCounts, SessionInfo, VersionRow } from '../types.js';
  * Pages are streamed: a message is rendered as soon as its versions have been read, so a session of
  * any size never sits in memory. Messages appear in the document in the order they are shown — send
  * order — so a screen reader, a copy-paste and a printout read what the eye sees. A reply is indented
- * and opens with who and when it answers and the start of that message, linked; a reply whose parent
- * is not in the export says so.
+ * and opens with who wrote the message it answers and when, linked; a reply whose parent is not in
+ * the export says so.
  *
  * Machine-readable facts sit in data attributes (member ids, versions and their times, reaction codes)
  * so a page can be checked against messages.jsonl without parsing prose.
  */
 
 /** Messages remembered per session for the line that opens a reply; beyond this the oldest are forgotten (a reply to one is still linked). */
-const MAX_THREAD_PARENTS = 100_000;
-const EXCERPT_CHARACTERS = 80;
+const MAX_THREAD_PARENTS = 200_000;
 
 const CSP = "default-src 'none'; style-src 'unsafe-inline'";
 
@@ -95,12 +94,6 @@ function person(name: string | null, email: string | null, memberId: string | nu
   return `<span class="who"${memberId ? ` data-member-id="${e(memberId)}"` : ''}>${e(label)}</span>${detail}`;
 }
 
-function excerpt(text: string): string {
-  const flat = text.replace(/\s+/g, ' ').trim();
-  const chars = [...flat];
-  return chars.length > EXCERPT_CHARACTERS ? `${chars.slice(0, EXCERPT_CHARACTERS).join('')}…` : flat;
-}
-
 /** One version in "History": when, what it is, and its text, in words that claim no more than Zoom said. */
 function renderVersion(v: VersionRow, m: MessageHistory): string {
   const text = v.body ?? '';
@@ -125,7 +118,7 @@ function renderVersion(v: VersionRow, m: MessageHistory): string {
 
 /** One session's page, rendered piece by piece as its messages arrive. */
 export class SessionTranscript {
-  /** Message id → "who, when: “start of its text”", for the line that opens a reply to it. */
+  /** Message id → "who, when", for the line that opens a reply to it (no text: that would keep every body alive). */
   private readonly parents = new Map<string, string>();
   readonly stats: TranscriptStats = { messages: 0, versions: 0, edits: 0, deletions: 0, firstAt: null, lastAt: null };
 
@@ -208,7 +201,7 @@ export class SessionTranscript {
 
   private renderReactions(m: MessageHistory): string {
     const items = m.reactions.map((r) => {
-      const who = r.memberIds.map((id) => `<span class="reactor" data-member-id="${e(id)}">${e(this.people.nameOf(id) ?? `Zoom member ${id}`)}</span>`).join(', ');
+      const who = r.memberIds.map((id) => `<span class="reactor" data-member-id="${e(id)}">${e(this.people.nameOf(id) ?? 'a member who did not write here')}</span>`).join(', ');
       const shown = r.custom ? `:${r.shown}:` : r.shown;
       return `<li class="reaction" data-emoji="${e(r.code)}" data-count="${r.count ?? ''}">${e(shown)}${r.count === null ? '' : ` ${r.count}`}${who ? ` — ${who}` : ''}</li>`;
     });
@@ -242,7 +235,7 @@ export class SessionTranscript {
       if (!oldest.done) this.parents.delete(oldest.value);
     }
     const who = m.sender.displayName ?? m.sender.email ?? (m.sender.memberId ? `member ${m.sender.memberId}` : 'unknown sender');
-    this.parents.set(m.messageId, `${who}, ${formatUtc(m.sentAt)}: “${excerpt(m.currentText)}”`);
+    this.parents.set(m.messageId, `${who}, ${formatUtc(m.sentAt)}`);
   }
 }
 

@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { emojiOf } from '../../src/export/reactions.js';
+import { emojiOf, topLevelArrayText } from '../../src/export/reactions.js';
 import { encodeName, formatAddressHeader, formatHeader, formatParticipantsHeader, rsmfDisplay } from '../../src/export/writers/rsmf.js';
 import { decodeHeaderValue } from './rsmf-conformance.js';
 
-// The RFC 5322 / 2047 pieces of the RSMF wrapper on their own (the export tests check whole files).
-// No database and no simulator: these are pure functions.
+// Pieces of the export writers on their own — the RFC 5322 / 2047 headers of the RSMF wrapper,
+// emoji, finding reactions in raw JSON — (the export tests check whole bundles). No database and no
+// simulator: these are pure functions.
 
 const valueOf = (header: string) => decodeHeaderValue(header.slice(header.indexOf(':') + 1).replace(/^ /, ''));
 const lines = (header: string) => header.split('\r\n');
@@ -71,5 +72,27 @@ describe('emoji', () => {
     expect(emojiOf('U+D800')).toBe('U+D800');
     expect(emojiOf('U+110000')).toBe('U+110000');
     expect(emojiOf('thumbs up')).toBe('thumbs up');
+  });
+});
+
+describe('reactions in raw JSON', () => {
+  it('finds a top-level array without parsing the item, whatever the strings around it hold', () => {
+    const item = {
+      id: 'x',
+      message: 'a "quoted" \\ back\\slash, [brackets] {braces} and "reactions": [1]',
+      nested: { reactions: [9], deeper: [{ reactions: [8] }] },
+      reactions: [{ emoji: 'U+1F44D', member_ids: ['a"b', 'c]d'] }],
+      custom_emoji_reactions: [],
+      tail: 'x',
+    };
+    for (const raw of [JSON.stringify(item), JSON.stringify(item, null, 1), JSON.stringify(item).replace(/":/g, '": ')]) {
+      expect(JSON.parse(topLevelArrayText(raw, 'reactions') as string)).toEqual(item.reactions);
+      expect(JSON.parse(topLevelArrayText(raw, 'custom_emoji_reactions') as string)).toEqual([]);
+      expect(topLevelArrayText(raw, 'deeper')).toBeUndefined();
+      expect(topLevelArrayText(raw, 'tail')).toBeUndefined();
+      expect(topLevelArrayText(raw, 'absent')).toBeUndefined();
+    }
+    expect(topLevelArrayText('{"nested": {"reactions": [1]}}', 'reactions')).toBeUndefined();
+    expect(topLevelArrayText('{"reactions": [1, [2', 'reactions')).toBeUndefined();
   });
 });
