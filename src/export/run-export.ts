@@ -17,9 +17,11 @@ import { summariseFilter } from './filter-summary.js';
 import { loadLegalHoldFiles, loadMatterCustodianEmails, type LegalHoldFileToExport } from './legal-hold-files.js';
 import { MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION, MANIFEST_PATH, renderManifest, type BundleManifest, type ManifestEntry } from './manifest.js';
 import { describeMessage } from './message-history.js';
+import { loadPeople, PeopleDirectory } from './people.js';
+import { sessionTitle } from './session-title.js';
 import { createHeapGuard } from './heap-guard.js';
 import { checkExportRequest } from './request.js';
-import { buildCountQuery, buildVersionQuery, rowToCounts } from './selection.js';
+import { buildCountQuery, buildCrossDayThreadQuery, buildVersionQuery, rowToCounts } from './selection.js';
 import { Spool, type SpooledEntry, type SpoolFile } from './spool.js';
 import { exportLockName, sweepStaleExports } from './stale-exports.js';
 import { safePathSegment } from './text.js';
@@ -115,6 +117,19 @@ export async function runExport(deps: ExportDeps, request: ExportRequest, actor:
   }
 }
 
+/** Per session: main message id → its last reply's send time, for threads answered on a later UTC day. */
+async function loadCrossDayThreads(client: PoolClient, filter: ExportRequest['filter']): Promise<Map<string, Map<string, string>>> {
+  const query = buildCrossDayThreadQuery(filter);
+  const res = await client.query<{ session_id: string; main_message_id: string; last_reply_at: string }>(query.text, query.values);
+  const threads = new Map<string, Map<string, string>>();
+  for (const r of res.rows) {
+    let session = threads.get(r.session_id);
+    if (!session) threads.set(r.session_id, (session = new Map()));
+    session.set(r.main_message_id, r.last_reply_at);
+  }
+  return threads;
+}
+
 function describeFailure(err: unknown, finalPath: string): string {
   if (isDiskFull(err)) return `the disk is full (ENOSPC) while writing ${path.dirname(finalPath)}: free some space and run the export again`;
   if (err instanceof AbortError) return 'stopped by a signal before it finished';
@@ -177,6 +192,7 @@ class ExportJob {
   private readonly manifestEntries: ManifestEntry[] = [];
   private transcriptContext!: TranscriptContext;
   private rsmfContext!: RsmfContext;
+  private people = new PeopleDirectory();
 
   constructor(settings: JobSettings) {
     this.s = settings;
@@ -203,7 +219,15 @@ class ExportJob {
       const legalHold = filter.kind === 'matter' ? await loadLegalHoldFiles(client, filter.matterId, deps.config.dataDir) : [];
       const custodians = filter.kind === 'custodians' ? filter.custodians : filter.kind === 'matter' ? await loadMatterCustodianEmails(client, filter.matterId) : [];
       this.transcriptContext = { bundleId: exportId, createdAt: this.s.createdAt.toISOString(), filterSummary: summariseFilter(filter) };
-      this.rsmfContext = { bundleId: exportId, generator: `zoom-chat-archiver/${VERSION}`, custodians: new Set(custodians) };
+      // Who is who, from every record of the selection: names people who only react or receive in a file.
+      if (this.has('csv') || this.has('html') || this.has('rsmf')) this.people = await loadPeople(client, filter);
+      this.rsmfContext = {
+        bundleId: exportId,
+        generator: `zoom-chat-archiver/${VERSION}`,
+        custodians: new Set(custodians),
+        people: this.people,
+        crossDayThreads: this.has('rsmf') ? await loadCrossDayThreads(client, filter) : new Map(),
+      };
       this.s.log.info({ versionsTotal: counts.versions, sessions: counts.sessions, legalHoldFiles: legalHold.length }, 'selection counted; writing the bundle');
 
       this.phase = 'messages';
@@ -310,7 +334,7 @@ class ExportJob {
           if (wait) await wait;
         }
         if (this.csv) {
-          const wait = this.csv.write(formatCsvRow(row, name));
+          const wait = this.csv.write(formatCsvRow(row, name, this.people));
           if (wait) await wait;
         }
       }
@@ -339,10 +363,11 @@ class ExportJob {
   private async openSession(sessionId: string): Promise<void> {
     const info = this.sessionInfos.get(sessionId);
     this.sessionInfos.delete(sessionId);
-    const session: OpenSession = { id: sessionId, info, name: info?.name ?? null };
+    // The same name in every format: a 1:1 chat, unnamed in Zoom, is "1:1 chat: a & b" in CSV and JSONL too.
+    const session: OpenSession = { id: sessionId, info, name: sessionTitle(info, sessionId) };
     const safeId = safePathSegment(sessionId);
     if (this.has('html')) {
-      session.transcript = new SessionTranscript(sessionId, info, this.transcriptContext);
+      session.transcript = new SessionTranscript(sessionId, info, this.transcriptContext, this.people);
       session.htmlFile = (this.spool as Spool).createFile(`transcripts/${safeId}.html`);
       await session.htmlFile.write(session.transcript.renderHeader());
     }

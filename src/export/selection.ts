@@ -109,3 +109,51 @@ export function rowToCounts(row: Record<string, unknown> | undefined): ExportCou
   const n = (key: string) => Number(row?.[key] ?? 0);
   return { sessions: n('sessions'), messages: n('messages'), versions: n('versions'), edits: n('edits'), deletions: n('deletions'), files: n('files') };
 }
+
+/**
+ * Everyone who wrote in the selection, one row per Zoom member id (see people.ts): the email Zoom
+ * gave as `sender`, or — for someone outside the account, whose `sender` is empty — the member of a
+ * 1:1 chat who is not the receiver; the display name of their latest version; and whether every
+ * message of theirs came without a `sender`. One hash aggregate per (member, name) over the
+ * selection, then a tiny one per member: no sort, no per-row formatting.
+ */
+export function buildPeopleQuery(filter: ExportFilter): SqlText {
+  const where = buildSelectionWhere(filter);
+  const email = `CASE WHEN coalesce(v.sender, '') = '' THEN (
+      SELECT e FROM public.chat_sessions s, unnest(s.member_emails) AS e
+      WHERE s.session_id = v.session_id AND s.type = '1:1' AND cardinality(s.member_emails) = 2 AND lower(e) <> lower(coalesce(v.receiver, ''))
+      LIMIT 1) ELSE v.sender END`;
+  return {
+    text: `SELECT member_id, lower(max(email)) AS email,
+  (array_agg(display_name ORDER BY last_at DESC) FILTER (WHERE display_name <> ''))[1] AS display_name,
+  bool_and(external) AS external
+FROM (
+  SELECT v.sender_member_id AS member_id, coalesce(v.sender_display_name, '') AS display_name, max(v.action_at) AS last_at,
+    max(${email}) AS email, bool_and(coalesce(v.sender, '') = '') AS external
+  FROM public.chat_message_versions v
+  WHERE ${where.text} AND coalesce(v.sender_member_id, '') <> ''
+  GROUP BY 1, 2
+) x
+GROUP BY member_id`,
+    values: where.values,
+  };
+}
+
+/**
+ * Threads of the selection whose replies were sent on a later UTC day than their main message: the
+ * main message and the send time of its last reply, per session. The RSMF writer keeps such a thread
+ * in one file. Only crossing threads are returned, so the answer stays small.
+ */
+export function buildCrossDayThreadQuery(filter: ExportFilter): SqlText {
+  const where = buildSelectionWhere(filter);
+  return {
+    text: `SELECT v.session_id, v.reply_main_message_id AS main_message_id, ${isoTimestampSql('max(v.sent_at)')} AS last_reply_at
+FROM public.chat_message_versions v
+WHERE ${where.text} AND v.reply_main_message_id IS NOT NULL AND v.sent_at IS NOT NULL
+GROUP BY v.session_id, v.reply_main_message_id
+HAVING max(v.sent_at) >= (
+  SELECT date_trunc('day', min(p.sent_at), 'UTC') + interval '1 day' FROM public.chat_message_versions p
+  WHERE p.session_id = v.session_id AND p.message_id = v.reply_main_message_id)`,
+    values: where.values,
+  };
+}

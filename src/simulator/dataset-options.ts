@@ -73,6 +73,19 @@ export interface DatasetOptions {
   quietSessionShare?: number;
   /** Share of `dormant` sessions (default 0.1, at least one from 10 sessions up). */
   dormantSessionShare?: number;
+  /**
+   * Share of edits that leave the text exactly as it was (default 0): Zoom still reports such an
+   * edit (a fixed typo undone, formatting only), and an export must still show it.
+   */
+  unchangedEditProbability?: number;
+  /**
+   * Content that stresses export formats rather than the sync (default false, so existing datasets
+   * and benchmark figures stay byte for byte the same): display names written "Last, First" and
+   * display names over 90 UTF-8 bytes of non-ASCII text (user 2 and user 3, then about one user in
+   * eight each), a 1,000-character name on the first regular group session, skin-tone emoji
+   * sequences (`U+1F44D U+1F3FB`) among reactions and a custom emoji name longer than 30 characters.
+   */
+  awkwardContent?: boolean;
   quirks?: DatasetQuirksInput;
 }
 
@@ -153,6 +166,8 @@ export function resolveDatasetOptions(options: DatasetOptions): ResolvedDatasetO
     deletedSessionShare: requireShare('deletedSessionShare', options.deletedSessionShare ?? 0.05),
     quietSessionShare: requireShare('quietSessionShare', options.quietSessionShare ?? 0.1),
     dormantSessionShare: requireShare('dormantSessionShare', options.dormantSessionShare ?? 0.1),
+    unchangedEditProbability: requireShare('unchangedEditProbability', options.unchangedEditProbability ?? 0),
+    awkwardContent: options.awkwardContent ?? false,
     quirks,
   };
 }

@@ -169,7 +169,39 @@ function generateUsers(o: ResolvedDatasetOptions, rng: Rng): SimUser[] {
   if (o.quirks.externalSenders > 0 && last && last.index >= 2 && !users.some((u) => u.external)) {
     users[last.index] = { ...last, email: last.email.replace(`@${INTERNAL_DOMAIN}`, `@${EXTERNAL_DOMAIN}`), external: true };
   }
+  if (o.awkwardContent) giveAwkwardNames(users, o.seed);
   return users;
+}
+
+/** Over 90 UTF-8 bytes: more than two RFC 2047 encoded words of 45 bytes. */
+const LONG_NAME_TAIL = 'Ångström-Þórsdóttir Øverbø-Łukasiewicz Żółkiewska-Dąbrowska 山田太郎';
+
+/**
+ * `awkwardContent`: names an export must carry unchanged. Decided by hashes after every sequential
+ * draw, so switching the option on changes the names and nothing else.
+ */
+function giveAwkwardNames(users: SimUser[], seed: number): void {
+  for (const user of users) {
+    const roll = user.index === 2 ? 0 : user.index === 3 ? 1 : user.index > 3 ? hash32(seed, DERIVE.content, 4_000_000 + user.index) % 8 : -1;
+    const [first = '', last = ''] = user.displayName.split(' ');
+    if (roll === 0) users[user.index] = { ...user, displayName: `${last}, ${first}` };
+    else if (roll === 1) users[user.index] = { ...user, displayName: `${first} ${last} ${LONG_NAME_TAIL}` };
+  }
+}
+
+export const LONG_SESSION_NAME_LENGTH = 1000;
+
+/**
+ * A 1,000-character session name: words and spaces (a header can be folded between them) and one
+ * 120-character run without a space (it cannot), so an export must encode or cut it, never emit a
+ * header line over 998 octets.
+ */
+function longSessionName(name: string): string {
+  const run = `https://example.com/${'a1b2c3d4e5'.repeat(10)}`.slice(0, 120);
+  let text = `${name} ${run} `;
+  const words = ['budget', 'review', 'quarterly', 'planning', 'and', 'follow-up', 'notes'];
+  for (let i = 0; text.length < LONG_SESSION_NAME_LENGTH; i++) text += `${words[i % words.length]} `;
+  return text.slice(0, LONG_SESSION_NAME_LENGTH - 1).trimEnd().padEnd(LONG_SESSION_NAME_LENGTH, '.');
 }
 
 /** How many messages each session gets: skewed (a few busy sessions, many small), each at least one. */
@@ -386,6 +418,10 @@ export function generateDataset(options: DatasetOptions): SimDataset {
 
   markDeletedSessions(sessions, o, rng);
   ensureEveryQuirkAppears(messages, sessions, o);
+  if (o.awkwardContent) {
+    const host = sessions.find((s) => s.type === 'Group' && s.profile === 'regular');
+    if (host) sessions[host.index] = { ...host, name: longSessionName(host.name) };
+  }
 
   return {
     seed: o.seed,

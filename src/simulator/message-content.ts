@@ -1,5 +1,5 @@
 import { DERIVE, MessageFlag, type SimDataset, type SimSession } from './dataset.js';
-import { Rng, derivedId, derivedUuid, hash32 } from './random.js';
+import { Rng, derivedId, derivedUuid, hash32, unitFromHash } from './random.js';
 
 /**
  * Everything bulky about a message, derived on demand from (seed, message index, version) instead of
@@ -22,7 +22,11 @@ const WORDS = [
 const SPICE = ['🎉', 'naïve café', '日本語のテキスト', 'Ünïcödé ✓', 'he said "ok"', 'path C:\\temp\\file', 'line one\nline two', '<b>not html</b>', '👩‍💻 done'];
 const FILE_NAMES = ['minutes.docx', 'q3-forecast.xlsx', 'diagram.png', 'contract-v2.pdf', 'notes.txt', 'screenshot 2024.jpeg'];
 const EMOJI = ['U+1F600', 'U+1F44D', 'U+2764', 'U+1F389', 'U+1F680', 'U+1F440'];
+/** `awkwardContent`: skin-tone sequences, written as Zoom writes several code points. */
+const AWKWARD_EMOJI = [...EMOJI, 'U+1F44D U+1F3FB', 'U+1F44B U+1F3FD'];
 const CUSTOM_EMOJI = ['party_parrot', 'shipit', 'this_is_fine', 'lgtm'];
+/** `awkwardContent`: Zoom allows custom emoji names of up to 100 letters, digits and underscores. */
+const AWKWARD_CUSTOM_EMOJI = [...CUSTOM_EMOJI, 'quarterly_numbers_look_great_well_done_team'];
 const RICH_TEXT_TYPES = ['Bold', 'Italic', 'Strikethrough', 'Underline', 'FontColor', 'Paragraph', 'AddLink'];
 
 export function messageId(ds: SimDataset, m: number): string {
@@ -33,8 +37,15 @@ export function hasFlag(ds: SimDataset, m: number, flag: number): boolean {
   return ((ds.messages.flags[m] ?? 0) & flag) !== 0;
 }
 
+/** Whether the `version`-th edit of a message left its text unchanged (`unchangedEditProbability`). */
+export function isUnchangedEdit(ds: SimDataset, m: number, version: number): boolean {
+  const p = ds.options.unchangedEditProbability;
+  return version > 0 && p > 0 && unitFromHash(hash32(ds.seed, DERIVE.text, m, 0x10000 + version)) < p;
+}
+
 /** The body after `version` edits (0 = as sent). */
 export function messageText(ds: SimDataset, m: number, version: number): string {
+  if (isUnchangedEdit(ds, m, version)) return messageText(ds, m, version - 1);
   const rng = new Rng(hash32(ds.seed, DERIVE.text, m, version));
   const count = 2 + Math.min(60, Math.floor(rng.exponential(9)));
   const words: string[] = [];
@@ -90,7 +101,7 @@ function reactingMembers(ds: SimDataset, session: SimSession, rng: Rng): { userI
 
 export function messageReactions(ds: SimDataset, session: SimSession, m: number): unknown[] {
   const rng = new Rng(hash32(ds.seed, DERIVE.content, m, 2));
-  const emojis = rng.shuffle([...EMOJI]).slice(0, rng.int(1, 3));
+  const emojis = rng.shuffle([...(ds.options.awkwardContent ? AWKWARD_EMOJI : EMOJI)]).slice(0, rng.int(1, 3));
   return emojis.map((emoji) => {
     const who = reactingMembers(ds, session, rng);
     return { emoji, total_count: who.memberIds.length, user_ids: who.userIds, member_ids: who.memberIds };
@@ -99,12 +110,13 @@ export function messageReactions(ds: SimDataset, session: SimSession, m: number)
 
 export function messageCustomEmojiReactions(ds: SimDataset, session: SimSession, m: number): unknown[] {
   const rng = new Rng(hash32(ds.seed, DERIVE.content, m, 3));
-  const name = rng.pick(CUSTOM_EMOJI);
+  const names = ds.options.awkwardContent ? AWKWARD_CUSTOM_EMOJI : CUSTOM_EMOJI;
+  const name = rng.pick(names);
   const who = reactingMembers(ds, session, rng);
   return [
     {
       custom_emoji_name: name,
-      custom_emoji_file_id: derivedId(22, ds.seed, DERIVE.content, 1_000_000 + CUSTOM_EMOJI.indexOf(name)),
+      custom_emoji_file_id: derivedId(22, ds.seed, DERIVE.content, 1_000_000 + names.indexOf(name)),
       total_count: who.memberIds.length,
       user_ids: who.userIds,
       member_ids: who.memberIds,

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { countMessagesIn, generateDataset, listSessionsIn, summariseSessions, type SimDataset } from '../../src/simulator/index.js';
+import { LONG_SESSION_NAME_LENGTH } from '../../src/simulator/dataset.js';
+import { messageCustomEmojiReactions, messageReactions, messageText } from '../../src/simulator/message-content.js';
 import { ALL_INCLUDES, serialiseMessage, serialiseSession } from '../../src/simulator/serialise.js';
 import { HORIZON_START, NOW, TODAY } from './helpers.js';
 
@@ -80,6 +82,38 @@ describe('generateDataset', () => {
     expect(() => generateDataset({ seed: 1.5, now: NOW })).toThrow(/seed/);
     expect(() => generateDataset({ seed: 1, now: new Date('nope') })).toThrow(/now/);
     expect(() => generateDataset({ seed: 1, now: NOW, quirks: { nulInBody: 3 } })).toThrow(/nulInBody/);
+  });
+
+  it('adds content that stresses exports only when asked, changing nothing else', () => {
+    const base = { seed: 41, now: NOW, sessions: 30, totalMessages: 1500, editProbability: 0.3, reactionProbability: 0.3, customEmojiProbability: 0.3 };
+    const plain = generateDataset(base);
+    expect(fingerprint(generateDataset({ ...base, unchangedEditProbability: 0, awkwardContent: false }))).toBe(fingerprint(plain));
+    const awkward = generateDataset({ ...base, unchangedEditProbability: 0.5, awkwardContent: true });
+    expect(fingerprint(awkward)).toBe(fingerprint(generateDataset({ ...base, unchangedEditProbability: 0.5, awkwardContent: true })));
+    // The same timeline and people; only names and message content differ.
+    expect(Buffer.from(awkward.messages.sentMs.buffer)).toEqual(Buffer.from(plain.messages.sentMs.buffer));
+    expect(awkward.users.map((u) => u.email)).toEqual(plain.users.map((u) => u.email));
+    expect(awkward.users[2]?.displayName).toMatch(/^\S+, \S+$/);
+    expect(Buffer.byteLength(awkward.users[3]?.displayName ?? '')).toBeGreaterThan(90);
+    expect(awkward.sessions.filter((s) => s.name.length === LONG_SESSION_NAME_LENGTH).map((s) => [s.type, s.profile])).toEqual([['Group', 'regular']]);
+    let unchanged = 0;
+    let changed = 0;
+    let skinTone = 0;
+    let longCustom = 0;
+    for (let m = 0; m < awkward.messageCount; m++) {
+      for (let v = 1; v <= awkward.messages.editCount[m]!; v++) {
+        if (messageText(awkward, m, v) === messageText(awkward, m, v - 1)) unchanged++;
+        else changed++;
+      }
+      const session = awkward.sessions[awkward.messages.sessionIndex[m]!]!;
+      if (JSON.stringify(messageReactions(awkward, session, m)).includes('U+1F3F')) skinTone++;
+      if (JSON.stringify(messageCustomEmojiReactions(awkward, session, m)).includes('quarterly_numbers_look_great_well_done_team')) longCustom++;
+    }
+    expect(unchanged).toBeGreaterThan(0);
+    expect(changed).toBeGreaterThan(0);
+    expect(skinTone).toBeGreaterThan(0);
+    expect(longCustom).toBeGreaterThan(0);
+    expect(() => generateDataset({ ...base, unchangedEditProbability: 1.5 })).toThrow(/unchangedEditProbability/);
   });
 
   it('generates 500k messages in a few seconds and little memory', () => {

@@ -1,3 +1,6 @@
+import { bodyStateOf } from '../message-history.js';
+import type { PeopleDirectory } from '../people.js';
+import { reactionsOf, type Reaction } from '../reactions.js';
 import type { VersionRow, VersionFile } from '../types.js';
 
 /**
@@ -8,6 +11,8 @@ import type { VersionRow, VersionFile } from '../types.js';
  * - Formula neutralisation (OWASP "CSV injection"): a cell starting with `=`, `+`, `-`, `@`, TAB or
  *   CR gets a leading `'`, so a spreadsheet shows it as text and never evaluates it. The exact text
  *   is in messages.jsonl (`raw`).
+ * - Columns are only ever added at the end, so a spreadsheet or script built on the first ones keeps
+ *   working.
  */
 
 export const CSV_COLUMNS = [
@@ -25,6 +30,10 @@ export const CSV_COLUMNS = [
   'reply_main_message_id',
   'file_names',
   'content_sha256',
+  'sender_member_id',
+  'sender_outside_account',
+  'body_state',
+  'reactions',
 ] as const;
 
 export const CSV_BOM = '\uFEFF';
@@ -51,7 +60,24 @@ function fileNames(files: unknown): string {
   return (files as VersionFile[]).map((f) => (typeof f.file_name === 'string' ? f.file_name : '')).join('; ');
 }
 
-export function formatCsvRow(row: VersionRow, sessionName: string | null): string {
+/**
+ * The reactions of one version for people: `👍 ×2: Ada Okafor [member id], [member id]; :lgtm: ×1: …`.
+ * Each reactor is Zoom's member id in brackets, after their name when someone of that id wrote in the
+ * export.
+ */
+export function formatReactions(reactions: readonly Reaction[], people: PeopleDirectory): string {
+  return reactions
+    .map((r) => {
+      const reactors = r.memberIds.map((id) => {
+        const name = people.nameOf(id);
+        return name ? `${name} [${id}]` : `[${id}]`;
+      });
+      return `${r.custom ? `:${r.shown}:` : r.shown}${r.count === null ? '' : ` ×${r.count}`}${reactors.length > 0 ? `: ${reactors.join(', ')}` : ''}`;
+    })
+    .join('; ');
+}
+
+export function formatCsvRow(row: VersionRow, sessionName: string | null, people: PeopleDirectory): string {
   return (
     [
       row.version_id,
@@ -68,6 +94,10 @@ export function formatCsvRow(row: VersionRow, sessionName: string | null): strin
       row.reply_main_message_id,
       fileNames(row.files),
       row.content_sha256,
+      row.sender_member_id,
+      row.sender?.trim() ? 'no' : 'yes',
+      bodyStateOf(row),
+      formatReactions(reactionsOf(row), people),
     ]
       .map(formatCsvCell)
       .join(',') + '\r\n'

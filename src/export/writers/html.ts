@@ -1,6 +1,9 @@
-import type { MessageHistory } from '../message-history.js';
+import type { MessageEdit, MessageHistory } from '../message-history.js';
+import { bodyStateOf } from '../message-history.js';
+import type { PeopleDirectory } from '../people.js';
+import { sessionTitle } from '../session-title.js';
 import { escapeHtml as e, formatBytes, formatUtc } from '../text.js';
-import type { ExportCounts, SessionInfo } from '../types.js';
+import type { ExportCounts, SessionInfo, VersionRow } from '../types.js';
 
 /**
  * transcripts/<session>.html: one self-contained page per session, readable offline in any
@@ -9,13 +12,16 @@ import type { ExportCounts, SessionInfo } from '../types.js';
  * markup; `\u0000` markers show literally.
  *
  * Pages are streamed: a message is rendered as soon as its versions have been read, so a session of
- * any size never sits in memory. Threads: the document lists messages by send time; each reply also
- * names its parent with a link, and CSS flex `order` draws it directly under its parent (main
- * message k has order 2k, its replies 2k+1, ties keep document order). A reply whose parent is not
- * in the export stays in time order with a note saying so.
+ * any size never sits in memory. Messages appear in the document in the order they are shown — send
+ * order — so a screen reader, a copy-paste and a printout read what the eye sees. A reply is indented
+ * and opens with who wrote the message it answers and when, linked; a reply whose parent is not in
+ * the export says so.
+ *
+ * Machine-readable facts sit in data attributes (member ids, versions and their times, reaction codes)
+ * so a page can be checked against messages.jsonl without parsing prose.
  */
 
-/** Parents remembered per session for nesting; beyond this the oldest are forgotten (their replies then stay in time order, still linked). */
+/** Messages remembered per session for the line that opens a reply; beyond this the oldest are forgotten (a reply to one is still linked). */
 const MAX_THREAD_PARENTS = 200_000;
 
 const CSP = "default-src 'none'; style-src 'unsafe-inline'";
@@ -27,8 +33,8 @@ h1{font-size:1.4rem;margin:.2rem 0 .6rem}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem;margin:0 0 .8rem;font-size:.9rem}
 dl.facts dt{color:#57606a}dl.facts dd{margin:0;word-break:break-all}
 .note{font-size:.85rem;color:#57606a}
-.messages{display:flex;flex-direction:column;gap:.45rem;margin:1rem 0}
-.msg{border:1px solid #d0d7de;border-left:4px solid #8c959f;border-radius:6px;padding:.45rem .7rem}
+.messages{margin:1rem 0}
+.msg{border:1px solid #d0d7de;border-left:4px solid #8c959f;border-radius:6px;padding:.45rem .7rem;margin:0 0 .45rem}
 .msg.reply{margin-left:2.2rem;border-left-color:#54aeff}
 .msg.deleted{border-left-color:#cf222e;background:#fff5f5}
 .meta{font-size:.85rem;color:#57606a;display:flex;flex-wrap:wrap;gap:.2rem .7rem;align-items:baseline}
@@ -39,6 +45,8 @@ dl.facts dt{color:#57606a}dl.facts dd{margin:0;word-break:break-all}
 .deleted .body{text-decoration:line-through;text-decoration-color:#cf222e}
 .reply-to,.files{font-size:.85rem;color:#57606a;margin:.2rem 0}
 .files ul{margin:.1rem 0;padding-left:1.2rem}
+.reactions{font-size:.85rem;color:#57606a;margin:.2rem 0}.reactions ul{margin:.1rem 0;padding-left:1.2rem}
+details.history .first-text{margin:.3rem 0;color:#9a6700}
 details.history{font-size:.85rem;margin-top:.3rem}
 details.history ol{margin:.3rem 0;padding-left:1.4rem}
 details.history del{color:#57606a;white-space:pre-wrap;overflow-wrap:anywhere}
@@ -80,35 +88,45 @@ function pageHead(title: string): string {
 `;
 }
 
-export function sessionTitle(session: SessionInfo | undefined, sessionId: string): string {
-  if (session?.name) return session.name;
-  if (session?.type === '1:1' && session.member_emails?.length) return `1:1 chat: ${session.member_emails.join(' & ')}`;
-  return `Session ${sessionId}`;
-}
-
 function person(name: string | null, email: string | null, memberId: string | null): string {
   const label = name ?? email ?? (memberId ? `member ${memberId}` : 'unknown sender');
   const detail = email && email !== label ? ` <span class="email">&lt;${e(email)}&gt;</span>` : '';
-  return `<span class="who">${e(label)}</span>${detail}`;
+  return `<span class="who"${memberId ? ` data-member-id="${e(memberId)}"` : ''}>${e(label)}</span>${detail}`;
 }
 
-function kindLabel(kind: string, actionAt: string, sentAt: string): string {
-  if (kind === 'deleted') return 'Deleted';
-  if (kind === 'edited') return 'Edited';
-  // Zoom lists a message in its current state; an 'original' archived after an edit carries the edit's time.
-  return actionAt === sentAt ? 'Sent' : 'Listed by Zoom in this state';
+/** One version in "History": when, what it is, and its text, in words that claim no more than Zoom said. */
+function renderVersion(v: VersionRow, m: MessageHistory): string {
+  const text = v.body ?? '';
+  const head = `<li class="version v-${e(v.kind)}" data-version-id="${v.version_id}" data-action-at="${e(v.action_at)}"><time datetime="${e(v.action_at)}">${e(formatUtc(v.action_at))}</time> — `;
+  const shown = (t: string) => (t === m.currentText ? `<span class="text">${e(t)}</span>` : `<del>${e(t)}</del>`);
+  switch (bodyStateOf(v)) {
+    case 'as_sent':
+      return `${head}Sent: ${shown(text)}</li>`;
+    case 'listed_after_edit':
+      return `${head}Listed by Zoom after an edit, with the latest text (not the text as first sent): ${shown(text)}</li>`;
+    case 'at_deletion':
+      return `${head}Deleted; its text then: ${shown(text)}</li>`;
+    case 'after_edit': {
+      const edit = m.edits.find((x: MessageEdit) => x.at === v.action_at);
+      const previous = edit?.previous ?? null;
+      const before =
+        previous === null ? ' <span class="was">(the text before this edit was not reported by Zoom)</span>' : previous === text ? ' <span class="was">(text unchanged)</span>' : ` <span class="was">— before: <del>${e(previous)}</del></span>`;
+      return `${head}Edited: ${shown(text)}${before}</li>`;
+    }
+  }
 }
 
 /** One session's page, rendered piece by piece as its messages arrive. */
 export class SessionTranscript {
-  private readonly parents = new Map<string, number>();
-  private mainCount = 0;
+  /** Message id → "who, when", for the line that opens a reply to it (no text: that would keep every body alive). */
+  private readonly parents = new Map<string, string>();
   readonly stats: TranscriptStats = { messages: 0, versions: 0, edits: 0, deletions: 0, firstAt: null, lastAt: null };
 
   constructor(
     readonly sessionId: string,
     private readonly session: SessionInfo | undefined,
     private readonly context: TranscriptContext,
+    private readonly people: PeopleDirectory,
   ) {}
 
   get title(): string {
@@ -135,7 +153,9 @@ export class SessionTranscript {
       pageHead(`${this.title} — Zoom Team Chat transcript`) +
       `<header>\n<p class="note"><a href="../index.html">All sessions in this export</a></p>\n<h1>${e(this.title)}</h1>\n<dl class="facts">${dl}</dl>\n` +
       `<p class="note">Times are UTC. Text is shown exactly as archived; <code>\\u0000</code> marks a NUL character Zoom sent. ` +
-      `Replies appear under the message they answer. Each edit keeps the earlier text under “History”; deleted messages are marked with the time of deletion. ` +
+      `Messages are in the order they were sent; a reply is indented and opens with the message it answers. ` +
+      `Every edit Zoom reported is listed under “History” with its time. Zoom does not report the text a message had before it was edited: ` +
+      `when a message was edited before it was archived, its text as first sent is unknown, and the page says so. Deleted messages are marked with the time of deletion. ` +
       `File names are listed as Zoom reported them; the files themselves are not part of this export.</p>\n</header>\n<main class="messages">\n`
     );
   }
@@ -148,16 +168,10 @@ export class SessionTranscript {
     if (this.stats.firstAt === null || m.sentAt < this.stats.firstAt) this.stats.firstAt = m.sentAt;
     if (this.stats.lastAt === null || m.sentAt > this.stats.lastAt) this.stats.lastAt = m.sentAt;
 
-    const parentOrder = m.replyTo === null ? undefined : this.parents.get(m.replyTo);
-    let order: number;
     const classes = ['msg'];
-    if (parentOrder !== undefined) {
-      order = parentOrder + 1;
-      classes.push('reply');
-    } else {
-      order = 2 * this.mainCount++;
-      if (m.replyTo === null) this.rememberParent(m.messageId, order);
-    }
+    const parent = m.replyTo === null ? undefined : this.parents.get(m.replyTo);
+    if (m.replyTo !== null) classes.push('reply');
+    this.rememberParent(m);
     if (m.deletedAt) classes.push('deleted');
 
     const badges: string[] = [];
@@ -165,14 +179,14 @@ export class SessionTranscript {
     if (m.editedAt) badges.push(`<span class="badge edited">edited ${e(formatUtc(m.editedAt))}</span>`);
     if (m.deletedAt) badges.push(`<span class="badge deleted">DELETED ${e(formatUtc(m.deletedAt))}</span>`);
 
-    let html = `<article class="${classes.join(' ')}" id="m-${e(m.messageId)}" style="order:${order}">\n`;
+    let html = `<article class="${classes.join(' ')}" id="m-${e(m.messageId)}">\n`;
     html += `<div class="meta">${person(m.sender.displayName, m.sender.email, m.sender.memberId)}`;
     if (m.receiver) html += ` <span>to ${e(m.receiver)}</span>`;
     html += ` <time datetime="${e(m.sentAt)}">${e(formatUtc(m.sentAt))}</time>${badges.join('')}</div>\n`;
     if (m.replyTo !== null) {
       html +=
-        parentOrder !== undefined
-          ? `<p class="reply-to">↳ reply to <a href="#m-${e(m.replyTo)}">this thread's first message</a></p>\n`
+        parent !== undefined
+          ? `<p class="reply-to">↳ reply to <a href="#m-${e(m.replyTo)}">${e(parent)}</a></p>\n`
           : `<p class="reply-to">↳ reply to a message that is not in this export or this page (id ${e(m.replyTo)}) — <a href="#m-${e(m.replyTo)}">go to it if present</a></p>\n`;
     }
     html += `<div class="body">${e(m.currentText)}</div>\n`;
@@ -180,20 +194,29 @@ export class SessionTranscript {
       const items = m.files.map((f) => `<li>${e(f.name)}${f.sizeBytes === null ? '' : ` (${e(formatBytes(f.sizeBytes))})`}</li>`).join('');
       html += `<div class="files">Files (not included): <ul>${items}</ul></div>\n`;
     }
-    if (m.versions.length > 1) html += this.renderHistory(m);
+    if (m.reactions.length > 0) html += this.renderReactions(m);
+    if (m.versions.length > 1 || m.edits.length > 0 || m.deletedAt !== null || m.firstSentTextUnknown) html += this.renderHistory(m);
     return `${html}</article>\n`;
   }
 
-  private renderHistory(m: MessageHistory): string {
-    const items = m.versions.map((v, i) => {
-      const text = v.body ?? '';
-      const earlier = m.versions[i - 1];
-      const same = earlier !== undefined && (earlier.body ?? '') === text;
-      // Struck through: a text the message no longer has.
-      const shown = same ? '<span class="text">(text unchanged)</span>' : text === m.currentText ? `<span class="text">${e(text)}</span>` : `<del>${e(text)}</del>`;
-      return `<li><time datetime="${e(v.action_at)}">${e(formatUtc(v.action_at))}</time> — ${e(kindLabel(v.kind, v.action_at, m.sentAt))}: ${shown}</li>`;
+  private renderReactions(m: MessageHistory): string {
+    const items = m.reactions.map((r) => {
+      const who = r.memberIds.map((id) => `<span class="reactor" data-member-id="${e(id)}">${e(this.people.nameOf(id) ?? 'a member who did not write here')}</span>`).join(', ');
+      const shown = r.custom ? `:${r.shown}:` : r.shown;
+      return `<li class="reaction" data-emoji="${e(r.code)}" data-count="${r.count ?? ''}">${e(shown)}${r.count === null ? '' : ` ${r.count}`}${who ? ` — ${who}` : ''}</li>`;
     });
-    return `<details class="history" open><summary>History: ${m.versions.length} archived versions, ${m.changes.length} change${m.changes.length === 1 ? '' : 's'} of text</summary><ol>${items.join('')}</ol></details>\n`;
+    return `<div class="reactions">Reactions: <ul>${items.join('')}</ul></div>\n`;
+  }
+
+  private renderHistory(m: MessageHistory): string {
+    const unknown = m.firstSentTextUnknown
+      ? '<p class="first-text">The text as first sent was not reported by Zoom: the message was edited before it was archived, and Zoom gives only the text after each edit.</p>'
+      : '';
+    const edits = m.edits.length;
+    return (
+      `<details class="history" open><summary>History: ${m.versions.length} archived version${m.versions.length === 1 ? '' : 's'}, ` +
+      `${edits} edit${edits === 1 ? '' : 's'} reported by Zoom${m.deletedAt ? ', deleted' : ''}</summary>${unknown}<ol>${m.versions.map((v) => renderVersion(v, m)).join('')}</ol></details>\n`
+    );
   }
 
   renderFooter(): string {
@@ -206,12 +229,13 @@ export class SessionTranscript {
     );
   }
 
-  private rememberParent(messageId: string, order: number): void {
+  private rememberParent(m: MessageHistory): void {
     if (this.parents.size >= MAX_THREAD_PARENTS) {
       const oldest = this.parents.keys().next();
       if (!oldest.done) this.parents.delete(oldest.value);
     }
-    this.parents.set(messageId, order);
+    const who = m.sender.displayName ?? m.sender.email ?? (m.sender.memberId ? `member ${m.sender.memberId}` : 'unknown sender');
+    this.parents.set(m.messageId, `${who}, ${formatUtc(m.sentAt)}`);
   }
 }
 

@@ -1,20 +1,27 @@
 import { createHash } from 'node:crypto';
 import archiver from 'archiver';
 import { Writable } from 'node:stream';
-import type { MessageHistory, SenderIdentity } from '../message-history.js';
+import type { MessageHistory } from '../message-history.js';
+import type { PeopleDirectory } from '../people.js';
+import { sessionTitle } from '../session-title.js';
 import { formatUtc } from '../text.js';
 import type { SessionInfo } from '../types.js';
-import { sessionTitle } from './html.js';
 
 /**
  * rsmf/<session>/<day>.rsmf: the conversation in Relativity Short Message Format 2.0.0, one file per
- * session and UTC day (split into `-part-N` files past 10,000 events or ~8 MB of text, the size
- * Relativity recommends per file).
+ * session and UTC day — continued over the next days while a thread started in it is still being
+ * answered, so a reply stays in the file of the message it answers (`<first day>--<last day>.rsmf`) —
+ * and split into `-part-N` files past 10,000 events or ~8 MB of text, the size Relativity recommends
+ * per file.
  *
- * Each file is an RFC 5322 message (CRLF lines, ASCII headers with RFC 2047 encoded words) with the
- * X-RSMF headers, a text/plain body summarising the day for search, and exactly one base64
- * attachment `rsmf.zip` holding `rsmf_manifest.json` (schema rsmf_schema_2_0_0.json, published by
- * Relativity in relativitydev/rsmf-validator-samples). Choices the specification leaves open are
+ * Each file is an RFC 5322 message (CRLF lines of at most 998 octets, ASCII headers with RFC 2047
+ * encoded words) with the X-RSMF headers, a text/plain body summarising the file for search, and
+ * exactly one base64 attachment `rsmf.zip` holding `rsmf_manifest.json` (schema
+ * rsmf_schema_2_0_0.json, published by Relativity in relativitydev/rsmf-validator-samples).
+ *
+ * The same session-day exported twice gives the same bytes but for one header, `X-RSMF-ExportBundle`
+ * (the export's id): review tools' duplicate detection hashes Subject, From, Date, To, the body and the
+ * attachment, so nothing the export invents goes there. Choices the specification leaves open are
  * documented in README.md ("RSMF choices").
  */
 
@@ -23,6 +30,12 @@ export const RSMF_MAX_EVENTS = 10_000;
 const RSMF_MAX_TEXT_BYTES = 8 * 1024 * 1024;
 const PLATFORM = 'zoom';
 const APPLICATION = 'Zoom Team Chat';
+/** Used only when nobody in the file has an email address. */
+const FALLBACK_FROM = '"Zoom Team Chat export" <export@zoom-chat-archiver.invalid>';
+/** A display longer than this is cut (with "…") in `display` and headers; the exact name stays in "Name in Zoom". */
+const MAX_DISPLAY_CHARACTERS = 256;
+/** What stands for a comma in a participant's display: X-RSMF-Participants separates names with commas. */
+const COMMA_STAND_IN = '\u201a';
 
 interface RsmfCustom {
   name: string;
@@ -31,7 +44,7 @@ interface RsmfCustom {
 
 interface RsmfParticipant {
   id: string;
-  display?: string;
+  display: string;
   email?: string;
   account_id?: string;
   custom?: RsmfCustom[];
@@ -40,8 +53,14 @@ interface RsmfParticipant {
 interface RsmfEdit {
   participant: string;
   timestamp: string;
-  previous: string;
+  previous?: string;
   new: string;
+}
+
+interface RsmfReaction {
+  value: string;
+  count?: number;
+  participants?: string[];
 }
 
 interface RsmfEvent {
@@ -54,7 +73,7 @@ interface RsmfEvent {
   parent?: string;
   deleted?: boolean;
   edits?: RsmfEdit[];
-  reactions?: Array<{ value: string; count?: number }>;
+  reactions?: RsmfReaction[];
   direction?: 'incoming' | 'outgoing';
   custom?: RsmfCustom[];
 }
@@ -69,60 +88,58 @@ export interface RsmfFile {
 export interface RsmfContext {
   bundleId: string;
   generator: string;
-  /** Lower-case emails of the export's custodians (custodian or matter exports), for X-RSMF-Custodian and direction. */
+  /** Lower-case emails of the export's custodians (custodian or matter exports), for X-RSMF-Custodian, From and direction. */
   custodians: ReadonlySet<string>;
+  people: PeopleDirectory;
+  /** Per session: main message id → send time of its last reply, for threads answered on a later UTC day. */
+  crossDayThreads: ReadonlyMap<string, ReadonlyMap<string, string>>;
 }
 
-/** The participant id for a sender: the email when known, else Zoom's member id. */
-export function participantIdOf(sender: SenderIdentity): string {
-  if (sender.email) return sender.email.toLowerCase();
-  if (sender.memberId) return `member:${sender.memberId}`;
-  return 'unknown-sender';
+/** What is known about a person in one file, merged from every record that mentions them. */
+interface ParticipantFacts {
+  id: string;
+  name: string | null;
+  email: string | null;
+  accountId: string | null;
+  external: boolean;
 }
+
+/** The validator's e-mail pattern (case-insensitive): an `email` that fails it is left out, the id keeps it. */
+const EMAIL = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$/i;
 
 function custom(name: string, value: string | null | undefined): RsmfCustom[] {
   return value === null || value === undefined || value === '' ? [] : [{ name, value }];
 }
 
-function emojiOf(code: string): string {
-  const m = /^U\+([0-9A-F]{4,6})$/i.exec(code);
-  if (!m) return code;
-  const point = Number.parseInt(m[1] as string, 16);
-  return point <= 0x10ffff ? String.fromCodePoint(point) : code;
+/**
+ * A participant's `display`: one line, no comma (X-RSMF-Participants lists displays separated by
+ * commas, and a review tool compares the two), no surrounding space, at most 256 characters.
+ */
+export function rsmfDisplay(name: string): string {
+  let clean = name
+    // eslint-disable-next-line no-control-regex -- control characters are exactly what must go
+    .replace(/[\u0000-\u001f\u007f]+/g, ' ')
+    .replaceAll(',', COMMA_STAND_IN)
+    .trim();
+  const chars = [...clean];
+  if (chars.length > MAX_DISPLAY_CHARACTERS) clean = `${chars.slice(0, MAX_DISPLAY_CHARACTERS - 1).join('').trimEnd()}…`;
+  return clean;
 }
 
-function reactionsOf(raw: string): Array<{ value: string; count?: number }> {
-  let item: { reactions?: unknown; custom_emoji_reactions?: unknown };
-  try {
-    item = JSON.parse(raw) as typeof item;
-  } catch {
-    return [];
-  }
-  const out: Array<{ value: string; count?: number }> = [];
-  const count = (v: unknown) => (typeof v === 'number' ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined);
-  for (const r of Array.isArray(item.reactions) ? (item.reactions as Array<Record<string, unknown>>) : []) {
-    if (typeof r['emoji'] !== 'string' || r['emoji'] === '') continue;
-    const n = count(r['total_count']);
-    out.push({ value: emojiOf(r['emoji']), ...(n === undefined ? {} : { count: n }) });
-  }
-  for (const r of Array.isArray(item.custom_emoji_reactions) ? (item.custom_emoji_reactions as Array<Record<string, unknown>>) : []) {
-    if (typeof r['custom_emoji_name'] !== 'string' || r['custom_emoji_name'] === '') continue;
-    const n = count(r['total_count']);
-    out.push({ value: r['custom_emoji_name'].slice(0, 30), ...(n === undefined ? {} : { count: n }) });
-  }
-  return out;
-}
-
-/** Accumulates one session's events and cuts them into .rsmf files by UTC day (and size). */
+/** Accumulates one session's events and cuts them into .rsmf files by UTC day, thread and size. */
 export class RsmfSessionWriter {
-  private day: string | null = null;
-  /** Files written per day: a day met again (a message without a send time sorts last) continues its numbering. */
+  private firstDay: string | null = null;
+  private lastDay: string | null = null;
+  /** The file stays open past midnight until this send time: the last reply to a thread that started in it. */
+  private openUntil: string | null = null;
+  /** Files written per first day: a day met again (a message without a send time sorts last) continues its numbering. */
   private readonly partsByDay = new Map<string, number>();
   private events: RsmfEvent[] = [];
   private eventIds = new Set<string>();
-  private participants = new Map<string, RsmfParticipant>();
+  private participants = new Map<string, ParticipantFacts>();
   private textBytes = 0;
   private readonly folder: string;
+  private readonly threads: ReadonlyMap<string, string>;
 
   constructor(
     private readonly sessionId: string,
@@ -131,67 +148,99 @@ export class RsmfSessionWriter {
     private readonly context: RsmfContext,
   ) {
     this.folder = `rsmf/${safeSessionId}`;
+    this.threads = context.crossDayThreads.get(sessionId) ?? new Map();
   }
 
-  /** Adds a message; returns the finished file(s) when the day or the size limit was crossed. */
+  /** Adds a message; returns the finished file(s) when a day, thread or size boundary was crossed. */
   async add(m: MessageHistory): Promise<RsmfFile[]> {
     const day = m.sentAt.slice(0, 10);
     const done: RsmfFile[] = [];
-    if (this.day !== null && day !== this.day) {
-      const file = await this.flush();
-      if (file) done.push(file);
-    } else if (this.events.length >= RSMF_MAX_EVENTS || this.textBytes >= RSMF_MAX_TEXT_BYTES) {
+    const full = this.events.length >= RSMF_MAX_EVENTS || this.textBytes >= RSMF_MAX_TEXT_BYTES;
+    const threadContinues = this.openUntil !== null && m.sentAt <= this.openUntil && this.lastDay !== null && day > this.lastDay;
+    if (this.lastDay !== null && (full || (day !== this.lastDay && !threadContinues))) {
       const file = await this.flush();
       if (file) done.push(file);
     }
-    this.day = day;
+    this.firstDay ??= day;
+    this.lastDay = day;
     const event = this.toEvent(m);
     // Event ids must be unique in a file; a message whose versions were not contiguous gets a second event.
     if (this.eventIds.has(event.id)) event.id = `${m.messageId}~${m.versions[0]?.version_id ?? this.events.length}`;
     this.events.push(event);
     this.eventIds.add(event.id);
+    // Zoom names a thread's main message as the parent, but any message answered later keeps the file open.
+    const lastReply = this.threads.get(m.messageId);
+    if (lastReply !== undefined && (this.openUntil === null || lastReply > this.openUntil)) this.openUntil = lastReply;
     return done;
   }
 
   /** The file of the events added since the last one, if any. */
   async flush(): Promise<RsmfFile | undefined> {
-    if (this.events.length === 0 || this.day === null) return undefined;
-    const part = (this.partsByDay.get(this.day) ?? 0) + 1;
-    this.partsByDay.set(this.day, part);
-    const name = part === 1 ? `${this.day}.rsmf` : `${this.day}-part-${part}.rsmf`;
-    const content = await this.renderFile(part);
+    if (this.events.length === 0 || this.firstDay === null || this.lastDay === null) return undefined;
+    const part = (this.partsByDay.get(this.firstDay) ?? 0) + 1;
+    this.partsByDay.set(this.firstDay, part);
+    const span = this.lastDay === this.firstDay ? this.firstDay : `${this.firstDay}--${this.lastDay}`;
+    const name = part === 1 ? `${span}.rsmf` : `${span}-part-${part}.rsmf`;
+    const content = await this.renderFile(span, part);
     const file: RsmfFile = { path: `${this.folder}/${name}`, content, events: this.events.length };
     this.events = [];
     this.eventIds = new Set();
     this.participants = new Map();
     this.textBytes = 0;
+    this.firstDay = null;
+    this.lastDay = null;
+    this.openUntil = null;
     return file;
   }
 
-  private addParticipant(sender: SenderIdentity): string {
-    const id = participantIdOf(sender);
-    if (!this.participants.has(id)) {
-      this.participants.set(id, {
-        id,
-        ...(sender.displayName ? { display: sender.displayName } : sender.email ? { display: sender.email } : {}),
-        ...(sender.email ? { email: sender.email } : {}),
-        ...(sender.memberId ? { account_id: sender.memberId } : {}),
-        ...(sender.external ? { custom: [{ name: 'Outside the account', value: 'yes' }] } : {}),
-      });
+  // --- people ----------------------------------------------------------------------------------
+
+  /**
+   * The email of a Zoom member: from the export's directory, or — in a 1:1 chat — the member whose
+   * id no record shows, when the other member's is known.
+   */
+  private emailOfMember(memberId: string | null): string | null {
+    if (!memberId) return null;
+    const known = this.context.people.byMemberId(memberId)?.email;
+    if (known) return known;
+    const members = this.session?.type === '1:1' ? (this.session.member_emails ?? []) : [];
+    if (members.length !== 2) return null;
+    const unknown = members.filter((email) => this.context.people.byEmail(email)?.memberId === undefined);
+    return unknown.length === 1 && members.some((email) => this.context.people.byEmail(email) !== undefined) ? (unknown[0] as string).toLowerCase() : null;
+  }
+
+  /** Records what one record says about a person; returns their participant id. */
+  private note(facts: { email: string | null; memberId: string | null; name: string | null; external: boolean }): string {
+    const email = facts.email?.trim().toLowerCase() || this.emailOfMember(facts.memberId);
+    const known = this.context.people.byMemberId(facts.memberId) ?? this.context.people.byEmail(email);
+    const id = email ?? (facts.memberId ? `member:${facts.memberId}` : 'unknown-sender');
+    let p = this.participants.get(id);
+    if (!p) {
+      p = { id, name: null, email: null, accountId: null, external: false };
+      this.participants.set(id, p);
     }
+    // The export's latest name for the person first, so every file names them the same way.
+    p.name ??= known?.displayName ?? (facts.name?.trim() ? facts.name : null);
+    if (!p.email && email && EMAIL.test(email)) p.email = email;
+    p.accountId ??= facts.memberId ?? known?.memberId ?? null;
+    p.external ||= facts.external || known?.external === true;
     return id;
   }
 
-  private addEmailParticipant(email: string): string {
-    const id = email.toLowerCase();
-    if (!this.participants.has(id)) this.participants.set(id, { id, display: email, email });
-    return id;
+  private noteEmail(email: string): string {
+    return this.note({ email, memberId: null, name: null, external: false });
   }
+
+  private noteMember(memberId: string): string {
+    const known = this.context.people.byMemberId(memberId);
+    return this.note({ email: known?.email ?? null, memberId, name: known?.displayName ?? null, external: known?.external ?? false });
+  }
+
+  // --- events ----------------------------------------------------------------------------------
 
   private toEvent(m: MessageHistory): RsmfEvent {
-    const participant = this.addParticipant(m.sender);
-    if (m.receiver) this.addEmailParticipant(m.receiver);
-    const latest = m.versions[m.versions.length - 1];
+    const participant = this.note({ email: m.sender.email, memberId: m.sender.memberId, name: m.sender.displayName, external: m.sender.external });
+    if (m.receiver) this.noteEmail(m.receiver);
     const event: RsmfEvent = {
       id: m.messageId,
       type: 'message',
@@ -200,37 +249,59 @@ export class RsmfSessionWriter {
       timestamp: m.sentAt,
       body: m.currentText,
     };
-    if (m.replyTo !== null) {
-      if (this.eventIds.has(m.replyTo)) event.parent = m.replyTo;
-    }
+    if (m.replyTo !== null && this.eventIds.has(m.replyTo)) event.parent = m.replyTo;
     if (m.deletedAt) event.deleted = true;
-    const edits = m.changes.map((c) => ({ participant, timestamp: c.at, previous: c.previous, new: c.next }));
-    if (edits.length > 0) event.edits = edits;
-    const reactions = latest ? reactionsOf(latest.raw) : [];
-    if (reactions.length > 0) event.reactions = reactions;
-    if (this.context.custodians.size > 0 && m.sender.email) {
-      event.direction = this.context.custodians.has(m.sender.email.toLowerCase()) ? 'outgoing' : 'incoming';
+    if (m.edits.length > 0) {
+      event.edits = m.edits.map((edit) => ({ participant, timestamp: edit.at, ...(edit.previous === null ? {} : { previous: edit.previous }), new: edit.text }));
     }
-    const extra: RsmfCustom[] = [
+    if (m.reactions.length > 0) {
+      event.reactions = m.reactions.map((r) => {
+        const reactors = [...new Set(r.memberIds.map((id) => this.noteMember(id)))];
+        return { value: r.shown, ...(r.count === null ? {} : { count: r.count }), ...(reactors.length > 0 ? { participants: reactors } : {}) };
+      });
+    }
+    if (this.context.custodians.size > 0) {
+      // Someone without an email is never one of the export's custodians: incoming.
+      event.direction = this.context.custodians.has(participant) ? 'outgoing' : 'incoming';
+    }
+    event.custom = [
+      ...(m.firstSentTextUnknown ? custom('Text as first sent', 'not reported by Zoom: the message was edited before it was archived, and Zoom reports only the text after each edit') : []),
       ...custom('Deleted at', m.deletedAt),
       ...(m.replyTo !== null && event.parent === undefined ? custom('Reply to message (not in this file)', m.replyTo) : []),
       ...m.files.map((f, i) => ({ name: `File ${i + 1}`, value: `${f.name}${f.sizeBytes === null ? '' : ` (${f.sizeBytes} bytes)`}${f.id ? `, Zoom file id ${f.id}` : ''}; not included` })),
       { name: 'Archived versions', value: String(m.versions.length) },
       ...custom('Version ids', m.versions.map((v) => v.version_id).join(', ')),
     ];
-    event.custom = extra;
-    this.textBytes += Buffer.byteLength(m.currentText) + edits.reduce((n, x) => n + x.previous.length + x.new.length, 0) + 200;
+    this.textBytes += Buffer.byteLength(m.currentText) + m.edits.reduce((n, x) => n + x.text.length + (x.previous?.length ?? 0), 0) + 200;
     return event;
   }
 
   private conversationParticipants(): string[] {
-    for (const email of this.session?.member_emails ?? []) this.addEmailParticipant(email);
+    for (const email of this.session?.member_emails ?? []) this.noteEmail(email);
     return [...this.participants.keys()];
   }
 
-  private async renderFile(part: number): Promise<Buffer> {
+  private participantList(): RsmfParticipant[] {
+    return [...this.participants.values()].map((p) => {
+      const display = rsmfDisplay(p.name ?? p.email ?? p.id) || p.id;
+      return {
+        id: p.id,
+        display,
+        ...(p.email ? { email: p.email } : {}),
+        ...(p.accountId ? { account_id: p.accountId } : {}),
+        ...((p.name !== null && p.name !== display) || p.external
+          ? { custom: [...(p.name !== null && p.name !== display ? [{ name: 'Name in Zoom', value: p.name }] : []), ...(p.external ? [{ name: 'Outside the account', value: 'yes' }] : [])] }
+          : {}),
+      };
+    });
+  }
+
+  private async renderFile(span: string, part: number): Promise<Buffer> {
     const members = this.conversationParticipants();
+    const participants = this.participantList();
+    const byId = new Map(participants.map((p) => [p.id, p]));
     const custodianIds = members.filter((id) => this.context.custodians.has(id));
+    const custodian = custodianIds.length === 1 ? (custodianIds[0] as string) : undefined;
     const title = sessionTitle(this.session, this.sessionId);
     const conversation = {
       id: this.sessionId,
@@ -238,49 +309,55 @@ export class RsmfSessionWriter {
       platform: PLATFORM,
       type: this.session?.type === '1:1' ? 'direct' : 'channel',
       participants: members,
-      ...(custodianIds.length === 1 ? { custodian: custodianIds[0] } : {}),
+      ...(custodian ? { custodian } : {}),
       custom: [
         { name: 'Zoom session id', value: this.sessionId },
         ...custom('Zoom session type', this.session?.type),
         ...custom('Zoom channel id', this.session?.channel_id),
         ...custom('Status in Zoom', this.session?.status),
-        { name: 'Export bundle', value: this.context.bundleId },
       ],
     };
     const manifest = {
       version: RSMF_VERSION,
       eventcollectionid: this.sessionId,
-      participants: [...this.participants.values()],
+      participants,
       conversations: [conversation],
       events: this.events,
     };
     const timestamps = this.events.map((ev) => ev.timestamp).sort();
-    const begin = timestamps[0] ?? `${this.day}T00:00:00.000Z`;
+    const begin = timestamps[0] ?? `${this.firstDay}T00:00:00.000Z`;
     const end = timestamps[timestamps.length - 1] ?? begin;
-    const zip = await zipManifest(JSON.stringify(manifest), new Date(begin));
-    const textBody = this.renderText(title, part);
-    const participantsById = new Map([...this.participants.values()].map((p) => [p.id, p]));
+    const json = JSON.stringify(manifest);
+    const zip = await zipManifest(json, new Date(begin));
+    const days = span.replace('--', ' to ');
+    const text = this.renderText(title, days, part, byId);
+    // From: the custodian when there is exactly one in the file, else the first sender with an email.
+    const author = (custodian ? byId.get(custodian) : undefined) ?? this.events.map((ev) => byId.get(ev.participant)).find((p) => p?.email) ?? participants.find((p) => p.email);
+    const identity = createHash('sha256').update(json).update('\u0000').update(text).digest('hex');
     return renderEml({
-      title: `${APPLICATION}: ${title} - ${this.day}${part > 1 ? ` (part ${part})` : ''}`,
+      subject: `${APPLICATION}: ${title} - ${days}${part > 1 ? ` (part ${part})` : ''}`,
+      from: author?.email ? { display: author.display, email: author.email } : undefined,
+      to: participants.filter((p): p is RsmfParticipant & { email: string } => p.email !== undefined).map((p) => ({ display: p.display, email: p.email })),
       begin,
       end,
       events: this.events.length,
-      participants: members.map((id) => participantsById.get(id)).filter((p): p is RsmfParticipant => p !== undefined),
-      custodian: custodianIds.length === 1 ? (custodianIds[0] as string) : undefined,
+      participantDisplays: participants.map((p) => p.display),
+      custodian,
       collectionId: this.sessionId,
       generator: this.context.generator,
-      messageId: `${this.context.bundleId}.${createHash('sha256').update(`${this.sessionId}\u0000${this.day}\u0000${part}`).digest('hex').slice(0, 24)}@zoom-chat-archiver.invalid`,
-      text: textBody,
+      exportBundle: this.context.bundleId,
+      messageId: `${identity.slice(0, 40)}@zoom-chat-archiver.invalid`,
+      boundary: `=_rsmf_${identity.slice(40, 64)}`,
+      text,
       zip,
     });
   }
 
-  private renderText(title: string, part: number): string {
-    const names = new Map([...this.participants.values()].map((p) => [p.id, p.display ?? p.id]));
-    const lines = [`${APPLICATION} conversation "${title}" on ${this.day} (UTC)${part > 1 ? `, part ${part}` : ''}.`, `Export ${this.context.bundleId}; the messages are in the attached rsmf.zip.`, ''];
+  private renderText(title: string, days: string, part: number, participants: ReadonlyMap<string, RsmfParticipant>): string {
+    const lines = [`${APPLICATION} conversation "${title}", ${days} (UTC)${part > 1 ? `, part ${part}` : ''}.`, 'The messages, with every edit and reaction, are in the attached rsmf.zip.', ''];
     for (const ev of this.events) {
       const flags = [ev.edits ? 'edited' : null, ev.deleted ? 'deleted' : null].filter(Boolean).join(', ');
-      lines.push(`[${formatUtc(ev.timestamp)}] ${names.get(ev.participant) ?? ev.participant}${flags ? ` (${flags})` : ''}: ${ev.body}`);
+      lines.push(`[${formatUtc(ev.timestamp)}] ${participants.get(ev.participant)?.display ?? ev.participant}${flags ? ` (${flags})` : ''}: ${ev.body}`);
     }
     return `${lines.join('\r\n')}\r\n`;
   }
@@ -307,46 +384,145 @@ async function zipManifest(json: string, date: Date): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-// --- RFC 5322 / MIME ------------------------------------------------------------------------
+// --- RFC 5322 / RFC 2047 headers ------------------------------------------------------------------
 
 const ASCII_PRINTABLE = /^[\x20-\x7e]*$/;
+/** Payload bytes per encoded word: 45 bytes are 60 base64 characters, a 72-character word. */
+const WORD_BYTES = 45;
+/** Lines are folded before this length where a header allows it (RFC 5322: SHOULD 78, MUST 998). */
+const LINE_TARGET = 78;
 
-/** RFC 2047 encoded words (UTF-8, base64), each at most 75 characters, never splitting a character. */
-export function encodeWords(value: string): string[] {
-  const words: string[] = [];
-  let chunk = '';
-  for (const ch of value) {
-    if (Buffer.byteLength(chunk + ch) > 45) {
-      words.push(`=?UTF-8?B?${Buffer.from(chunk).toString('base64')}?=`);
-      chunk = '';
-    }
-    chunk += ch;
-  }
-  if (chunk !== '') words.push(`=?UTF-8?B?${Buffer.from(chunk).toString('base64')}?=`);
-  return words;
+/** One RFC 2047 encoded word. Lower-case `utf-8` and `b`: some review-tool readers only decode that spelling. */
+function encodeWord(text: string): string {
+  return `=?utf-8?b?${Buffer.from(text, 'utf8').toString('base64')}?=`;
 }
 
-/** A header line, folded (CRLF + space) so no line passes 78 characters where it can be avoided. */
-export function formatHeader(name: string, value: string): string {
-  const clean = value.replace(/[\r\n]+/g, ' ');
-  const tokens = ASCII_PRINTABLE.test(clean) ? clean.split(/(?<=,) /) : encodeWords(clean);
+/** Splits text into pieces of at most `maxBytes` UTF-8 bytes (`firstBytes` for the first), never inside a character. */
+function splitBytes(text: string, maxBytes: number, firstBytes = maxBytes): string[] {
+  const pieces: string[] = [];
+  let piece = '';
+  let bytes = 0;
+  for (const ch of text) {
+    const size = Buffer.byteLength(ch);
+    if (bytes + size > (pieces.length === 0 ? firstBytes : maxBytes) && piece !== '') {
+      pieces.push(piece);
+      piece = '';
+      bytes = 0;
+    }
+    piece += ch;
+    bytes += size;
+  }
+  if (piece !== '') pieces.push(piece);
+  return pieces;
+}
+
+/** RFC 2047 encoded words for free text, each at most 75 characters; the first leaves room for `headerName: `. */
+export function encodeWords(value: string, headerName = ''): string[] {
+  const room = LINE_TARGET - (headerName === '' ? 1 : headerName.length + 2) - '=?utf-8?b??='.length;
+  return splitBytes(value, WORD_BYTES, Math.max(3, Math.min(WORD_BYTES, Math.floor(room / 4) * 3))).map(encodeWord);
+}
+
+/**
+ * A person's name as encoded words: one word when it fits in 45 bytes, else exactly two, cut where
+ * the first part does not end in a space. Two is the most some readers join back without a stray
+ * space when the words are folded onto separate lines (RFC 2047 readers ignore the fold between
+ * encoded words); a name over 90 bytes therefore gets two words longer than RFC 2047's 75 characters
+ * rather than three.
+ */
+export function encodeName(name: string): string[] {
+  const total = Buffer.byteLength(name);
+  if (total <= WORD_BYTES) return [encodeWord(name)];
+  const chars = [...name];
+  const before = [0];
+  for (const ch of chars) before.push((before[before.length - 1] as number) + Buffer.byteLength(ch));
+  const clean = (cut: number) => cut > 0 && cut < chars.length && !/\s/.test(chars[cut - 1] as string);
+  let cut = -1;
+  if (total <= 2 * WORD_BYTES) {
+    for (let c = chars.length - 1; c > 0 && cut < 0; c--) if ((before[c] as number) <= WORD_BYTES && total - (before[c] as number) <= WORD_BYTES && clean(c)) cut = c;
+  }
+  if (cut < 0) {
+    let c = 1;
+    while (c < chars.length - 1 && (before[c + 1] as number) <= Math.ceil(total / 2)) c++;
+    while (c > 1 && !clean(c)) c--;
+    cut = c;
+  }
+  return [encodeWord(chars.slice(0, cut).join('')), encodeWord(chars.slice(cut).join(''))];
+}
+
+interface HeaderToken {
+  text: string;
+  /** Start a new line before this token (the second encoded word of a name). */
+  foldBefore?: boolean;
+}
+
+/** Joins tokens with single spaces, folding (CRLF + the space) before a token that would pass 78 characters or must start a line. */
+function foldTokens(name: string, tokens: HeaderToken[]): string {
   const lines: string[] = [];
   let line = `${name}:`;
+  let empty = true;
   for (const token of tokens) {
-    if (line.length + 1 + token.length > 78 && line !== `${name}:`) {
+    if (!empty && (token.foldBefore || line.length + 1 + token.text.length > LINE_TARGET)) {
       lines.push(line);
-      line = ` ${token}`;
+      line = ` ${token.text}`;
     } else {
-      line += ` ${token}`;
+      line += ` ${token.text}`;
     }
+    empty = false;
   }
   lines.push(line);
   return lines.join('\r\n');
 }
 
-function displayPhrase(name: string): string {
-  if (!ASCII_PRINTABLE.test(name)) return encodeWords(name).join(' ');
-  return `"${name.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+/** Text an RFC 2047 reader could mistake for an encoded word, or a reader could not fold back. */
+function needsEncoding(text: string): boolean {
+  return !ASCII_PRINTABLE.test(text) || text.includes('=?');
+}
+
+/**
+ * An unstructured header (Subject, X-RSMF-* values): folded between words; encoded (one word per
+ * line) when it has non-ASCII text, a word too long to fit on a line, or spaces that folding would
+ * lose.
+ */
+export function formatHeader(name: string, value: string): string {
+  const clean = value.replace(/[\r\n]+/g, ' ');
+  const words = clean.split(' ');
+  const plain = !needsEncoding(clean) && !/^ | $| {2}/.test(clean) && words.every((w) => w.length <= LINE_TARGET - 2);
+  if (plain) return foldTokens(name, words.map((text) => ({ text })));
+  return foldTokens(
+    name,
+    encodeWords(clean, name).map((text) => ({ text, foldBefore: true })),
+  );
+}
+
+/** A display name as header tokens: plain when it is printable ASCII, else its encoded words. */
+function nameTokens(display: string, plain: (d: string) => string): HeaderToken[] {
+  if (!needsEncoding(display)) return [{ text: plain(display) }];
+  return encodeName(display).map((text, i) => ({ text, foldBefore: i > 0 }));
+}
+
+/** Appends `suffix` to the last token (a comma, an address), so nothing can fold between them. */
+function withSuffix(tokens: HeaderToken[], suffix: string): HeaderToken[] {
+  const last = tokens[tokens.length - 1];
+  return last ? [...tokens.slice(0, -1), { ...last, text: `${last.text}${suffix}` }] : tokens;
+}
+
+/** `X-RSMF-Participants`: every participant's display, comma-separated, folded only between names. */
+export function formatParticipantsHeader(displays: readonly string[]): string {
+  return foldTokens(
+    'X-RSMF-Participants',
+    displays.flatMap((d, i) => withSuffix(nameTokens(d, (x) => x), i < displays.length - 1 ? ',' : '')),
+  );
+}
+
+const quoted = (d: string) => `"${d.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+
+/** An address list (From, To): `"Name" <email>` or encoded words and `<email>`, comma-separated. */
+export function formatAddressHeader(name: string, mailboxes: ReadonlyArray<{ display: string; email: string }>): string {
+  if (mailboxes.length === 0) return `${name}: undisclosed-recipients:;`;
+  return foldTokens(
+    name,
+    mailboxes.flatMap((m, i) => withSuffix(nameTokens(m.display, quoted), ` <${m.email}>${i < mailboxes.length - 1 ? ',' : ''}`)),
+  );
 }
 
 function base64Lines(data: Buffer): string {
@@ -362,30 +538,32 @@ export function formatRfc5322Date(date: Date): string {
 }
 
 interface EmlParts {
-  title: string;
+  subject: string;
+  /** Who the file is by: the custodian or the first sender; undefined when nobody has an email. */
+  from: { display: string; email: string } | undefined;
+  to: Array<{ display: string; email: string }>;
   begin: string;
   end: string;
   events: number;
-  participants: RsmfParticipant[];
+  participantDisplays: string[];
   custodian: string | undefined;
   collectionId: string;
   generator: string;
+  exportBundle: string;
   messageId: string;
+  boundary: string;
   text: string;
   zip: Buffer;
 }
 
 function renderEml(p: EmlParts): Buffer {
-  const boundary = `=_rsmf_${createHash('sha256').update(p.messageId).digest('hex').slice(0, 32)}`;
-  const withEmail = p.participants.filter((x) => x.email && ASCII_PRINTABLE.test(x.email));
-  const to = withEmail.length > 0 ? withEmail.map((x) => `${displayPhrase(x.display ?? (x.email as string))} <${x.email}>,`).join(' ').replace(/,$/, '') : 'undisclosed-recipients:;';
   const headers = [
     'MIME-Version: 1.0',
     formatHeader('Date', formatRfc5322Date(new Date(p.begin))),
-    formatHeader('From', `"zoom-chat-archiver export" <export@zoom-chat-archiver.invalid>`),
-    formatHeader('To', to),
-    formatHeader('Subject', p.title),
-    formatHeader('Message-ID', `<${p.messageId}>`),
+    p.from ? formatAddressHeader('From', [p.from]) : `From: ${FALLBACK_FROM}`,
+    formatAddressHeader('To', p.to),
+    formatHeader('Subject', p.subject),
+    `Message-ID: <${p.messageId}>`,
     formatHeader('X-RSMF-Version', RSMF_VERSION),
     formatHeader('X-RSMF-Generator', p.generator),
     formatHeader('X-RSMF-Application', APPLICATION),
@@ -394,23 +572,25 @@ function renderEml(p: EmlParts): Buffer {
     formatHeader('X-RSMF-EventCount', String(p.events)),
     formatHeader('X-RSMF-AttachmentCount', '0'),
     formatHeader('X-RSMF-EventCollectionID', p.collectionId),
-    formatHeader('X-RSMF-Participants', p.participants.map((x) => x.display ?? x.id).join(', ')),
+    formatParticipantsHeader(p.participantDisplays),
     ...(p.custodian ? [formatHeader('X-RSMF-Custodian', p.custodian)] : []),
-    `Content-Type: multipart/mixed; boundary="${boundary}"`,
+    // Provenance, the one line that differs when the same session-day is exported again.
+    `X-RSMF-ExportBundle: ${p.exportBundle}`,
+    `Content-Type: multipart/mixed; boundary="${p.boundary}"`,
   ];
   const body = [
-    `--${boundary}`,
+    `--${p.boundary}`,
     'Content-Type: text/plain; charset="utf-8"',
     'Content-Transfer-Encoding: base64',
     '',
     base64Lines(Buffer.from(p.text, 'utf8')),
-    `--${boundary}`,
+    `--${p.boundary}`,
     'Content-Type: application/zip; name="rsmf.zip"',
     'Content-Disposition: attachment; filename="rsmf.zip"',
     'Content-Transfer-Encoding: base64',
     '',
     base64Lines(p.zip),
-    `--${boundary}--`,
+    `--${p.boundary}--`,
     '',
   ];
   return Buffer.from(`${headers.join('\r\n')}\r\n\r\n${body.join('\r\n')}`, 'ascii');
