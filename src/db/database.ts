@@ -1,6 +1,7 @@
 import { redactDatabaseUrl, type Config } from '../config/config.js';
 import { DatabaseError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import { configureAdvisoryLocks } from './advisory-lock.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 import { runMigrations } from './migrate.js';
 import { createDb, createPool, type Db, type Pool } from './pool.js';
@@ -15,7 +16,7 @@ export interface Database {
 }
 
 export interface OpenDatabaseOptions {
-  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'embeddedPostgresPort'>;
+  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'embeddedPostgresPort'> & Partial<Pick<Config, 'lockHeartbeatMs'>>;
   logger: Logger;
   /** Apply pending migrations (under an advisory lock) before handing the database out. Default true. */
   migrate?: boolean;
@@ -35,6 +36,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     url = embedded.url;
   }
   const pool = createPool({ connectionString: url, max: options.poolSize ?? 10 });
+  if (config.lockHeartbeatMs !== undefined) configureAdvisoryLocks(pool, { heartbeatMs: config.lockHeartbeatMs });
   const displayUrl = redactDatabaseUrl(url);
   const close = async () => {
     await pool.end().catch(() => undefined);
