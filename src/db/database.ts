@@ -9,6 +9,8 @@ import { createDb, createPool, type Db, type Pool } from './pool.js';
 export interface Database {
   pool: Pool;
   db: Db;
+  /** The connection URL, password included: never log it (`db url` prints it on request). */
+  url: string;
   /** The connection URL with its password masked. */
   displayUrl: string;
   embedded: boolean;
@@ -21,6 +23,8 @@ export interface OpenDatabaseOptions {
   /** Apply pending migrations (under an advisory lock) before handing the database out. Default true. */
   migrate?: boolean;
   poolSize?: number;
+  /** An embedded server this opens stays running after close (`db url`). */
+  keepEmbeddedRunning?: boolean;
 }
 
 /**
@@ -32,7 +36,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
   if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, logger });
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, logger, keepRunning: options.keepEmbeddedRunning === true });
     url = embedded.url;
   }
   const pool = createPool({ connectionString: url, max: options.poolSize ?? 10 });
@@ -54,5 +58,5 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     await close();
     throw err;
   }
-  return { pool, db: createDb(pool), displayUrl, embedded: embedded !== undefined, close };
+  return { pool, db: createDb(pool), url, displayUrl, embedded: embedded !== undefined, close };
 }

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import { ArchiverError } from '../errors.js';
+import { ensureDataDir } from '../util/data-dir.js';
 import type { Logger } from '../logging/logger.js';
 
 /**
@@ -98,6 +99,8 @@ export interface EmbeddedPostgresOptions {
   /** 0 picks a free port. */
   port: number;
   logger: Logger;
+  /** Leave a server this process starts running after it exits (`db url`: for psql and BI tools). */
+  keepRunning?: boolean;
 }
 
 const EXIT_HOOK_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
@@ -139,7 +142,7 @@ function startInOwnProcessGroup(server: InstanceType<EmbeddedPostgresClass>): vo
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const { logger } = options;
   const databaseDir = path.join(options.dataDir, 'postgres');
-  await mkdir(options.dataDir, { recursive: true });
+  await ensureDataDir(options.dataDir);
   const creds = await loadOrCreateCredentials(path.join(options.dataDir, 'postgres-credentials.json'));
 
   const runningPort = await runningServerPort(databaseDir);
@@ -199,6 +202,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     fail('start', err);
   }
   await ensureDatabase(creds.password, port);
+  if (options.keepRunning) {
+    logger.info({ dataDir: databaseDir, port }, 'no DATABASE_URL set: started the embedded PostgreSQL; it keeps running (zoom-chat-archiver db stop ends it)');
+    return { url: connectionUrl(creds.password, port, EMBEDDED_DATABASE), owned: false, stop: async () => undefined };
+  }
   logger.info({ dataDir: databaseDir, port }, 'no DATABASE_URL set: started an embedded PostgreSQL for this run (stopped on exit)');
 
   let stopped = false;
@@ -211,4 +218,23 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       await server.stop();
     },
   };
+}
+
+/**
+ * Stops an embedded server running on `dataDir` (one `db url` left running, or one a killed
+ * process left behind) with a fast shutdown: open sessions are ended, committed data is kept.
+ * False when none is running.
+ */
+export async function stopRunningEmbeddedPostgres(dataDir: string, timeoutMs = 30_000): Promise<boolean> {
+  const pidFile = path.join(dataDir, 'postgres', 'postmaster.pid');
+  if (!existsSync(pidFile)) return false;
+  const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
+  if (!Number.isInteger(pid) || !isAlive(pid)) return false;
+  process.kill(pid, 'SIGINT');
+  const deadline = Date.now() + timeoutMs;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) throw new ArchiverError('EMBEDDED_POSTGRES_FAILED', `the embedded PostgreSQL (pid ${pid}) did not stop within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return true;
 }

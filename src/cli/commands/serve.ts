@@ -4,6 +4,7 @@ import { ConfigError, InputError } from '../../errors.js';
 import { JOB_NAMES, type JobName } from '../../service/jobs.js';
 import { startService, type RunningService } from '../../service/service.js';
 import { systemClock } from '../../util/clock.js';
+import { ensureDataDir } from '../../util/data-dir.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { runCommand as run } from '../run-command.js';
@@ -74,6 +75,8 @@ async function serveCommand(ctx: CommandContext, opts: ServeOptions): Promise<Ex
   const { config, logger } = ctx;
   const jobs = parseJobSelection(opts.jobs);
   requireServiceDatabase(config, opts.embeddedDatabase === true);
+  // Exports and legal-hold zips go there: say now if they cannot, not at the first download.
+  await ensureDataDir(config.dataDir);
   // The jobs call Zoom: say now, before anything starts, which credentials are missing.
   if (jobs.some((j) => j !== 'horizon-check')) requireZoomCredentials(config);
   const database = await ctx.openDatabase({ poolSize: config.sync.concurrency + EXTRA_CONNECTIONS });
