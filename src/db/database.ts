@@ -4,6 +4,7 @@ import type { Logger } from '../logging/logger.js';
 import { configureAdvisoryLocks } from './advisory-lock.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 import { runMigrations } from './migrate.js';
+import { normaliseSslMode, tlsHint } from './tls.js';
 import { createDb, createPool, type Db, type Pool } from './pool.js';
 
 export interface Database {
@@ -39,6 +40,9 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, logger, keepRunning: options.keepEmbeddedRunning === true });
     url = embedded.url;
   }
+  const tls = normaliseSslMode(url);
+  if (tls.note) logger.warn({ sslmode: 'verify-full' }, tls.note);
+  url = tls.url;
   const pool = createPool({ connectionString: url, max: options.poolSize ?? 10 });
   if (config.lockHeartbeatMs !== undefined) configureAdvisoryLocks(pool, { heartbeatMs: config.lockHeartbeatMs });
   const displayUrl = redactDatabaseUrl(url);
@@ -50,7 +54,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     await pool.query('SELECT 1');
   } catch (err) {
     await close();
-    throw new DatabaseError('DATABASE_UNAVAILABLE', `cannot connect to PostgreSQL at ${displayUrl}: ${(err as Error).message}`, { cause: err });
+    const hint = tlsHint(err);
+    throw new DatabaseError('DATABASE_UNAVAILABLE', `cannot connect to PostgreSQL at ${displayUrl}: ${(err as Error).message}${hint ? `; ${hint}` : ''}`, { cause: err });
   }
   try {
     if (options.migrate !== false) await runMigrations(pool, logger);
