@@ -45,7 +45,7 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
 
   program
     .command('status')
-    .description('show every window of the horizon and its state; exit 3 when an incomplete window is about to leave the horizon')
+    .description('the archive at a glance: last sync age and outcome, the horizon\'s windows, totals, failing session windows, legal-hold files not stored, running exports, jobs and lock holders; exit 3 when an incomplete window is about to leave the horizon')
     .option('--json', 'print as JSON')
     .action((opts: { json?: boolean }) => run(async (ctx) => (await import('./commands/status.js')).statusCommand(ctx, opts)));
 
