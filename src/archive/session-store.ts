@@ -5,8 +5,16 @@ import { uniqueMalformed } from './version-store.js';
 
 /**
  * Writes one page of `GET /report/chat/sessions`: the current state of each session (mutable —
- * Zoom renames and deletes sessions), an append-only snapshot of each distinct listing state, and
- * malformed items, in one statement.
+ * Zoom renames and deletes sessions), an append-only snapshot of each distinct listing state,
+ * malformed items, and the news each listed session brings to its unit in this window, in one
+ * statement.
+ *
+ * News: the unit was never read, the listing gives no `last_message_sent_time`, the time is newer
+ * than what the unit's last read covered, or the session is listed although its last message is
+ * older than the listed days (listed for something else: an edit or deletion, if Zoom lists those).
+ * A unit with news pending is read by the next sweep; a listing with nothing new flags nothing.
+ * The time is the session's latest send anywhere, so it is capped at the window's end: a message
+ * sent in the next month is news for that month's unit, not for this one.
  */
 
 export interface SessionPageWrite {
@@ -14,11 +22,15 @@ export interface SessionPageWrite {
   syncRunId: number;
   sessions: readonly SessionListing[];
   malformed: readonly MalformedItem[];
+  /** The listed days, the instant the listing started, and whether it marks news (off: only record what was listed). */
+  listing: { from: IsoDate; to: IsoDate; startedAt: Date; flagNews: boolean };
 }
 
 export interface SessionPageResult {
   sessionsListed: number;
   sessionsNew: number;
+  /** Listed sessions whose unit in this window has news pending after this page. */
+  sessionsWithNews: number;
   malformedRecorded: number;
 }
 
@@ -29,7 +41,7 @@ export async function writeSessionPage(db: Queryable, page: SessionPageWrite): P
   const unique = new Map<string, SessionListing>();
   for (const s of page.sessions) unique.set(s.sessionId, s);
   const malformed = uniqueMalformed(page.malformed);
-  if (unique.size === 0 && malformed.length === 0) return { sessionsListed: 0, sessionsNew: 0, malformedRecorded: 0 };
+  if (unique.size === 0 && malformed.length === 0) return { sessionsListed: 0, sessionsNew: 0, sessionsWithNews: 0, malformedRecorded: 0 };
 
   const p = new SqlParams();
   const month = () => p.named$('month', page.monthStart);
@@ -49,7 +61,7 @@ export async function writeSessionPage(db: Queryable, page: SessionPageWrite): P
     ]);
   const upsert =
     rows.length === 0
-      ? 'up AS (SELECT NULL::text AS session_id, false AS inserted WHERE false), snap AS (SELECT 1 WHERE false)'
+      ? 'up AS (SELECT NULL::text AS session_id, false AS inserted WHERE false), snap AS (SELECT 1 WHERE false), news AS (SELECT true AS pending WHERE false)'
       : `input(session_id, type, name, channel_id, member_emails, status, has_external_member, last_message_sent_at, raw)
   AS (VALUES ${p.rows(rows, SESSION_CASTS)}),
 up AS (
@@ -73,6 +85,21 @@ snap AS (
   SELECT session_id, raw, archive.session_identity(raw), ${run()}::bigint FROM input
   ON CONFLICT (session_id, content_sha256) DO NOTHING
   RETURNING 1
+),
+news AS (
+  INSERT INTO archive.sync_units AS u (month_start, session_id, listed_last_message_at, news_pending_since)
+  SELECT ${month()}::date, i.session_id, least(i.last_message_sent_at, (${p.named$('listedTo', page.listing.to)}::date + 1)::timestamp AT TIME ZONE 'UTC'),
+         CASE WHEN ${p.named$('flagNews', page.listing.flagNews)}::boolean THEN ${p.named$('listedAt', page.listing.startedAt)}::timestamptz END
+  FROM input i
+  ON CONFLICT (month_start, session_id) DO UPDATE SET
+    listed_last_message_at = greatest(u.listed_last_message_at, excluded.listed_last_message_at),
+    news_pending_since = coalesce(u.news_pending_since, CASE
+      WHEN NOT ${p.named$('flagNews', page.listing.flagNews)}::boolean THEN NULL
+      WHEN u.swept_at IS NULL OR u.swept_last_message_at IS NULL OR excluded.listed_last_message_at IS NULL
+        OR excluded.listed_last_message_at > u.swept_last_message_at
+        OR excluded.listed_last_message_at < ${p.named$('listedFrom', page.listing.from)}::date::timestamp AT TIME ZONE 'UTC'
+      THEN excluded.news_pending_since END)
+  RETURNING u.news_pending_since IS NOT NULL AS pending
 )`;
   const errorRows = malformed.map((m) => [m.source, m.reason, m.rawJson]);
   const errors =
@@ -91,10 +118,11 @@ ${errors}
 SELECT (SELECT count(*) FROM up)::int AS listed,
        (SELECT count(*) FROM up WHERE inserted)::int AS new_sessions,
        (SELECT count(*) FROM errs)::int AS errors,
-       (SELECT count(*) FROM snap)::int AS snapshots`;
+       (SELECT count(*) FROM snap)::int AS snapshots,
+       (SELECT count(*) FROM news WHERE pending)::int AS with_news`;
   const res = await retryTransientConflicts(() =>
-    db.query<{ listed: number; new_sessions: number; errors: number }>(text, p.values),
+    db.query<{ listed: number; new_sessions: number; errors: number; with_news: number }>(text, p.values),
   );
   const row = res.rows[0];
-  return { sessionsListed: row?.listed ?? 0, sessionsNew: row?.new_sessions ?? 0, malformedRecorded: row?.errors ?? 0 };
+  return { sessionsListed: row?.listed ?? 0, sessionsNew: row?.new_sessions ?? 0, sessionsWithNews: row?.with_news ?? 0, malformedRecorded: row?.errors ?? 0 };
 }

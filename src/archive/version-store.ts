@@ -1,5 +1,6 @@
 import type { IsoDate, MalformedItem, MessageVersionInput } from '../domain/types.js';
 import type { Queryable } from '../db/pool.js';
+import { finishedReadAssignments } from './checkpoint-store.js';
 import { retryTransientConflicts } from './sql-values.js';
 
 /**
@@ -22,11 +23,14 @@ export interface SweepCheckpoint {
 }
 
 export interface SweepFinish {
-  /** The sweep reached the month's last day and started after the month settled. */
+  /** The sweep read the whole window through the month's last day and started after the month settled. */
   complete: boolean;
-  /** The sweep started at the window's first day (satisfies a `sync --all` request made before it). */
+  /** The sweep started at the window's first day (satisfies sweep rounds and `sync --all` requests made before it). */
   full: boolean;
 }
+
+/** Sweeps whose new versions are listing misses: no listing had shown news for the unit. */
+export type MissRecordingRead = 'settled' | 'interim';
 
 export interface MessagePageWrite {
   sessionId: string;
@@ -39,11 +43,15 @@ export interface MessagePageWrite {
   sweep: SweepCheckpoint;
   /** Present on the last page of a sweep. */
   finish?: SweepFinish | undefined;
+  /** Record every version this page adds in listing_misses, as found by this kind of sweep. */
+  recordMissesAs?: MissRecordingRead | undefined;
 }
 
 export interface MessagePageResult {
   versionsAdded: number;
   malformedRecorded: number;
+  /** Kinds of the versions recorded as listing misses (empty unless `recordMissesAs`). */
+  misses: Array<'original' | 'edited' | 'deleted'>;
 }
 
 /** One upsert may touch a row once: a page repeating a malformed item records it once. */
@@ -74,7 +82,12 @@ ins AS (
   -- take index locks in the same order and cannot deadlock.
   ORDER BY k.message_id, k.kind, k.action_at
   ON CONFLICT (session_id, message_id, kind, action_at, content_sha256) DO NOTHING
-  RETURNING 1
+  RETURNING id, message_id, kind, action_at
+),
+miss AS (
+  INSERT INTO archive.listing_misses (version_id, session_id, month_start, message_id, kind, action_at, read_kind, sync_run_id)
+  SELECT ins.id, $3, $4::date, ins.message_id, ins.kind, ins.action_at, $14::text, $5 FROM ins WHERE $14::text IS NOT NULL
+  RETURNING kind
 ),
 errs AS (
   INSERT INTO archive.item_errors AS e (source, session_id, month_start, reason, raw_text, raw_sha256, sync_run_id)
@@ -93,16 +106,7 @@ unit AS (
       sweep_started_at = CASE WHEN $11::boolean THEN NULL ELSE $10::timestamptz END,
       resume_token = $7::text,
       resume_token_at = CASE WHEN $7::text IS NULL THEN NULL ELSE now() END,
-      covered_through = CASE WHEN $11::boolean THEN $9::date ELSE covered_through END,
-      swept_at = CASE WHEN $11::boolean THEN $10::timestamptz ELSE swept_at END,
-      sweeps = sweeps + CASE WHEN $11::boolean THEN 1 ELSE 0 END,
-      outcome = CASE WHEN $11::boolean THEN 'ok' ELSE outcome END,
-      completed_at = CASE WHEN $11::boolean AND $12::boolean THEN coalesce(completed_at, now()) ELSE completed_at END,
-      resweep_requested_at = CASE WHEN $11::boolean AND $13::boolean AND resweep_requested_at <= $10::timestamptz
-                                  THEN NULL ELSE resweep_requested_at END,
-      failures = CASE WHEN $11::boolean THEN 0 ELSE failures END,
-      last_error = CASE WHEN $11::boolean THEN NULL ELSE last_error END,
-      last_error_at = CASE WHEN $11::boolean THEN NULL ELSE last_error_at END
+      ${finishedReadAssignments({ when: '$11::boolean', to: '$9', startedAt: '$10', complete: '$12', full: '$13', outcome: "'ok'" })}
   WHERE month_start = $4::date AND session_id = $3
   RETURNING 1
 ),
@@ -114,7 +118,8 @@ touched AS (
 SELECT (SELECT count(*) FROM ins)::int AS added,
        (SELECT count(*) FROM errs)::int AS errors,
        (SELECT count(*) FROM unit)::int AS units,
-       (SELECT count(*) FROM touched)::int AS touched`;
+       (SELECT count(*) FROM touched)::int AS touched,
+       (SELECT array_agg(kind) FROM miss) AS misses`;
 
 function msToIso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
@@ -143,13 +148,16 @@ export function buildMessagePageStatement(page: MessagePageWrite): { name: strin
       last,
       page.finish?.complete ?? false,
       page.finish?.full ?? false,
+      page.recordMissesAs ?? null,
     ],
   };
 }
 
 export async function writeMessagePage(db: Queryable, page: MessagePageWrite): Promise<MessagePageResult> {
   const statement = buildMessagePageStatement(page);
-  const res = await retryTransientConflicts(() => db.query<{ added: number; errors: number; units: number }>(statement));
+  const res = await retryTransientConflicts(() =>
+    db.query<{ added: number; errors: number; units: number; misses: Array<'original' | 'edited' | 'deleted'> | null }>(statement),
+  );
   const row = res.rows[0];
-  return { versionsAdded: row?.added ?? 0, malformedRecorded: row?.errors ?? 0 };
+  return { versionsAdded: row?.added ?? 0, malformedRecorded: row?.errors ?? 0, misses: row?.misses ?? [] };
 }

@@ -40,6 +40,14 @@ export interface SyncConfig {
   horizonRiskDays: number;
   settleHours: number;
   horizonMarginDays: number;
+  /** Days over which the settled-month sweep (every known session, once a month) is spread. */
+  settledSweepDays: number;
+  /** Also read every known session over the open month every this many days (0: only the settled-month sweep). */
+  interimSweepDays: number;
+  /** Warn when the projected busiest day of recurring calls exceeds this share of the daily budget. */
+  budgetWarnShare: number;
+  /** Warn when, at the current growth in sessions, the projection crosses the budget within this many days. */
+  budgetWarnDays: number;
 }
 
 export interface LegalHoldConfig {
@@ -53,7 +61,7 @@ export interface LegalHoldConfig {
 export interface ServiceConfig {
   httpHost: string;
   httpPort: number;
-  /** Cron expressions (UTC) of the scheduled jobs. */
+  /** Cron expressions (UTC) of the scheduled jobs; `off` leaves a job to be run on request only. */
   schedules: Readonly<{ sync: string; deepSync: string; legalHold: string; horizonCheck: string }>;
   /** How long in-flight work may take to finish after SIGTERM before it is aborted. */
   shutdownTimeoutMs: number;
@@ -93,6 +101,9 @@ const httpUrl = z
   .transform((u) => u.replace(/\/+$/, ''));
 const cron = (example: string) =>
   z.string().refine((v) => isValidCron(v), `expected a cron expression (UTC, 5 or 6 fields), e.g. "${example}"`);
+/** A schedule that may also be `off` (the job then runs only when asked through the API). */
+const cronOrOff = (example: string) =>
+  z.string().refine((v) => v === 'off' || isValidCron(v), `expected a cron expression (UTC, 5 or 6 fields) such as "${example}", or off`);
 const postgresUrl = z
   .string()
   .refine((u) => /^postgres(ql)?:\/\//.test(u), 'expected a postgres:// or postgresql:// connection URL');
@@ -141,6 +152,12 @@ const SCHEMA = {
   SYNC_HORIZON_RISK_DAYS: nonNegativeInt('a number of days, e.g. 14').default(14),
   SYNC_SETTLE_HOURS: nonNegativeInt('a number of hours, e.g. 24').default(24),
   SYNC_HORIZON_MARGIN_DAYS: nonNegativeInt('a number of days, e.g. 0').default(0),
+  SYNC_SETTLED_SWEEP_DAYS: positiveNumber('a number of days, e.g. 3').refine((n) => n <= 60, 'expected a number of days up to 60, e.g. 3').default(3),
+  SYNC_INTERIM_SWEEP_DAYS: nonNegativeInt('a number of days, e.g. 7, or 0 for none').refine((n) => n <= 31, 'expected a number of days up to 31, or 0 for none').default(0),
+  SYNC_BUDGET_WARN_SHARE: positiveNumber('a share of the daily call budget between 0 and 1, e.g. 0.8')
+    .refine((n) => n <= 1, 'expected a share of the daily call budget between 0 and 1, e.g. 0.8')
+    .default(0.8),
+  SYNC_BUDGET_WARN_DAYS: nonNegativeInt('a number of days, e.g. 30').default(30),
   LEGAL_HOLD_UNREADY_WARN_HOURS: positiveInt('a number of hours, e.g. 72').default(72),
   LEGAL_HOLD_DOWNLOAD_CONCURRENCY: positiveInt('a number of parallel downloads, e.g. 2').default(2),
   LEGAL_HOLD_DOWNLOAD_ATTEMPTS: positiveInt('a number of attempts, e.g. 5').default(5),
@@ -152,7 +169,7 @@ const SCHEMA = {
     .max(65535, 'expected a TCP port (1-65535), or 0 to pick a free one')
     .default(8080),
   SCHEDULE_SYNC: cron('0 * * * *').default('0 * * * *'),
-  SCHEDULE_DEEP_SYNC: cron('30 3 * * *').default('30 3 * * *'),
+  SCHEDULE_DEEP_SYNC: cronOrOff('30 3 1 */3 *').default('off'),
   SCHEDULE_LEGAL_HOLD: cron('*/15 * * * *').default('*/15 * * * *'),
   SCHEDULE_HORIZON_CHECK: cron('10 */6 * * *').default('10 */6 * * *'),
   SHUTDOWN_TIMEOUT_MS: positiveInt('milliseconds, e.g. 25000').default(25_000),
@@ -245,6 +262,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       horizonRiskDays: v.SYNC_HORIZON_RISK_DAYS,
       settleHours: v.SYNC_SETTLE_HOURS,
       horizonMarginDays: v.SYNC_HORIZON_MARGIN_DAYS,
+      settledSweepDays: v.SYNC_SETTLED_SWEEP_DAYS,
+      interimSweepDays: v.SYNC_INTERIM_SWEEP_DAYS,
+      budgetWarnShare: v.SYNC_BUDGET_WARN_SHARE,
+      budgetWarnDays: v.SYNC_BUDGET_WARN_DAYS,
     }),
     legalHold: Object.freeze({
       unreadyWarnHours: v.LEGAL_HOLD_UNREADY_WARN_HOURS,

@@ -1,4 +1,3 @@
-import { executeSync } from '../cli/commands/sync.js';
 import { requireZoomCredentials, type Config } from '../config/config.js';
 import type { Fence } from '../db/advisory-lock.js';
 import type { Pool } from '../db/pool.js';
@@ -6,6 +5,8 @@ import { hasCode } from '../errors.js';
 import { passHasFailures, runLegalHoldPass, type LegalHoldPassSummary } from '../legal-hold/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { SyncSummary } from '../sync/sync-engine.js';
+import { loadCostPlan } from '../sync/cost-plan.js';
+import { runSyncPass } from '../sync/sync-pass.js';
 import type { Clock } from '../util/clock.js';
 import type { ZoomClient } from '../zoom/client.js';
 import { assessHorizonStatus } from './horizon-status.js';
@@ -76,8 +77,8 @@ export interface JobDependencies {
   clock: Clock;
   metrics: ServiceMetrics;
   /**
-   * The service's Zoom client (one OAuth token for the process), used by the legal-hold job and the
-   * API; undefined without credentials. The sync jobs build theirs per run through executeSync.
+   * The service's one Zoom client (one rate limiter and one OAuth token for the process), used by
+   * every job and the API; undefined without credentials.
    */
   zoom: ZoomClient | undefined;
 }
@@ -97,22 +98,27 @@ function syncJob(deps: JobDependencies, name: 'sync' | 'deep-sync', schedule: st
     name,
     schedule,
     description: all
-      ? 'deep re-sweep: every session over every window of the horizon, complete windows included (sync --all)'
-      : 'archive pass: incomplete windows plus a re-sweep of the open months (sync)',
+      ? 'deep re-sweep: every known session over every window of the horizon, complete windows included (sync --all); off by default'
+      : 'archive pass: list what happened since the last pass, read sessions with news, backfill new sessions, and a share of the settled-month sweep (sync)',
     catchUpOnStart: !all,
     usesZoom: true,
     async run(ctx) {
+      if (!deps.zoom) requireZoomCredentials(deps.config);
+      const zoom = deps.zoom as ZoomClient;
       let summary: SyncSummary;
       try {
-        summary = await executeSync({
-          config: deps.config,
-          pool: deps.pool,
-          logger: ctx.moduleLogger,
-          signal: ctx.signal,
-          all,
-          clock: deps.clock,
-          onCall: (event) => deps.metrics.recordZoomCall(event),
-        });
+        summary = await runSyncPass(
+          {
+            sync: deps.config.sync,
+            pool: deps.pool,
+            zoom,
+            logger: ctx.moduleLogger,
+            signal: ctx.signal,
+            clock: deps.clock,
+            onCall: (_event, kind) => deps.metrics.syncCalls.inc({ kind }),
+          },
+          all ? 'all' : 'incremental',
+        );
       } catch (err) {
         // The engine's own lock: a CLI `sync` or the other sync job is doing this work right now.
         if (hasCode(err, 'SYNC_ALREADY_RUNNING')) {
@@ -150,6 +156,10 @@ function syncFigures(s: SyncSummary): JobFigures {
     versionsAdded: s.versionsAdded,
     malformedItems: s.malformedItems,
     apiCalls: s.apiCalls,
+    callsByKind: s.callsByKind,
+    readsByKind: s.readsByKind,
+    sessionsNew: s.sessionsNew,
+    listingMisses: s.listingMisses,
     atRisk: s.atRisk.map((r) => r.monthStart),
     durationMs: s.durationMs,
   };
@@ -207,7 +217,8 @@ function horizonCheckJob(deps: JobDependencies, schedule: string): JobDefinition
   return {
     name: 'horizon-check',
     schedule,
-    description: "horizon risk: report every window that is not complete and starts leaving Zoom's six-month horizon within SYNC_HORIZON_RISK_DAYS",
+    description:
+      "horizon risk and sync cost: report every window that is not complete and starts leaving Zoom's six-month horizon within SYNC_HORIZON_RISK_DAYS, and warn when the account outgrows the rate budget",
     catchUpOnStart: true,
     usesZoom: false,
     async run(ctx) {
@@ -222,6 +233,10 @@ function horizonCheckJob(deps: JobDependencies, schedule: string): JobDefinition
         );
       }
       if (status.atRisk.length === 0) ctx.logger.info({ windows: status.windows.length }, 'horizon check: no window at risk');
+      const cost = await loadCostPlan(deps.pool, deps.clock, deps.config.sync, deps.config.zoom.ratePerSecond.medium);
+      for (const warning of cost.warnings) {
+        ctx.logger.warn({ knownSessions: cost.knownSessions, recurringPeak: cost.projected.recurringPeak, budgetPerDay: cost.budgetPerDay, daysUntilOverBudget: cost.growth.daysUntilOverBudget }, `SYNC COST: ${warning}`);
+      }
       return {
         outcome: 'succeeded',
         figures: {
@@ -232,6 +247,10 @@ function horizonCheckJob(deps: JobDependencies, schedule: string): JobDefinition
           atRisk: status.atRisk.map((r) => ({ window: r.monthStart, daysUntilExpiry: r.daysUntilExpiry, leavesHorizonOn: r.leavesHorizonOn })),
           oldestIncompleteDaysUntilExpiry: status.oldestIncompleteDaysUntilExpiry,
           windowsExpiredIncomplete: expired.rows.map((r) => r.month_start),
+          knownSessions: cost.knownSessions,
+          recurringCallsPeak: cost.projected.recurringPeak,
+          budgetPerDay: cost.budgetPerDay,
+          costWarnings: cost.warnings,
         },
       };
     },

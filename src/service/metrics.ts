@@ -6,6 +6,8 @@ import type { Clock } from '../util/clock.js';
 import { LEGAL_HOLD_ENDPOINTS, REPORT_ENDPOINTS } from '../domain/zoom-endpoints.js';
 import { VERSION } from '../version.js';
 import type { ZoomCallEvent } from '../zoom/client.js';
+import { CALL_KINDS } from '../sync/call-accounting.js';
+import { loadCostPlan } from '../sync/cost-plan.js';
 import { inBoundedTransaction } from './bounded-transaction.js';
 import { assessHorizonStatus } from './horizon-status.js';
 import { loadLastSuccesses, type FinishedJobOutcome } from './job-run-store.js';
@@ -39,7 +41,9 @@ const HTTP_DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
 export interface ScrapeSettings {
   pool: Pool;
   clock: Clock;
-  sync: Pick<SyncConfig, 'settleHours' | 'horizonMarginDays' | 'horizonRiskDays'>;
+  sync: Readonly<SyncConfig>;
+  /** MEDIUM requests per second this archiver may make (the budget of the cost plan). */
+  mediumRatePerSecond: number;
   jobNames: readonly string[];
   logger: Logger;
 }
@@ -94,6 +98,12 @@ export class ServiceMetrics {
     name: 'zca_lock_lost_total',
     help: 'Locks (job locks, the Zoom turn) this process lost while a run held them (connection cut, terminated, or taken over); the run stopped',
     labelNames: ['lock'] as const,
+    registers: [this.registry],
+  });
+  readonly syncCalls = new Counter({
+    name: 'zca_sync_calls_total',
+    help: 'Report calls (HTTP attempts) of sync passes run by this process, by what they were for: listing, activity, backfill, settled, interim, resweep',
+    labelNames: ['kind'] as const,
     registers: [this.registry],
   });
   readonly httpRequests = new Counter({
@@ -164,6 +174,34 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
 
+  // The sync cost plan (see sync/cost-plan.ts) and the listing calibration.
+  private readonly costCallsLastDay = new Gauge({
+    name: 'zca_sync_calls_last_day',
+    help: 'Report calls of sync passes (any replica or CLI) in the last 24 hours, by kind: listing, activity, backfill, settled, interim, resweep',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  private readonly costProjected = new Gauge({
+    name: 'zca_sync_projected_daily_calls',
+    help: 'Projected recurring report calls a day: scenario="average", or "peak" (a day of the settled-month sweep)',
+    labelNames: ['scenario'] as const,
+    registers: [this.registry],
+  });
+  private readonly costBudget = new Gauge({ name: 'zca_sync_daily_call_budget', help: 'MEDIUM calls a day this archiver may make (plan rate × ZOOM_RATE_SHARE × 86400)', registers: [this.registry] });
+  private readonly costDaysLeft = new Gauge({
+    name: 'zca_sync_budget_days_left',
+    help: 'Days until, at the current growth in sessions, the busiest day of recurring calls exceeds the budget (+Inf without growth, 0 when already over)',
+    registers: [this.registry],
+  });
+  private readonly costWarning = new Gauge({ name: 'zca_sync_budget_warning', help: '1 while the cost plan warns that the account is outgrowing the rate share', registers: [this.registry] });
+  private readonly listingMisses = new Counter({
+    name: 'zca_listing_misses_total',
+    help: 'Versions a settled-month (or interim) sweep found in sessions no listing had shown news for, by version kind (from the archive: any replica or CLI)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  private readonly listingMissesSeen = new Map<string, number>();
+
   private totals: { versions: number; messages: number; computedAtMs: number } | undefined;
   private totalsRefresh: Promise<void> | undefined;
   private readonly jobNames: readonly string[];
@@ -187,6 +225,9 @@ export class ServiceMetrics {
     for (const state of ['running', 'complete', 'failed']) this.exportsByState.set({ state }, 0);
     // Unknown until the first scrape reads the database; +Inf never trips a "< N days" alert.
     this.oldestIncompleteDays.set(Infinity);
+    // Present from start-up, so rate() and absence-based alerts see every kind.
+    for (const kind of CALL_KINDS) this.syncCalls.inc({ kind }, 0);
+    for (const kind of ['original', 'edited', 'deleted']) this.listingMisses.inc({ kind }, 0);
   }
 
   get contentType(): string {
@@ -239,6 +280,22 @@ export class ServiceMetrics {
 
         const sessions = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM archive.sessions`);
         this.archiveSessions.set(sessions.rows[0]?.n ?? 0);
+
+        const cost = await loadCostPlan(client, settings.clock, settings.sync, settings.mediumRatePerSecond);
+        for (const kind of CALL_KINDS) this.costCallsLastDay.set({ kind }, cost.measured.callsByKind[kind]);
+        this.costProjected.set({ scenario: 'average' }, cost.projected.recurringAverage);
+        this.costProjected.set({ scenario: 'peak' }, cost.projected.recurringPeak);
+        this.costBudget.set(cost.budgetPerDay);
+        this.costDaysLeft.set(cost.growth.daysUntilOverBudget ?? Number.POSITIVE_INFINITY);
+        this.costWarning.set(cost.warnings.length > 0 ? 1 : 0);
+
+        // A counter: the archive's rows only grow, so each scrape adds what is new since the last.
+        const misses = await client.query<{ kind: string; n: number }>(`SELECT kind, count(*)::int AS n FROM archive.listing_misses GROUP BY kind`);
+        for (const r of misses.rows) {
+          const delta = r.n - (this.listingMissesSeen.get(r.kind) ?? 0);
+          if (delta > 0) this.listingMisses.inc({ kind: r.kind }, delta);
+          this.listingMissesSeen.set(r.kind, r.n);
+        }
       });
       this.databaseUp.set(1);
     } catch (err) {

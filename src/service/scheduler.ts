@@ -25,6 +25,8 @@ export function createScheduler(deps: { jobs: readonly JobDefinition[]; runner: 
   const logger = deps.logger.child({ module: 'scheduler' });
   const tasks = new Map<string, ScheduledTask>();
   for (const job of deps.jobs) {
+    // `off`: the job runs only when asked (POST /v1/jobs/{job}/run).
+    if (job.schedule === 'off') continue;
     const task = createTask(job.schedule, () => deps.runner.run(job, 'schedule'), {
       name: job.name,
       timezone: SCHEDULE_TIMEZONE,

@@ -1,3 +1,4 @@
+import type { Clock } from '../util/clock.js';
 import type { ChaosOptions, FaultInjector, FaultRule } from './faults.js';
 import { jsonResponse, type SimResponse } from './route-table.js';
 import type { SimulatorStats } from './stats.js';
@@ -14,12 +15,19 @@ import type { SimulatorStats } from './stats.js';
  *                           JSON has no Infinity: write `"times": null` or `"times": "Infinity"`.
  * - `DELETE /__sim/faults` → clears every rule and chaos
  * - `POST /__sim/reset`   → clears faults and chaos, resets stats and rate-limit budgets
+ * - `GET  /__sim/clock`   → `{ now }`: the instant the account is shown as of
+ * - `POST /__sim/clock`   → body `{ "now": "<ISO date-time>" }` or `{ "advanceMs": n }` moves a
+ *                           pinned clock (started with `--clock`); what happened by then appears
+ *                           (409 when the simulator follows the system clock)
  */
 
 export interface ControlTarget {
   faults: FaultInjector;
   stats(): SimulatorStats;
   reset(): void;
+  clock: Clock;
+  /** Present when the clock is pinned and may be moved (never backwards). */
+  moveClock?: ((toMs: number) => void) | undefined;
 }
 
 function badRequest(message: string): SimResponse {
@@ -54,6 +62,20 @@ function postFaults(target: ControlTarget, value: unknown): SimResponse {
   return jsonResponse(200, { ids, pending: target.faults.pending() });
 }
 
+function postClock(target: ControlTarget, value: unknown): SimResponse {
+  if (!target.moveClock) return jsonResponse(409, { error: 'this simulator follows the system clock; start it with --clock to move time' });
+  const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  const nowMs = target.clock.now().getTime();
+  let toMs: number;
+  if (typeof record['now'] === 'string') toMs = Date.parse(record['now']);
+  else if (typeof record['advanceMs'] === 'number') toMs = nowMs + record['advanceMs'];
+  else return badRequest('expected {"now": "<ISO date-time>"} or {"advanceMs": <milliseconds>}');
+  if (!Number.isFinite(toMs)) return badRequest('now: expected an ISO date-time such as 2026-03-01T12:00:00Z');
+  if (toMs < nowMs) return badRequest(`the clock only moves forward (it is ${new Date(nowMs).toISOString()})`);
+  target.moveClock(toMs);
+  return jsonResponse(200, { now: new Date(toMs).toISOString() });
+}
+
 export function handleControlRequest(target: ControlTarget, method: string, path: string, body: Buffer): SimResponse {
   const route = `${method} ${path.replace(/\/+$/, '')}`;
   switch (route) {
@@ -73,6 +95,12 @@ export function handleControlRequest(target: ControlTarget, method: string, path
     case 'POST /__sim/reset':
       target.reset();
       return jsonResponse(200, { ok: true });
+    case 'GET /__sim/clock':
+      return jsonResponse(200, { now: target.clock.now().toISOString(), movable: target.moveClock !== undefined });
+    case 'POST /__sim/clock': {
+      const parsed = parseJson(body);
+      return parsed.ok ? postClock(target, parsed.value) : badRequest('body is not valid JSON');
+    }
     default:
       return jsonResponse(404, { error: `no simulator control route ${route}` });
   }

@@ -4,6 +4,8 @@ import { MessageFlag, type SimDataset, type SimSession } from './dataset.js';
 import { messageId } from './message-content.js';
 import {
   currentState,
+  editActionMs,
+  editsAsOf,
   isDeletedAsOf,
   isMalformed,
   modificationsByActionTime,
@@ -36,7 +38,11 @@ export interface GroundTruthOptions {
   today?: IsoDate;
   /** First day of the horizon (default: six months before `today`, as Zoom allows). */
   horizonStart?: IsoDate;
-  /** The sweep's instant: events after it are not there yet (default: the end of `today`). */
+  /**
+   * The sweep's instant: events after it are not there yet (default: the end of `today`). It may
+   * be later than `today` (a past range read now): sends and changes still count only inside the
+   * range, but messages show their state as of this instant.
+   */
   asOfMs?: number;
   /** Sessions the archiver knows from earlier runs, queried even when no window lists them. */
   knownSessionIds?: Iterable<string>;
@@ -67,7 +73,7 @@ function resolveSweep(ds: SimDataset, options: GroundTruthOptions): ResolvedSwee
   const today = options.today ?? utcToday(new Date(ds.nowMs));
   const horizonStart = options.horizonStart ?? addMonths(today, -6);
   const window = windowMs(horizonStart, today);
-  const asOfMs = Math.min(options.asOfMs ?? window.toMs, window.toMs);
+  const asOfMs = options.asOfMs ?? window.toMs;
   const known = new Set(options.knownSessionIds ?? []);
   const sessions = ds.sessions.filter((s) => {
     if (known.has(s.id)) return true;
@@ -128,4 +134,47 @@ export function expectedMalformedItems(ds: SimDataset, options: GroundTruthOptio
     }
   }
   return out;
+}
+
+/**
+ * Every version an archive that syncs over time may hold, as of `asOfMs`: every edit and deletion
+ * that has happened, and every state `messages[]` has shown each message in (its text after 0..n
+ * edits) — a window read before a later edit keeps that earlier state, and a message read before it
+ * was deleted keeps its original. Nothing outside this set is a correct archive's; together with
+ * `iterateExpectedVersions` over the windows an archive has completed, it pins down exactness for an
+ * archive that was kept current day by day rather than filled by one sweep.
+ *
+ * `json: false` skips serialising (large datasets compare by key only).
+ */
+export function* iterateAdmissibleVersions(ds: SimDataset, options: { asOfMs: number; json?: boolean }): Generator<ExpectedVersion> {
+  const withJson = options.json ?? true;
+  const asOfMs = options.asOfMs;
+  for (const session of ds.sessions) {
+    const end = session.firstMessage + session.messageCount;
+    for (let m = session.firstMessage; m < end; m++) {
+      const sentMs = ds.messages.sentMs[m] ?? 0;
+      if (sentMs > asOfMs || isMalformed(ds, m)) continue;
+      const deletedMs = ds.messages.deletedMs[m] ?? 0;
+      // States shown while the message was not deleted (a read at the deletion instant still sees it).
+      const edits = editsAsOf(ds, m, deletedMs !== 0 && deletedMs <= asOfMs ? deletedMs - 1 : asOfMs);
+      const id = messageId(ds, m);
+      for (let k = 0; k <= edits; k++) {
+        const actionMs = k === 0 ? sentMs : editActionMs(ds, m, k);
+        yield { sessionId: session.id, messageId: id, kind: 'original', actionMs, json: withJson ? serialiseMessage(ds, m, 'original', k, actionMs, ALL_INCLUDES) : '' };
+      }
+    }
+    const everything: WindowMs = { fromMs: Number.NEGATIVE_INFINITY, toMs: asOfMs };
+    for (const mod of modificationsByActionTime(ds, session, everything, asOfMs, { edited: true, deleted: true })) {
+      const m = mod.messageIndex;
+      const kind: VersionKind = mod.ordinal === 0 ? 'deleted' : 'edited';
+      const textVersion = mod.ordinal === 0 ? textVersionAtDeletion(ds, m) : mod.ordinal;
+      yield {
+        sessionId: session.id,
+        messageId: messageId(ds, m),
+        kind,
+        actionMs: mod.actionMs,
+        json: withJson ? serialiseMessage(ds, m, kind, textVersion, mod.actionMs, ALL_INCLUDES) : '',
+      };
+    }
+  }
 }

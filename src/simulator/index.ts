@@ -23,6 +23,7 @@ export {
 export {
   expectedVersions,
   iterateExpectedVersions,
+  iterateAdmissibleVersions,
   expectedMalformedItems,
   type ExpectedVersion,
   type ExpectedMalformedItem,

@@ -137,8 +137,9 @@ export function modificationsBySendTime(ds: SimDataset, session: SimSession, win
 }
 
 /**
- * Once the clock is past the dataset's last event every "as of" view is final, so listings can be
- * cached; before that they change with the clock and are computed every time.
+ * A listing is computed once per (mode, range, as-of instant) and reused by its later pages: with
+ * a pinned clock every page of a pass asks the same question, and once the clock is past the
+ * dataset's last event every "as of" view is final (any later instant gives the same answer).
  */
 const listingCache = new WeakMap<SimDataset, Map<string, readonly SimSession[]>>();
 const LISTING_CACHE_ENTRIES = 256;
@@ -150,12 +151,10 @@ const LISTING_CACHE_ENTRIES = 256;
  */
 export function listSessionsIn(ds: SimDataset, from: IsoDate, to: IsoDate, mode: SessionListingMode, asOfMs = Number.POSITIVE_INFINITY): readonly SimSession[] {
   const final = asOfMs >= ds.lastEventMs;
-  const key = `${mode}|${from}|${to}`;
+  const key = `${mode}|${from}|${to}|${final ? 'final' : asOfMs}`;
   let cache = listingCache.get(ds);
-  if (final) {
-    const hit = cache?.get(key);
-    if (hit) return hit;
-  }
+  const hit = cache?.get(key);
+  if (hit) return hit;
   const window = windowMs(from, to);
   const listed: SimSession[] = [];
   for (const session of ds.sessions) {
@@ -167,11 +166,9 @@ export function listSessionsIn(ds: SimDataset, from: IsoDate, to: IsoDate, mode:
       if (last !== null && last >= window.fromMs && last <= window.toMs) listed.push(session);
     }
   }
-  if (final) {
-    if (!cache) listingCache.set(ds, (cache = new Map()));
-    if (cache.size >= LISTING_CACHE_ENTRIES) cache.delete(cache.keys().next().value ?? '');
-    cache.set(key, listed);
-  }
+  if (!cache) listingCache.set(ds, (cache = new Map()));
+  if (cache.size >= LISTING_CACHE_ENTRIES) cache.delete(cache.keys().next().value ?? '');
+  cache.set(key, listed);
   return listed;
 }
 

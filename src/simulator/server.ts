@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { sleep, systemClock, type Clock } from '../util/clock.js';
+import { ManualClock, sleep, systemClock, type Clock } from '../util/clock.js';
 import { utcToday } from '../util/dates.js';
 import { handleControlRequest } from './control-routes.js';
 import type { SimDataset } from './dataset.js';
@@ -42,7 +42,11 @@ export interface SimulatorOptions {
   dataset: SimDataset;
   /** Default 0: a free port. The host is always 127.0.0.1. */
   port?: number;
-  /** Drives "today", token and page-token expiry, rate windows, and what the account shows (as of). */
+  /**
+   * Drives "today", token and page-token expiry, rate windows, and what the account shows (as of):
+   * a dataset generated with a later `now` shows its activity day by day as the clock moves. A
+   * ManualClock can also be moved through `POST /__sim/clock`.
+   */
   clock?: Clock;
   credentials?: SimCredentials;
   /** Default: every scope the served routes accept. */
@@ -257,6 +261,8 @@ export async function startZoomSimulator(options: SimulatorOptions): Promise<Run
           resetStats();
           limiter.reset();
         },
+        clock,
+        moveClock: clock instanceof ManualClock ? (toMs: number) => clock.set(toMs) : undefined,
       };
       await writeResponse(res, handleControlRequest(target, method, url.pathname, body), null);
       return;

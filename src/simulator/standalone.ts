@@ -1,6 +1,7 @@
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ManualClock } from '../util/clock.js';
 import { generateDataset, type DatasetQuirks, type DatasetQuirksInput } from './dataset.js';
 import type { RateLimits } from './rate-limits.js';
 import type { SessionListingMode } from './report-selection.js';
@@ -12,6 +13,7 @@ import { startZoomSimulator, type RunningSimulator } from './server.js';
  * process drives it through `/__sim/` (faults, stats, reset).
  *
  *   npx tsx src/simulator/standalone.ts --sessions 1000 --messages 200000 --seed 7 --rate-medium 20
+ *   … --now 2026-12-06T00:00:00Z --clock 2026-10-28T00:00:00Z   (then move time with POST /__sim/clock)
  *
  * The credentials printed are the simulator's fixed test credentials, not secrets.
  */
@@ -20,6 +22,11 @@ export interface StandaloneOptions {
   seed?: number;
   /** The dataset's "now" (default: the current time, so the run is only repeatable with it set). */
   now?: Date;
+  /**
+   * Pin the simulator's clock here (default: follow the system clock). With a `now` later than
+   * this, the dataset's activity arrives as the clock is moved (`POST /__sim/clock`).
+   */
+  clock?: Date;
   sessions?: number;
   /** Total messages (default 30,000, like the CLI). */
   messages?: number;
@@ -121,6 +128,7 @@ export function parseStandaloneArgs(argv: readonly string[]): StandaloneOptions 
     options: {
       seed: { type: 'string' },
       now: { type: 'string' },
+      clock: { type: 'string' },
       sessions: { type: 'string' },
       messages: { type: 'string' },
       'span-days': { type: 'string' },
@@ -148,6 +156,11 @@ export function parseStandaloneArgs(argv: readonly string[]): StandaloneOptions 
     const now = new Date(values.now);
     if (Number.isNaN(now.getTime())) throw new Error(`--now: expected an ISO date-time such as 2026-03-01T12:00:00Z (got ${JSON.stringify(values.now)})`);
     options.now = now;
+  }
+  if (values.clock !== undefined) {
+    const clock = new Date(values.clock);
+    if (Number.isNaN(clock.getTime())) throw new Error(`--clock: expected an ISO date-time such as 2026-03-01T12:00:00Z (got ${JSON.stringify(values.clock)})`);
+    options.clock = clock;
   }
   set('sessions', number('sessions', values.sessions, (n) => whole(n) && n >= 1, 'a whole number >= 1'));
   set('messages', number('messages', values.messages, (n) => whole(n) && n >= 1, 'a whole number >= 1'));
@@ -196,6 +209,7 @@ export async function runStandaloneSimulator(input: readonly string[] | Standalo
   });
   const simulator = await startZoomSimulator({
     dataset,
+    ...(options.clock === undefined ? {} : { clock: new ManualClock(options.clock) }),
     port: options.port ?? 0,
     rateLimits: options.rateLimits ?? null,
     dailyLimit: options.dailyLimit ?? null,

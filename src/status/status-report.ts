@@ -1,4 +1,5 @@
 import type { SyncConfig } from '../config/config.js';
+import { loadCostPlan, type CostPlan } from '../sync/cost-plan.js';
 import type { Queryable } from '../db/pool.js';
 import { assessHorizonStatus } from '../service/horizon-status.js';
 import type { Clock } from '../util/clock.js';
@@ -55,6 +56,8 @@ export interface StatusReport {
   };
   jobs: Array<{ job: string; instance: string; started_at: string; finished_at: string | null; outcome: string; error: string | null }>;
   locks: Array<{ name: string; fence: string; holder: string; acquired_at: string }>;
+  /** What keeping the archive current costs in Zoom's MEDIUM budget (src/sync/cost-plan.ts); null when not asked for. */
+  sync_cost: CostPlan | null;
 }
 
 export interface SyncPassSummary {
@@ -71,7 +74,9 @@ export interface SyncPassSummary {
 export interface StatusDependencies {
   db: Queryable;
   clock: Clock;
-  sync: Pick<SyncConfig, 'settleHours' | 'horizonMarginDays' | 'horizonRiskDays'>;
+  sync: Readonly<SyncConfig>;
+  /** The configured MEDIUM pace: with it the report includes the sync cost plan. */
+  mediumRatePerSecond?: number;
   /** Count sessions, messages and versions exactly (a scan of message_versions). Default true. */
   totals?: boolean;
 }
@@ -130,6 +135,7 @@ export async function gatherStatus(deps: StatusDependencies): Promise<StatusRepo
      WHERE outcome <> 'skipped' ORDER BY job, started_at DESC`,
   );
   const locks = await db.query<{ name: string; fence: string; holder: string; acquired_at: Date }>(`SELECT name, fence, holder, acquired_at FROM public.lock_holders ORDER BY name`);
+  const syncCost = deps.mediumRatePerSecond === undefined ? null : await loadCostPlan(db, clock, deps.sync, deps.mediumRatePerSecond);
 
   const fileCounts: StatusReport['legal_hold']['files'] = { pending: 0, ready: 0, downloading: 0, stored: 0, failed: 0 };
   for (const r of files.rows) fileCounts[r.state] = r.n;
@@ -162,6 +168,7 @@ export async function gatherStatus(deps: StatusDependencies): Promise<StatusRepo
     },
     jobs: jobs.rows.map((r) => ({ job: r.job, instance: r.instance, started_at: r.started_at.toISOString(), finished_at: iso(r.finished_at), outcome: r.outcome, error: r.error })),
     locks: locks.rows.map((r) => ({ name: r.name, fence: r.fence, holder: r.holder, acquired_at: r.acquired_at.toISOString() })),
+    sync_cost: syncCost,
   };
 }
 

@@ -18,6 +18,8 @@ export class SyncProgress {
   versionsSeen = 0;
   versionsAdded = 0;
   malformedItems = 0;
+  /** Versions a settled-month or interim sweep found that no listing had shown news for. */
+  listingMisses = 0;
   pageRestarts = 0;
   apiCalls = 0;
   apiErrors = 0;

@@ -1,32 +1,25 @@
 import { recordListing, type WindowState } from '../archive/checkpoint-store.js';
 import { writeSessionPage } from '../archive/session-store.js';
-import type { Pool } from '../db/pool.js';
-import type { Logger } from '../logging/logger.js';
-import type { Clock } from '../util/clock.js';
 import { incrementalFrom, type SyncWindow } from './horizon.js';
-import type { SyncProgress } from './progress.js';
-import type { ReportSource } from './report-source.js';
+import type { SweepContext } from './unit-sweeper.js';
 
-export interface DiscoveryContext {
-  pool: Pool;
-  reports: ReportSource;
-  clock: Clock;
-  logger: Logger;
-  progress: SyncProgress;
-  syncRunId: number;
-  settleHours: number;
-  signal: AbortSignal;
+export interface ListingResult {
+  listed: number;
+  withNews: number;
 }
 
 /**
- * Lists a window's sessions page by page. Listing only discovers sessions: whichever windows Zoom
- * lists a session in, the engine then fetches it over every window of the horizon. After a first
- * full listing, later ones re-read only the days that may not have settled.
+ * Lists a window's sessions page by page. A first listing (and `sync --all`) covers the whole
+ * window; later ones only the days since the previous listing started, less the settle time — so a
+ * routine pass asks Zoom only about what happened since the last one. Each page marks the listed
+ * sessions that have news in this window (see archive/session-store.ts) unless `flagNews` is off
+ * (a settled month, whose sweep reads every session anyway); sessions seen for the first time are
+ * then given every window of the horizon by the engine.
  */
-export async function listWindowSessions(ctx: DiscoveryContext, window: SyncWindow, state: WindowState | undefined, full: boolean): Promise<number> {
+export async function listWindowSessions(ctx: SweepContext, window: SyncWindow, state: WindowState | undefined, options: { full: boolean; flagNews: boolean }): Promise<ListingResult> {
   const startedAt = ctx.clock.now();
-  const from = full || !state?.listedAt ? window.from : incrementalFrom(window, state.listedAt.getTime(), ctx.settleHours);
-  let listed = 0;
+  const from = options.full || !state?.listedAt ? window.from : incrementalFrom(window, state.listedAt.getTime(), ctx.settleHours);
+  const result: ListingResult = { listed: 0, withNews: 0 };
   for await (const page of ctx.reports.listSessions({ from, to: window.to }, ctx.signal)) {
     if (page.restartedFromFirstPage && page.pageIndex === 0) ctx.progress.pageRestarts++;
     const stored = await writeSessionPage(ctx.pool, {
@@ -34,12 +27,14 @@ export async function listWindowSessions(ctx: DiscoveryContext, window: SyncWind
       syncRunId: ctx.syncRunId,
       sessions: page.sessions,
       malformed: page.malformed,
+      listing: { from, to: window.to, startedAt, flagNews: options.flagNews },
     });
-    listed += stored.sessionsListed;
+    result.listed += stored.sessionsListed;
+    result.withNews += stored.sessionsWithNews;
     ctx.progress.sessionsListed += stored.sessionsListed;
     ctx.progress.sessionsNew += stored.sessionsNew;
     ctx.progress.malformedItems += page.malformed.length;
   }
-  await recordListing(ctx.pool, { monthStart: window.monthStart, listedThrough: window.to, listedAt: startedAt, sessionsListed: listed });
-  return listed;
+  await recordListing(ctx.pool, { monthStart: window.monthStart, listedThrough: window.to, listedAt: startedAt, sessionsListed: result.listed });
+  return result;
 }

@@ -1,13 +1,18 @@
 import {
   completeSettledWindows,
   ensureUnits,
+  ensureUnitsForAllSessions,
+  ensureUnitsForNewSessions,
   ensureWindows,
   expireWindows,
-  loadDueUnits,
+  countDueUnits,
+  iterateDueUnits,
+  loadRoundProgress,
   loadWindows,
   recordUnitFailure,
   requestFullResweep,
-  type UnitState,
+  type DueUnit,
+  type WindowState,
 } from '../archive/checkpoint-store.js';
 import { closeAbandonedRuns, finishRun, startRun, type RunOutcome, type SyncMode } from '../archive/run-store.js';
 import { tryAdvisoryLock } from '../db/advisory-lock.js';
@@ -16,25 +21,29 @@ import type { IsoDate } from '../domain/types.js';
 import { AbortError, ArchiverError, hasCode } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../util/clock.js';
+import { CallTally, type CallsByKind } from './call-accounting.js';
 import { asTypedError, classifyFailure, describeFailure } from './failure.js';
 import { computeHorizon, type Horizon, type SyncWindow } from './horizon.js';
 import { assessHorizonRisk, type WindowRisk } from './horizon-risk.js';
 import { SyncProgress } from './progress.js';
+import { needsListing, planRead, roundTake, sweepRounds, type PlannedRead, type ReadKind, type SweepRound } from './read-plan.js';
 import type { ReportSource } from './report-source.js';
 import { runConcurrently } from './run-concurrently.js';
 import { listWindowSessions } from './session-discovery.js';
 import { recordSessionGone, sweepUnit, type SweepContext } from './unit-sweeper.js';
 
 /**
- * One sync pass:
- *   1. list sessions in every window that is not complete (all windows with --all);
- *   2. give every known session a unit in every window of the horizon;
- *   3. sweep every unit with work left (windows still open or settling are always re-swept, so
- *      edits and deletions of older messages, which query_all_modifications=true reports in the
- *      window where they happened, are caught), oldest window first;
+ * One sync pass (the plan of what is read, and why, is in read-plan.ts):
+ *   1. list sessions in every window that is not complete — after a first listing only the days
+ *      since the previous one — marking the units a listing shows news for;
+ *   2. give sessions seen for the first time a unit in every window (their backfill), and every
+ *      known session a unit in a window whose settled-month (or interim) sweep is under way;
+ *   3. read every due unit: backfills, units with news, and this pass's share of each sweep round,
+ *      oldest window first;
  *   4. mark windows complete, expire those that left the horizon, and assess horizon risk.
- * Every page is stored atomically with its checkpoint, so a pass can stop anywhere and the next
- * one carries on without losing or duplicating anything.
+ * A pass on an account where nothing happened costs the listing pages and nothing else. Every
+ * page is stored atomically with its checkpoint, so a pass can stop anywhere and the next one
+ * carries on without losing or duplicating anything.
  */
 
 export interface SyncSettings {
@@ -42,6 +51,8 @@ export interface SyncSettings {
   settleHours: number;
   horizonMarginDays: number;
   horizonRiskDays: number;
+  settledSweepDays: number;
+  interimSweepDays: number;
 }
 
 export interface SyncDependencies {
@@ -51,6 +62,8 @@ export interface SyncDependencies {
   logger: Logger;
   settings: SyncSettings;
   progress?: SyncProgress;
+  /** Attributes this pass's Zoom calls to what they were for; wire `calls.observe` to the client. */
+  calls?: CallTally;
   signal?: AbortSignal;
 }
 
@@ -58,6 +71,17 @@ export interface SyncFailure {
   monthStart: IsoDate;
   sessionId?: string;
   error: string;
+}
+
+export interface RoundSummary {
+  monthStart: IsoDate;
+  kind: SweepRound['kind'];
+  began: string;
+  units: number;
+  /** Read in full since the round began, before this pass. */
+  doneBefore: number;
+  /** Picked for this pass. */
+  taken: number;
 }
 
 export interface SyncSummary {
@@ -75,6 +99,17 @@ export interface SyncSummary {
   unitsAttempted: number;
   unitsSucceeded: number;
   sessionsKnown: number;
+  /** Sessions seen for the first time in this pass (each is read over every window). */
+  sessionsNew: number;
+  /** Listed (session, window) pairs with news to read. */
+  sessionsWithNews: number;
+  /** Unit reads attempted, by why they were due. */
+  readsByKind: Record<ReadKind, number>;
+  /** Report calls (HTTP attempts), by what they were for. */
+  callsByKind: CallsByKind;
+  rounds: RoundSummary[];
+  /** Versions the settled-month (or interim) sweep found that no listing had shown news for. */
+  listingMisses: number;
   versionsSeen: number;
   versionsAdded: number;
   malformedItems: number;
@@ -96,12 +131,15 @@ export async function runSync(deps: SyncDependencies, mode: SyncMode = 'incremen
   }
 }
 
+const emptyReads = (): Record<ReadKind, number> => ({ activity: 0, backfill: 0, settled: 0, interim: 0, resweep: 0 });
+
 async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<SyncSummary> {
   const { pool, clock, settings } = deps;
   const progress = deps.progress ?? new SyncProgress(() => clock.now().getTime());
+  const calls = deps.calls ?? new CallTally();
   const abandoned = await closeAbandonedRuns(pool);
   const horizon = computeHorizon(clock.now(), { settleHours: settings.settleHours, marginDays: settings.horizonMarginDays });
-  const runId = await startRun(pool, { mode, horizonStart: horizon.start, horizonEnd: horizon.today });
+  const runId = await startRun(pool, { mode, horizonStart: horizon.start, horizonEnd: horizon.today, startedAt: clock.now() });
   const logger = deps.logger.child({ job: 'sync', runId });
   if (abandoned > 0) logger.warn({ abandoned }, 'closed earlier sync runs whose process died mid-run; their stored progress is kept');
   logger.info({ mode, horizonStart: horizon.start, today: horizon.today, windows: horizon.windows.length }, 'sync pass starting');
@@ -119,26 +157,40 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
 
   const listingFailures: SyncFailure[] = [];
   const unitFailures: SyncFailure[] = [];
+  const readsByKind = emptyReads();
+  let rounds: RoundSummary[] = [];
   let unitsAttempted = 0;
   let unitsSucceeded = 0;
+  let sessionsNew = 0;
+  let sessionsWithNews = 0;
   let expiredIncomplete: IsoDate[] = [];
   const windowsByMonth = new Map(horizon.windows.map((w) => [w.monthStart, w]));
   const monthStarts = horizon.windows.map((w) => w.monthStart);
-  let windowStates: Awaited<ReturnType<typeof loadWindows>>;
+  let windowStates: Map<IsoDate, WindowState>;
+  const totals = (outcome: Exclude<RunOutcome, 'running'>, error: string | null) => ({
+    outcome,
+    finishedAt: clock.now(),
+    apiCalls: progress.apiCalls,
+    calls: calls.byKind,
+    reads: readsByKind,
+    sessionsNew,
+    listingMisses: progress.listingMisses,
+    unitsAttempted,
+    unitsFailed: unitFailures.length,
+    versionsSeen: progress.versionsSeen,
+    versionsAdded: progress.versionsAdded,
+    error,
+  });
 
   try {
     await ensureWindows(pool, horizon.windows);
     expiredIncomplete = await reportExpiredWindows(pool, horizon, logger);
     windowStates = await loadWindows(pool, monthStarts);
 
-    // 1. Discovery. A listing made after the month settled is final: it is not repeated (except
-    // with --all) even while the window waits for some of its units.
-    const toList = horizon.windows.filter((w) => {
-      const state = windowStates.get(w.monthStart);
-      if (mode === 'all') return true;
-      if (state?.completedAt) return false;
-      return !(state?.listedThrough === w.monthEnd && state.listedAt !== null && state.listedAt.getTime() >= w.settledAtMs);
-    });
+    // 1. Listing: the open month on every pass; a month that has ended once more after its end (its
+    // last hours), then once after it settled (final: it may still reveal sessions, which get their
+    // backfill; its news is left to the settled-month sweep, which reads every session there anyway).
+    const toList = horizon.windows.filter((w) => mode === 'all' || needsListing(w, windowStates.get(w.monthStart)));
     progress.phase = 'listing';
     progress.windowsTotal = horizon.windows.length;
     const ctx: SweepContext = { pool, reports: deps.reports, clock, logger, progress, syncRunId: runId, settleHours: settings.settleHours, signal: stop.signal };
@@ -147,8 +199,9 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
       2,
       async (window) => {
         try {
-          const listed = await listWindowSessions(ctx, window, windowStates.get(window.monthStart), mode === 'all');
-          logger.debug({ window: window.monthStart, from: window.from, to: window.to, listed }, 'window listed');
+          const listed = await calls.run('listing', () => listWindowSessions(ctx, window, windowStates.get(window.monthStart), { full: mode === 'all', flagNews: !window.settled }));
+          sessionsWithNews += listed.withNews;
+          logger.debug({ window: window.monthStart, from: window.from, to: window.to, ...listed }, 'window listed');
         } catch (err) {
           if (classifyFailure(err) === 'fatal') return failFatally(err);
           listingFailures.push({ monthStart: window.monthStart, error: describeFailure(err) });
@@ -161,31 +214,49 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
     );
     if (fatal !== undefined) throw fatal;
 
-    // 2. Units: every known session in every window of the horizon.
-    await ensureUnits(pool, monthStarts);
-    if (mode === 'all') await requestFullResweep(pool, monthStarts, clock.now());
-    const due = await loadDueUnits(pool, monthStarts);
-    progress.unitsTotal = due.length;
+    // 2. Units: new sessions everywhere; every known session in windows being swept.
+    const now = clock.now();
+    sessionsNew = await ensureUnitsForNewSessions(pool, monthStarts, now);
+    if (mode === 'all') {
+      await ensureUnits(pool, monthStarts);
+      await requestFullResweep(pool, monthStarts, now);
+    }
+    windowStates = await loadWindows(pool, monthStarts);
+    const underway = sweepRounds(horizon, windowStates, settings, now.getTime());
+    for (const round of underway) {
+      const ensuredAt = windowStates.get(round.monthStart)?.unitsEnsuredAt;
+      if (!ensuredAt || ensuredAt.getTime() < round.beganAtMs) await ensureUnitsForAllSessions(pool, round.monthStart, now);
+    }
+    const roundProgress = new Map((await loadRoundProgress(pool, underway.map((r) => ({ monthStart: r.monthStart, beganAt: new Date(r.beganAtMs) })))).map((p) => [p.monthStart, p]));
+    rounds = underway.map((r) => {
+      const p = roundProgress.get(r.monthStart) ?? { units: 0, done: 0 };
+      return { monthStart: r.monthStart, kind: r.kind, began: new Date(r.beganAtMs).toISOString(), units: p.units, doneBefore: p.done, taken: roundTake(r, p, now.getTime()) };
+    });
+    const selections = rounds.filter((r) => r.taken > 0).map((r) => ({ monthStart: r.monthStart, beganAt: new Date(r.began), take: r.taken }));
+    progress.unitsTotal = await countDueUnits(pool, monthStarts, selections);
     progress.phase = 'sweeping';
-    logger.info({ units: due.length, windowsListed: toList.length }, 'sweeping session windows');
+    logger.info({ units: progress.unitsTotal, windowsListed: toList.length, sessionsNew, sessionsWithNews, rounds }, 'reading session windows');
+    const due = iterateDueUnits(pool, monthStarts, selections);
 
-    // 3. Sweeps.
+    // 3. Reads.
     await runConcurrently(
       due,
       settings.concurrency,
       async (unit) => {
         const window = windowsByMonth.get(unit.monthStart);
         if (!window) return;
+        const plan = planRead(unit, window, clock.now(), settings.settleHours);
         unitsAttempted++;
+        readsByKind[plan.kind]++;
         try {
-          await sweepOrRecordGone(ctx, unit, window, logger);
+          await calls.run(plan.kind, () => readOrRecordGone(ctx, unit, window, plan, logger));
           unitsSucceeded++;
         } catch (err) {
           if (classifyFailure(err) === 'fatal') return failFatally(err);
           progress.unitsFailed++;
           const error = describeFailure(err);
           unitFailures.push({ monthStart: unit.monthStart, sessionId: unit.sessionId, error });
-          logger.warn({ err: errForLog(err), sessionId: unit.sessionId, window: unit.monthStart }, 'session window failed; its stored pages are kept and it is retried next run');
+          logger.warn({ err: errForLog(err), sessionId: unit.sessionId, window: unit.monthStart, read: plan.kind }, 'session window failed; its stored pages are kept and it is retried next run');
           await recordUnitFailure(pool, unit, error).catch((recordErr: unknown) => failFatally(recordErr));
         } finally {
           progress.unitsDone++;
@@ -204,16 +275,7 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
   } catch (err) {
     const typed = asTypedError(fatal ?? err);
     const aborted = hasCode(typed, 'ABORTED') || deps.signal?.aborted === true;
-    const outcome = aborted ? 'aborted' : 'failed';
-    await finishRun(pool, runId, {
-      outcome,
-      apiCalls: progress.apiCalls,
-      unitsAttempted,
-      unitsFailed: unitFailures.length,
-      versionsSeen: progress.versionsSeen,
-      versionsAdded: progress.versionsAdded,
-      error: describeFailure(typed),
-    }).catch(() => undefined);
+    await finishRun(pool, runId, totals(aborted ? 'aborted' : 'failed', describeFailure(typed))).catch(() => undefined);
     progress.phase = 'done';
     deps.signal?.removeEventListener('abort', onOuterAbort);
     throw typed;
@@ -241,15 +303,11 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
 
   const everythingAttemptedSucceeded = listingFailures.length === 0 && unitFailures.length === 0;
   const outcome: SyncSummary['outcome'] = everythingAttemptedSucceeded ? 'complete' : 'incomplete';
-  await finishRun(pool, runId, {
-    outcome,
-    apiCalls: progress.apiCalls,
-    unitsAttempted,
-    unitsFailed: unitFailures.length,
-    versionsSeen: progress.versionsSeen,
-    versionsAdded: progress.versionsAdded,
-    error: everythingAttemptedSucceeded ? null : `${listingFailures.length} listing(s) and ${unitFailures.length} session window(s) failed`,
-  });
+  await finishRun(
+    pool,
+    runId,
+    totals(outcome, everythingAttemptedSucceeded ? null : `${listingFailures.length} listing(s) and ${unitFailures.length} session window(s) failed`),
+  );
   const sessionsKnown = Number((await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM archive.sessions')).rows[0]?.n ?? 0);
   const summary: SyncSummary = {
     runId,
@@ -265,6 +323,12 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
     unitsAttempted,
     unitsSucceeded,
     sessionsKnown,
+    sessionsNew,
+    sessionsWithNews,
+    readsByKind,
+    callsByKind: { ...calls.byKind },
+    rounds,
+    listingMisses: progress.listingMisses,
     versionsSeen: progress.versionsSeen,
     versionsAdded: progress.versionsAdded,
     malformedItems: progress.malformedItems,
@@ -278,6 +342,10 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
       unitsAttempted,
       unitsFailed: unitFailures.length,
       listingFailures: listingFailures.length,
+      sessionsNew,
+      readsByKind,
+      callsByKind: summary.callsByKind,
+      listingMisses: summary.listingMisses,
       versionsSeen: summary.versionsSeen,
       versionsAdded: summary.versionsAdded,
       apiCalls: summary.apiCalls,
@@ -292,13 +360,19 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
   return summary;
 }
 
-async function sweepOrRecordGone(ctx: SweepContext, unit: UnitState, window: SyncWindow, logger: Logger): Promise<void> {
+async function readOrRecordGone(ctx: SweepContext, unit: DueUnit, window: SyncWindow, plan: PlannedRead, logger: Logger): Promise<void> {
   try {
-    await sweepUnit(ctx, unit, window);
+    const result = await sweepUnit(ctx, unit, window, plan);
+    if (Object.keys(result.misses).length > 0) {
+      logger.info(
+        { sessionId: unit.sessionId, window: unit.monthStart, read: plan.kind, kinds: result.misses },
+        'listing miss: this sweep found versions in a session no listing had shown news for (counted in zca_listing_misses_total and the sync_listing_misses view)',
+      );
+    }
   } catch (err) {
     if (!hasCode(err, 'ZOOM_NOT_FOUND')) throw err;
     logger.warn({ sessionId: unit.sessionId, window: unit.monthStart }, 'Zoom reports this session does not exist (404); nothing left to fetch for it in this window');
-    await recordSessionGone(ctx, unit, window);
+    await recordSessionGone(ctx, unit, window, plan);
   }
 }
 

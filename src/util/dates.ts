@@ -7,7 +7,7 @@ import type { IsoDate } from '../domain/types.js';
  */
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 
 export function isIsoDate(value: string): boolean {
   const m = ISO_DATE.exec(value);

@@ -126,7 +126,7 @@ export class ZoomClient {
   private readonly dispatcher: Dispatcher;
   private readonly ownsDispatcher: boolean;
   private readonly clock: Clock;
-  private readonly onCall: ((event: ZoomCallEvent) => void) | undefined;
+  private readonly callObservers = new Set<(event: ZoomCallEvent) => void>();
   private readonly random: () => number;
   private readonly limiter: RateLimiter;
   private readonly tokens: OAuthTokenProvider;
@@ -142,7 +142,7 @@ export class ZoomClient {
     this.config = config;
     this.logger = options.logger.child({ module: 'zoom-client' });
     this.clock = options.clock ?? systemClock;
-    this.onCall = options.onCall;
+    if (options.onCall) this.callObservers.add(options.onCall);
     this.random = options.random ?? Math.random;
     this.ownsDispatcher = options.dispatcher === undefined;
     this.dispatcher =
@@ -497,12 +497,23 @@ export class ZoomClient {
     }
     const key = String(event.status);
     byStatus.set(key, (byStatus.get(key) ?? 0) + 1);
-    if (this.onCall === undefined) return;
-    try {
-      this.onCall(event);
-    } catch (err) {
-      this.logger.error({ err, endpoint: event.endpoint }, 'onCall listener threw; ignored');
+    for (const observer of this.callObservers) {
+      try {
+        observer(event);
+      } catch (err) {
+        this.logger.error({ err, endpoint: event.endpoint }, 'a call observer threw; ignored');
+      }
     }
+  }
+
+  /**
+   * Also tells `observer` about every HTTP attempt from now on (besides `onCall`), until the
+   * returned function is called. Observers run in the caller's async context, so one can attribute
+   * the calls made inside an AsyncLocalStorage scope (see sync/call-accounting.ts).
+   */
+  observeCalls(observer: (event: ZoomCallEvent) => void): () => void {
+    this.callObservers.add(observer);
+    return () => this.callObservers.delete(observer);
   }
 
   private buildPath(path: string, query: Record<string, QueryValue> | undefined): string {

@@ -107,7 +107,7 @@ describe('message versions', () => {
   it('records malformed items with their raw JSON and keeps the rest of the page', async () => {
     const body = page([msg('m1', 'ok'), '{"message":"no id","timestamp":1}', '{"id":"m3","message":"bad time","timestamp":"abc"}', '"just a string"']);
     const result = await store(body);
-    expect(result).toEqual({ versionsAdded: 1, malformedRecorded: 3 });
+    expect(result).toEqual({ versionsAdded: 1, malformedRecorded: 3, misses: [] });
     await store(body);
     const errs = await tdb.pool.query(`SELECT source, reason, raw_text, times_seen FROM public.sync_errors WHERE session_id = $1 ORDER BY raw_text`, [sessionId]);
     expect(errs.rows.map((r) => r.raw_text)).toEqual(['"just a string"', '{"id":"m3","message":"bad time","timestamp":"abc"}', '{"message":"no id","timestamp":1}']);
@@ -146,5 +146,40 @@ describe('message versions', () => {
     const after = await tdb.pool.query(`SELECT resume_token, pages_fetched FROM archive.sync_units WHERE session_id = $1`, [sessionId]);
     expect(after.rows[0]).toMatchObject({ resume_token: 'tok-1', pages_fetched: 1 });
     expect((await versions()).map((r) => r.message_id)).toEqual(['m1']);
+  });
+
+  it('records what a settled sweep adds as listing misses, and clears the news a read covered', async () => {
+    await tdb.pool.query(`UPDATE archive.sync_units SET news_pending_since = $3, listed_last_message_at = $4 WHERE month_start = $1 AND session_id = $2`, [
+      MONTH,
+      sessionId,
+      new Date('2026-11-04T00:00:00Z'),
+      new Date('2026-10-30T00:00:00Z'),
+    ]);
+    await store(page([msg('m1', 'known')]));
+    const parsed = parseMessagePage(page([msg('m1', 'known')], { edited: [msg('m1', 'edited', 1790000001000)], deleted: [msg('m2', 'gone', 1790000002000)] }));
+    const result = await writeMessagePage(tdb.pool, { sessionId, monthStart: MONTH, syncRunId: 7, sweep: SWEEP, finish: { complete: true, full: true }, recordMissesAs: 'settled', ...parsed });
+    expect(result.versionsAdded).toBe(2);
+    expect(result.misses.sort()).toEqual(['deleted', 'edited']);
+    const misses = await tdb.pool.query(`SELECT message_id, kind, read_kind, month_start::text, sync_run_id FROM public.sync_listing_misses WHERE session_id = $1 ORDER BY kind`, [sessionId]);
+    expect(misses.rows).toEqual([
+      { message_id: 'm2', kind: 'deleted', read_kind: 'settled', month_start: MONTH, sync_run_id: 7 },
+      { message_id: 'm1', kind: 'edited', read_kind: 'settled', month_start: MONTH, sync_run_id: 7 },
+    ]);
+    // The read started after the news was flagged: the news is covered, the listed time now read.
+    const unit = (await tdb.pool.query(`SELECT * FROM archive.sync_units WHERE session_id = $1`, [sessionId])).rows[0];
+    expect(unit.news_pending_since).toBeNull();
+    expect(unit.swept_last_message_at.toISOString()).toBe('2026-10-30T00:00:00.000Z');
+    expect(unit.full_swept_at.toISOString()).toBe(SWEEP.startedAt.toISOString());
+    await expect(tdb.pool.query(`DELETE FROM archive.listing_misses`)).rejects.toThrow(/append-only/);
+  });
+
+  it('keeps news flagged after a read started pending, and a partial read does not count as full', async () => {
+    await tdb.pool.query(`UPDATE archive.sync_units SET news_pending_since = $3 WHERE month_start = $1 AND session_id = $2`, [MONTH, sessionId, new Date('2026-11-06T00:00:00Z')]);
+    const parsed = parseMessagePage(page([msg('m1', 'a')]));
+    await writeMessagePage(tdb.pool, { sessionId, monthStart: MONTH, syncRunId: 1, sweep: { ...SWEEP, from: '2026-10-20' }, finish: { complete: false, full: false }, ...parsed });
+    const unit = (await tdb.pool.query(`SELECT * FROM archive.sync_units WHERE session_id = $1`, [sessionId])).rows[0];
+    expect(unit.news_pending_since.toISOString()).toBe('2026-11-06T00:00:00.000Z');
+    expect(unit.full_swept_at).toBeNull();
+    expect(unit.swept_at.toISOString()).toBe(SWEEP.startedAt.toISOString());
   });
 });

@@ -91,7 +91,7 @@ describe('status', () => {
     const r = await runCli(['status', '--json'], env());
     expect([0, 3]).toContain(r.code);
     const report = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(Object.keys(report)).toEqual(['format_version', 'generated_at', 'last_sync', 'horizon', 'windows', 'totals', 'failing_units', 'legal_hold', 'exports', 'jobs', 'locks']);
+    expect(Object.keys(report)).toEqual(['format_version', 'generated_at', 'last_sync', 'horizon', 'windows', 'totals', 'failing_units', 'legal_hold', 'exports', 'jobs', 'locks', 'sync_cost']);
     expect(report).toMatchObject({
       format_version: 1,
       last_sync: { last_finished: { outcome: 'complete', age_seconds: expect.any(Number) }, last_complete: { outcome: 'complete' }, running: null },
@@ -101,7 +101,7 @@ describe('status', () => {
       exports: { running: [], failed_last_7_days: 0 },
     });
     const text = await runCli(['status'], env());
-    for (const heading of ['Last sync', 'Horizon', 'Totals', 'Failing session windows', 'Legal hold', 'Exports']) expect(text.stdout).toContain(heading);
+    for (const heading of ['Last sync', 'Horizon', 'Totals', 'Failing session windows', 'Legal hold', 'Exports', 'Sync cost']) expect(text.stdout).toContain(heading);
     expect(text.stdout).toMatch(/pass #\d+ \(incremental\) finished complete, \d+ s ago/);
   });
 });

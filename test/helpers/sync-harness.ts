@@ -2,14 +2,15 @@ import { loadConfig, type Config } from '../../src/config/config.js';
 import type { IsoDate } from '../../src/domain/types.js';
 import { createSilentLogger, type Logger } from '../../src/logging/logger.js';
 import { SIM_CREDENTIALS, startZoomSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
-import { expectedMalformedItems, expectedVersions } from '../../src/simulator/ground-truth.js';
+import { expectedMalformedItems, expectedVersions, iterateAdmissibleVersions } from '../../src/simulator/ground-truth.js';
 import type { SimDataset } from '../../src/simulator/dataset.js';
 import { computeHorizon } from '../../src/sync/horizon.js';
 import { SyncProgress } from '../../src/sync/progress.js';
-import { runSync, type SyncSummary } from '../../src/sync/sync-engine.js';
-import { zoomReportSource } from '../../src/sync/zoom-report-source.js';
+import type { SyncSummary } from '../../src/sync/sync-engine.js';
+import { runSyncPass } from '../../src/sync/sync-pass.js';
 import type { Clock } from '../../src/util/clock.js';
 import { escapeNulInJsonText } from '../../src/util/nul.js';
+import { DAY_MS, startOfDayMs } from '../../src/util/dates.js';
 import { ZoomClient } from '../../src/zoom/client.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { simulatorEnv } from './simulator-env.js';
@@ -24,7 +25,7 @@ export interface SyncHarness {
   dataset: SimDataset;
   clock: Clock;
   config: Readonly<Config>;
-  sync(mode?: 'incremental' | 'all', options?: { signal?: AbortSignal; logger?: Logger; concurrency?: number }): Promise<SyncSummary & { progress: SyncProgress }>;
+  sync(mode?: 'incremental' | 'all', options?: { signal?: AbortSignal; logger?: Logger; concurrency?: number; progress?: SyncProgress }): Promise<SyncSummary & { progress: SyncProgress }>;
   close(): Promise<void>;
 }
 
@@ -47,29 +48,23 @@ export async function startSyncHarness(options: { dataset: SimDataset; clock: Cl
     clock: options.clock,
     config,
     async sync(mode = 'incremental', runOptions = {}) {
-      const progress = new SyncProgress(() => options.clock.now().getTime());
+      const progress = runOptions.progress ?? new SyncProgress(() => options.clock.now().getTime());
       const logger = runOptions.logger ?? createSilentLogger();
       const zoom = new ZoomClient({
         config: config.zoom,
         credentials: SIM_CREDENTIALS,
         clock: options.clock,
         logger,
-        onCall: (e) => progress.recordCall(e.status),
         retry: { baseDelayMs: 5, maxDelayMs: 40, qpsRetryDelayMs: 20 },
       });
       try {
-        const summary = await runSync(
+        const summary = await runSyncPass(
           {
+            sync: { ...config.sync, concurrency: runOptions.concurrency ?? config.sync.concurrency },
             pool: db.pool,
-            reports: zoomReportSource(zoom),
+            zoom,
             clock: options.clock,
             logger,
-            settings: {
-              concurrency: runOptions.concurrency ?? config.sync.concurrency,
-              settleHours: config.sync.settleHours,
-              horizonMarginDays: config.sync.horizonMarginDays,
-              horizonRiskDays: config.sync.horizonRiskDays,
-            },
             progress,
             ...(runOptions.signal ? { signal: runOptions.signal } : {}),
           },
@@ -153,4 +148,56 @@ export function diffArchive(actual: VersionKey[], expected: VersionKey[]): { mis
 export function horizonFor(clock: Clock): { today: IsoDate; horizonStart: IsoDate } {
   const h = computeHorizon(clock.now(), { settleHours: 24, marginDays: 0 });
   return { today: h.today, horizonStart: h.start };
+}
+
+export interface OverTimeDiff {
+  /** Archived versions Zoom never showed (not an admissible state of any message): must be none. */
+  unexpected: string[];
+  /** Versions archived twice: must be none. */
+  duplicates: string[];
+  /** Versions a full sweep of the required windows serves now that the archive lacks. */
+  missing: string[];
+}
+
+/**
+ * Exactness of an archive kept current over time rather than filled by one sweep: nothing
+ * archived that Zoom never showed (iterateAdmissibleVersions), nothing twice, and everything a
+ * sweep of `windows` (the windows the archive has completed) serves now — every edit and deletion
+ * exactly, and every live message with its current text, as its original or as the edit that made
+ * it (a window completed before a later edit of its message keeps the earlier state).
+ */
+export async function diffArchiveOverTime(h: Pick<SyncHarness, 'db' | 'dataset' | 'clock'>, windows: ReadonlyArray<{ from: IsoDate; to: IsoDate }>): Promise<OverTimeDiff> {
+  const asOfMs = h.clock.now().getTime();
+  const actual = await archivedVersions(h.db);
+  const seen = new Set<string>();
+  const duplicates: string[] = [];
+  for (const v of actual) {
+    const k = keyOf(v);
+    if (seen.has(k)) duplicates.push(k);
+    seen.add(k);
+  }
+  const admissible = new Set<string>();
+  for (const v of iterateAdmissibleVersions(h.dataset, { asOfMs })) {
+    admissible.add(keyOf({ ...v, raw: canonicalJson(JSON.parse(escapeNulInJsonText(v.json))) }));
+  }
+  const unexpected = [...seen].filter((k) => !admissible.has(k));
+  const known = (await h.db.pool.query<{ session_id: string }>('SELECT session_id FROM archive.sessions')).rows.map((r) => r.session_id);
+  const texts = new Set(actual.map((v) => `${v.sessionId}|${v.messageId}|${(JSON.parse(v.raw) as { message?: string }).message}`));
+  const withOriginal = new Set(actual.filter((v) => v.kind === 'original').map((v) => `${v.sessionId}|${v.messageId}`));
+  const inRequired = (ms: number) => windows.some((w) => ms >= startOfDayMs(w.from) && ms < startOfDayMs(w.to) + DAY_MS);
+  const missing: string[] = [];
+  for (const w of windows) {
+    for (const v of expectedArchive(h.dataset, { today: w.to, horizonStart: w.from, knownSessionIds: known, asOfMs })) {
+      const k = keyOf(v);
+      if (seen.has(k)) continue;
+      if (v.kind === 'original') {
+        // Its current state comes from its latest edit: required only when that edit happened in a
+        // required window (else the edit is still to be read), and then as the original or the edit.
+        const text = `${v.sessionId}|${v.messageId}|${(JSON.parse(v.raw) as { message?: string }).message}`;
+        if (withOriginal.has(`${v.sessionId}|${v.messageId}`) && (texts.has(text) || !inRequired(v.actionMs))) continue;
+      }
+      missing.push(k);
+    }
+  }
+  return { unexpected: unexpected.slice(0, 5), duplicates: duplicates.slice(0, 5), missing: missing.slice(0, 5) };
 }

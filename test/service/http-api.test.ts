@@ -403,14 +403,41 @@ describe('operations endpoints', () => {
     expect(sampleValue(families, 'zca_archive_messages')).toBe(counts.messages);
     expect(sampleValue(families, 'zca_database_up')).toBe(1);
     expect(sampleValue(families, 'zca_legal_hold_files', { state: 'stored' })).toBe(0);
+    // The sync cost plan and the listing calibration, from the archive whoever ran the passes.
+    const calls = (await db.query<{ backfill: number; listing: number }>(`SELECT sum((calls->>'backfill')::int)::int AS backfill, sum((calls->>'listing')::int)::int AS listing FROM archive.sync_runs`)).rows[0]!;
+    expect(calls.backfill).toBeGreaterThan(0);
+    expect(sampleValue(families, 'zca_sync_calls_last_day', { kind: 'backfill' })).toBe(calls.backfill);
+    expect(sampleValue(families, 'zca_sync_calls_last_day', { kind: 'listing' })).toBe(calls.listing);
+    expect(sampleValue(families, 'zca_sync_daily_call_budget')).toBe(2000 * 86_400);
+    expect(sampleValue(families, 'zca_sync_projected_daily_calls', { scenario: 'peak' })).toBeGreaterThan(0);
+    expect(sampleValue(families, 'zca_sync_budget_warning')).toBe(0);
+    expect(families.get('zca_listing_misses_total')?.type).toBe('counter');
+    expect(sampleValue(families, 'zca_listing_misses_total', { kind: 'edited' })).toBe(0);
+    const version = (await db.query<{ id: string; session_id: string; message_id: string; action_at: Date }>(`SELECT id, session_id, message_id, action_at FROM archive.message_versions WHERE kind = 'edited' LIMIT 1`)).rows[0]!;
+    await db.query(
+      `INSERT INTO archive.listing_misses (version_id, session_id, month_start, message_id, kind, action_at, read_kind) VALUES ($1, $2, date_trunc('month', $4::timestamptz)::date, $3, 'edited', $4, 'settled')`,
+      [version.id, version.session_id, version.message_id, version.action_at],
+    );
+    const after = parsePrometheusText((await get<string>('/metrics')).body);
+    expect(sampleValue(after, 'zca_listing_misses_total', { kind: 'edited' })).toBe(1);
+    expect(sampleValue(after, 'zca_listing_misses_total', { kind: 'deleted' })).toBe(0);
     // Requests served so far are counted by route pattern, never by raw URL.
     expect(sampleValue(families, 'zca_http_requests_total', { route: '/v1/sessions/:sessionId/transcript', status: '200' })).toBeGreaterThan(0);
     expect(families.get('zca_http_requests_total')?.samples.some((s) => (s.labels['route'] ?? '').includes('?'))).toBe(false);
   });
 
   it('/v1/status and /v1/jobs/runs show windows and jobs', async () => {
-    const status = await get<{ windows: Array<{ month_start: string; status: string }>; jobs: Array<{ job: string; schedule: string }>; horizon: { at_risk: unknown[] } }>('/v1/status', tokens.reader);
+    const status = await get<{
+      windows: Array<{ month_start: string; status: string }>;
+      jobs: Array<{ job: string; schedule: string }>;
+      horizon: { at_risk: unknown[] };
+      sync_cost: { known_sessions: number; budget_per_day: number; last_day: { calls_by_kind: Record<string, number> }; projected: { recurring_peak: number }; warnings: string[] };
+    }>('/v1/status', tokens.reader);
     expect(status.status).toBe(200);
+    const known = (await harness.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM archive.sessions')).rows[0]?.n;
+    expect(status.body.sync_cost).toMatchObject({ known_sessions: known, budget_per_day: 2000 * 86_400, warnings: [] });
+    expect(status.body.sync_cost.last_day.calls_by_kind['backfill']).toBeGreaterThan(0);
+    expect(status.body.sync_cost.projected.recurring_peak).toBeGreaterThan(0);
     expect(status.body.windows.length).toBeGreaterThanOrEqual(7);
     expect(status.body.jobs.map((j) => j.job)).toEqual(['sync', 'deep-sync', 'legal-hold', 'horizon-check']);
     expect(status.body.horizon.at_risk).toEqual([]);

@@ -6,10 +6,12 @@ import { openDatabase } from '../../db/database.js';
 import type { Pool } from '../../db/pool.js';
 import { InputError } from '../../errors.js';
 import { SIM_CREDENTIALS, generateDataset, startZoomSimulator } from '../../simulator/index.js';
+import { systemClock } from '../../util/clock.js';
+import { ZoomClient } from '../../zoom/client.js';
 import type { CommandContext } from '../context.js';
 import type { ExitCode } from '../exit-codes.js';
 import { formatTable } from '../format-table.js';
-import { executeSync, exitCodeForSync, formatSyncSummary } from './sync.js';
+import { exitCodeForSync, formatSyncSummary, runSyncWithProgress } from './sync.js';
 
 /** Marks a folder as a demo archive, so the demo only ever wipes a folder it created itself. */
 const DEMO_MARKER = '.zoom-chat-archiver-demo';
@@ -93,7 +95,8 @@ export async function demoCommand(ctx: CommandContext, options: { sessions: stri
     const database = await openDatabase({ config, logger: ctx.logger, poolSize: config.sync.concurrency + 4 });
     try {
       ctx.logger.info({ apiBaseUrl: sim.apiBaseUrl }, 'demo: syncing from the Zoom simulator');
-      const summary = await executeSync({ config, pool: database.pool, logger: ctx.logger, signal: ctx.signal, all: false });
+      const zoom = new ZoomClient({ config: config.zoom, credentials: SIM_CREDENTIALS, clock: systemClock, logger: ctx.logger });
+      const summary = await runSyncWithProgress({ sync: config.sync, pool: database.pool, zoom, logger: ctx.logger, signal: ctx.signal }, false).finally(() => zoom.close());
       process.stdout.write(`\n${formatSyncSummary(summary)}\n`);
       await printExamples(database.pool);
       const relative = path.relative(process.cwd(), dataDir);

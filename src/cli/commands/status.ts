@@ -1,4 +1,5 @@
 import { formatAge, gatherStatus, type StatusReport } from '../../status/status-report.js';
+import type { CostPlan } from '../../sync/cost-plan.js';
 import { systemClock } from '../../util/clock.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../context.js';
@@ -11,7 +12,7 @@ import { formatTable } from '../format-table.js';
  */
 export async function statusCommand(ctx: CommandContext, options: { json?: boolean }): Promise<ExitCode> {
   const database = await ctx.openDatabase({ poolSize: 2 });
-  const report = await gatherStatus({ db: database.pool, clock: systemClock, sync: ctx.config.sync });
+  const report = await gatherStatus({ db: database.pool, clock: systemClock, sync: ctx.config.sync, mediumRatePerSecond: ctx.config.zoom.ratePerSecond.medium });
   process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatStatus(report));
   return report.horizon.at_risk.length > 0 ? EXIT.HORIZON_AT_RISK : EXIT.OK;
 }
@@ -19,7 +20,6 @@ export async function statusCommand(ctx: CommandContext, options: { json?: boole
 export function formatStatus(r: StatusReport): string {
   const out: string[] = [];
   const section = (title: string) => out.push('', title);
-  const n = (v: number) => v.toLocaleString('en-US');
 
   section('Last sync');
   const last = r.last_sync.last_finished;
@@ -67,5 +67,26 @@ export function formatStatus(r: StatusReport): string {
     section('Held now');
     for (const l of r.locks) out.push(`  ${l.name} by ${l.holder} since ${l.acquired_at} (fence ${l.fence})`);
   }
+  if (r.sync_cost) out.push('', formatCostPlan(r.sync_cost));
   return `${out.join('\n').replace(/^\n/, '')}\n`;
+}
+
+const n = (value: number) => Math.round(value).toLocaleString('en-US');
+
+/** The sync cost plan: what keeping the archive current costs in Zoom's MEDIUM budget. */
+export function formatCostPlan(c: CostPlan): string {
+  const p = c.projected;
+  const measured = Object.entries(c.measured.callsByKind).map(([kind, calls]) => `${kind} ${n(calls)}`).join(' · ');
+  const lines = [
+    `Sync cost (MEDIUM report calls; budget ${n(c.budgetPerDay)} a day at the configured rate share):`,
+    `  known sessions ${n(c.knownSessions)} · new ${c.growth.newSessionsPerDay.toFixed(1)} a day`,
+    `  last ${c.measured.hours} h: ${n(c.measured.total)} calls (${measured})`,
+    `  projected a day: listing ${n(p.listing)} + activity ${n(p.activity)} + backfill ${n(p.backfill)} + settled sweep ${n(p.settledAverage)} (${n(p.settledPeak)} on a sweep day)` +
+      (p.interimAverage > 0 ? ` + interim sweeps ${n(p.interimAverage)} (${n(p.interimPeak)})` : ''),
+    `  recurring: ${n(p.recurringAverage)} on average, ${n(p.recurringPeak)} on the busiest day = ${(p.peakShareOfBudget * 100).toFixed(1)}% of the budget` +
+      (c.growth.daysUntilOverBudget === null ? '' : ` · over budget in ${n(c.growth.daysUntilOverBudget)} day(s) at this growth`),
+  ];
+  if (c.backfill.unitsPending > 0) lines.push(`  backfill in progress: ${n(c.backfill.unitsPending)} session windows left, about ${c.backfill.hoursAtBudget} h at the full rate`);
+  for (const w of c.warnings) lines.push(`  !! ${w}`);
+  return lines.join('\n');
 }

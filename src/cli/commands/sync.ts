@@ -1,11 +1,10 @@
-import { requireZoomCredentials, type Config } from '../../config/config.js';
-import type { Pool } from '../../db/pool.js';
-import type { Logger } from '../../logging/logger.js';
+import { requireZoomCredentials } from '../../config/config.js';
+import { ArchiverError } from '../../errors.js';
+import { assessHorizonStatus } from '../../service/horizon-status.js';
 import { SyncProgress } from '../../sync/progress.js';
-import { runSync, type SyncSummary } from '../../sync/sync-engine.js';
-import { zoomReportSource } from '../../sync/zoom-report-source.js';
-import { systemClock, type Clock } from '../../util/clock.js';
-import { ZoomClient, type ZoomCallEvent } from '../../zoom/client.js';
+import type { SyncSummary } from '../../sync/sync-engine.js';
+import { runSyncPass, type SyncPassDependencies } from '../../sync/sync-pass.js';
+import { systemClock } from '../../util/clock.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { startProgressDisplay } from '../progress-display.js';
 import type { CommandContext } from '../context.js';
@@ -13,55 +12,6 @@ import type { CommandContext } from '../context.js';
 export interface SyncCommandOptions {
   all?: boolean;
   json?: boolean;
-}
-
-/** Runs one sync pass against Zoom (or the simulator the config points at) with progress display. */
-export async function executeSync(deps: {
-  config: Readonly<Config>;
-  pool: Pool;
-  logger: Logger;
-  signal: AbortSignal;
-  all: boolean;
-  clock?: Clock;
-  /** Also told about every Zoom API attempt (the service counts them for /metrics). */
-  onCall?: (event: ZoomCallEvent) => void;
-}): Promise<SyncSummary> {
-  const credentials = requireZoomCredentials(deps.config);
-  const clock = deps.clock ?? systemClock;
-  const progress = new SyncProgress(() => clock.now().getTime());
-  const zoom = new ZoomClient({
-    config: deps.config.zoom,
-    credentials,
-    clock,
-    logger: deps.logger.child({ module: 'zoom' }),
-    onCall: (event) => {
-      progress.recordCall(event.status);
-      deps.onCall?.(event);
-    },
-  });
-  const display = startProgressDisplay(progress, deps.logger);
-  try {
-    return await runSync(
-      {
-        pool: deps.pool,
-        reports: zoomReportSource(zoom),
-        clock,
-        logger: deps.logger,
-        settings: {
-          concurrency: deps.config.sync.concurrency,
-          settleHours: deps.config.sync.settleHours,
-          horizonMarginDays: deps.config.sync.horizonMarginDays,
-          horizonRiskDays: deps.config.sync.horizonRiskDays,
-        },
-        progress,
-        signal: deps.signal,
-      },
-      deps.all ? 'all' : 'incremental',
-    );
-  } finally {
-    display.stop();
-    await zoom.close();
-  }
 }
 
 export function exitCodeForSync(summary: SyncSummary): ExitCode {
@@ -78,7 +28,15 @@ export function formatSyncSummary(s: SyncSummary): string {
     `  horizon ${s.horizon.start} … ${s.horizon.today} (${s.horizon.windows} windows): ${s.windowsComplete.length} complete, ` +
       `${s.windowsOpen.length} open or settling, ${s.windowsIncomplete.length} incomplete`,
   );
-  lines.push(`  sessions known ${n(s.sessionsKnown)} · session windows swept ${n(s.unitsSucceeded)}/${n(s.unitsAttempted)} · API calls ${n(s.apiCalls)}`);
+  lines.push(`  sessions known ${n(s.sessionsKnown)} (${n(s.sessionsNew)} new) · session windows read ${n(s.unitsSucceeded)}/${n(s.unitsAttempted)} · API calls ${n(s.apiCalls)}`);
+  const reads = Object.entries(s.readsByKind).filter(([, count]) => count > 0).map(([kind, count]) => `${kind} ${n(count)}`);
+  if (reads.length > 0) lines.push(`  reads by reason: ${reads.join(' · ')}`);
+  const calls = Object.entries(s.callsByKind).filter(([, count]) => count > 0).map(([kind, count]) => `${kind} ${n(count)}`);
+  if (calls.length > 0) lines.push(`  report calls by kind: ${calls.join(' · ')}`);
+  for (const r of s.rounds) {
+    lines.push(`  ${r.kind} sweep of ${r.monthStart}: ${n(r.doneBefore + r.taken)}/${n(r.units)} sessions read or picked (${n(r.taken)} in this pass)`);
+  }
+  if (s.listingMisses > 0) lines.push(`  ${n(s.listingMisses)} version(s) found by a sweep that no listing had shown: see the sync_listing_misses view`);
   lines.push(`  message versions seen ${n(s.versionsSeen)} · newly archived ${n(s.versionsAdded)}`);
   if (s.malformedItems > 0) lines.push(`  ${n(s.malformedItems)} item(s) Zoom sent could not be keyed: kept verbatim, see the sync_errors view`);
   for (const r of s.atRisk) {
@@ -94,10 +52,36 @@ export function formatSyncSummary(s: SyncSummary): string {
   return lines.join('\n');
 }
 
+/** One sync pass with a live progress display (a status line on a terminal, log lines otherwise). */
+export async function runSyncWithProgress(deps: Omit<SyncPassDependencies, 'clock' | 'progress'>, all: boolean): Promise<SyncSummary> {
+  const progress = new SyncProgress();
+  const display = startProgressDisplay(progress, deps.logger);
+  try {
+    return await runSyncPass({ ...deps, clock: systemClock, progress }, all ? 'all' : 'incremental');
+  } finally {
+    display.stop();
+  }
+}
+
 export async function syncCommand(ctx: CommandContext, options: SyncCommandOptions): Promise<ExitCode> {
   requireZoomCredentials(ctx.config);
   const database = await ctx.openDatabase({ poolSize: ctx.config.sync.concurrency + 4 });
-  const summary = await executeSync({ config: ctx.config, pool: database.pool, logger: ctx.logger, signal: ctx.signal, all: options.all === true });
+  let summary: SyncSummary;
+  try {
+    summary = await runSyncWithProgress(
+      { sync: ctx.config.sync, pool: database.pool, zoom: ctx.zoom(), logger: ctx.logger, signal: ctx.signal },
+      options.all === true,
+    );
+  } catch (err) {
+    if (!(err instanceof ArchiverError) || err.code === 'ABORTED' || err.code === 'SYNC_ALREADY_RUNNING' || ctx.signal.aborted) throw err;
+    // The cause first, as the headline; then what it puts at risk, read from the archive.
+    process.stderr.write(`zoom-chat-archiver: sync stopped: ${err.code}: ${err.message}\n`);
+    const horizon = await assessHorizonStatus(database.pool, systemClock, ctx.config.sync).catch(() => undefined);
+    for (const r of horizon?.atRisk ?? []) {
+      process.stderr.write(`  !! HORIZON RISK: window ${r.monthStart} is incomplete and its oldest day (${r.from}) leaves Zoom's horizon in ${r.daysUntilExpiry} day(s), on ${r.leavesHorizonOn}\n`);
+    }
+    return EXIT.FAILURE;
+  }
   process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `${formatSyncSummary(summary)}\n`);
   return exitCodeForSync(summary);
 }

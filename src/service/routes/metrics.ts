@@ -8,7 +8,7 @@ import type { ApiContext } from '../api-context.js';
  */
 export function registerMetricsRoutes(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/metrics', async (_request, reply) => {
-    await ctx.metrics.refreshFromDatabase({ pool: ctx.pool, clock: ctx.clock, sync: ctx.config.sync, jobNames: ctx.jobs.map((j) => j.name), logger: ctx.logger });
+    await ctx.metrics.refreshFromDatabase({ pool: ctx.pool, clock: ctx.clock, sync: ctx.config.sync, mediumRatePerSecond: ctx.config.zoom.ratePerSecond.medium, jobNames: ctx.jobs.map((j) => j.name), logger: ctx.logger });
     reply.header('Content-Type', ctx.metrics.contentType);
     return ctx.metrics.render();
   });
