@@ -10,6 +10,9 @@ export type ErrorCode =
   | 'DATABASE_VERSION_UNSUPPORTED'
   | 'MIGRATION_FAILED'
   | 'EMBEDDED_POSTGRES_FAILED'
+  | 'DATA_DIR_UNUSABLE'
+  | 'LOCK_LOST'
+  | 'LOCK_SUPERSEDED'
   | 'ZOOM_AUTH_FAILED'
   | 'ZOOM_MISSING_SCOPES'
   | 'ZOOM_RATE_LIMITED'
@@ -20,6 +23,7 @@ export type ErrorCode =
   | 'ZOOM_BAD_REQUEST'
   | 'ZOOM_SERVER_ERROR'
   | 'ZOOM_NETWORK_ERROR'
+  | 'ZOOM_UNREACHABLE'
   | 'ZOOM_INVALID_RESPONSE'
   | 'ZOOM_RESPONSE_TOO_LARGE'
   | 'WINDOW_OUT_OF_HORIZON'
@@ -71,6 +75,17 @@ export class InputError extends ArchiverError {
 }
 
 export class DatabaseError extends ArchiverError {}
+
+/**
+ * A write was refused because the lock it was made under has a newer holder (archive.assert_fence
+ * raised SQLSTATE ZC409): this process lost the lock and another took it over. The work must stop;
+ * what the current holder wrote stands.
+ */
+export class LockSupersededError extends ArchiverError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LOCK_SUPERSEDED', message, options);
+  }
+}
 
 export interface ZoomErrorDetails {
   /** Logical endpoint name, e.g. `report.chat.sessions` (never a URL with ids or tokens). */

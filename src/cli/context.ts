@@ -14,7 +14,7 @@ export interface CommandContext {
   config: Readonly<Config>;
   logger: Logger;
   signal: AbortSignal;
-  openDatabase(options?: { poolSize?: number }): Promise<Database>;
+  openDatabase(options?: { poolSize?: number; keepEmbeddedRunning?: boolean }): Promise<Database>;
   /**
    * The process's one Zoom client (one rate limiter, one OAuth token), created on first use; fails
    * with a configuration error naming the missing credentials.
@@ -34,7 +34,7 @@ export function createCommandContext(env: NodeJS.ProcessEnv = process.env): Comm
     logger,
     signal: shutdown.signal,
     async openDatabase(options) {
-      const database = await openDatabase({ config, logger, poolSize: options?.poolSize });
+      const database = await openDatabase({ config, logger, poolSize: options?.poolSize, keepEmbeddedRunning: options?.keepEmbeddedRunning });
       closers.push(() => database.close());
       return database;
     },

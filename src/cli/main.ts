@@ -45,7 +45,7 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
 
   program
     .command('status')
-    .description('show every window of the horizon and its state; exit 3 when an incomplete window is about to leave the horizon')
+    .description('the archive at a glance: last sync age and outcome, the horizon\'s windows, totals, failing session windows, legal-hold files not stored, running exports, jobs and lock holders; exit 3 when an incomplete window is about to leave the horizon')
     .option('--json', 'print as JSON')
     .action((opts: { json?: boolean }) => run(async (ctx) => (await import('./commands/status.js')).statusCommand(ctx, opts)));
 
@@ -56,10 +56,19 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
 
   program
     .command('sql')
-    .description('run one read-only SQL query against the archive and print the rows')
-    .argument('<query>', 'SQL, e.g. "select * from chat_messages limit 10"')
+    .description('run read-only SQL against the archive and print the rows (several statements run in one read-only transaction; NULL shows as (null))')
+    .argument('[query]', 'SQL, e.g. "select * from chat_messages limit 10"; - or nothing: read it from standard input')
     .option('--json', 'print one JSON object per row')
-    .action((query: string, opts: { json?: boolean }) => run(async (ctx) => (await import('./commands/sql.js')).sqlCommand(ctx, query, opts)));
+    .action((query: string | undefined, opts: { json?: boolean }) => run(async (ctx) => (await import('./commands/sql.js')).sqlCommand(ctx, query, opts)));
+
+  const db = program.command('db').description('the database: a connection string for psql or a BI tool, and stopping the embedded PostgreSQL');
+  db.command('url')
+    .description('print a postgres:// URL to connect to the archive (starts the embedded PostgreSQL and leaves it running when DATABASE_URL is not set)')
+    .option('--show-password', 'show the password of DATABASE_URL instead of ***')
+    .action((opts: { showPassword?: boolean }) => run(async (ctx) => (await import('./commands/db.js')).dbUrlCommand(ctx, opts)));
+  db.command('stop')
+    .description('stop the embedded PostgreSQL running on ARCHIVE_DATA_DIR (one `db url` left running)')
+    .action(() => run(async (ctx) => (await import('./commands/db.js')).dbStopCommand(ctx)));
 
   program
     .command('simulator')

@@ -13,6 +13,11 @@ function reportError(err: unknown, ctx: CommandContext | undefined): ExitCode {
     return EXIT.USAGE;
   }
   if (err instanceof ArchiverError) {
+    // A folder that cannot be used is a configuration problem: one line, exit 2, nothing was done.
+    if (err.code === 'DATA_DIR_UNUSABLE') {
+      process.stderr.write(`zoom-chat-archiver: ${err.message}\n`);
+      return EXIT.USAGE;
+    }
     if (err.code === 'SYNC_ALREADY_RUNNING') {
       process.stderr.write(`zoom-chat-archiver: ${err.message}\n`);
       return EXIT.BUSY;

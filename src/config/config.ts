@@ -70,8 +70,13 @@ export interface ServiceConfig {
 }
 
 export interface Config {
+  /** DATABASE_URL, with DATABASE_PASSWORD filled in when that is given separately. */
   databaseUrl: string | undefined;
   embeddedPostgresPort: number;
+  /** ALLOW_EMBEDDED_DATABASE: `serve` may run on the embedded PostgreSQL (it refuses otherwise). */
+  allowEmbeddedDatabase: boolean;
+  /** How often a held advisory lock's connection is probed (DATABASE_LOCK_HEARTBEAT_MS). */
+  lockHeartbeatMs: number;
   dataDir: string;
   logLevel: string;
   logFormat: LogFormat;
@@ -104,12 +109,20 @@ const postgresUrl = z
   .refine((u) => /^postgres(ql)?:\/\//.test(u), 'expected a postgres:// or postgresql:// connection URL');
 
 /** Variables whose value may instead be read from the file named by `<NAME>_FILE`. */
-const FILE_BACKED = ['DATABASE_URL', 'ZOOM_ACCOUNT_ID', 'ZOOM_CLIENT_ID', 'ZOOM_CLIENT_SECRET'] as const;
+const FILE_BACKED = ['DATABASE_URL', 'DATABASE_PASSWORD', 'ZOOM_ACCOUNT_ID', 'ZOOM_CLIENT_ID', 'ZOOM_CLIENT_SECRET'] as const;
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const SCHEMA = {
   DATABASE_URL: postgresUrl.optional(),
+  DATABASE_PASSWORD: z.string().min(1, 'expected the database password').optional(),
+  DATABASE_LOCK_HEARTBEAT_MS: positiveInt('milliseconds between probes of a held lock\'s connection, e.g. 2000 (keep it well below any idle timeout on the way to PostgreSQL)')
+    .refine((n) => n >= 100 && n <= 60_000, 'expected milliseconds between 100 and 60000, e.g. 2000')
+    .default(2_000),
+  ALLOW_EMBEDDED_DATABASE: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+    .default(false),
   EMBEDDED_POSTGRES_PORT: z.coerce
     .number({ error: 'expected a TCP port (1-65535), or 0 to pick a free one' })
     .int('expected a TCP port (1-65535), or 0 to pick a free one')
@@ -207,8 +220,9 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       issues.push({ variable: key, message: `${message}${input === undefined ? '' : `, got ${JSON.stringify(redactIfSecret(key, String(input)))}`}` });
     }
   }
-  if (issues.length > 0) throw new ConfigError(issues);
   const v = values as Parsed;
+  const databaseUrl = withPassword(v.DATABASE_URL, v.DATABASE_PASSWORD, issues);
+  if (issues.length > 0) throw new ConfigError(issues);
 
   const planRates = ZOOM_PLAN_RATES[v.ZOOM_PLAN];
   const share = v.ZOOM_RATE_SHARE;
@@ -223,8 +237,10 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   };
 
   const config: Config = {
-    databaseUrl: v.DATABASE_URL,
+    databaseUrl,
     embeddedPostgresPort: v.EMBEDDED_POSTGRES_PORT,
+    allowEmbeddedDatabase: v.ALLOW_EMBEDDED_DATABASE,
+    lockHeartbeatMs: v.DATABASE_LOCK_HEARTBEAT_MS,
     dataDir: path.resolve(v.ARCHIVE_DATA_DIR),
     logLevel: v.LOG_LEVEL,
     logFormat: v.LOG_FORMAT,
@@ -291,8 +307,37 @@ export function requireZoomCredentials(config: Readonly<Config>): ZoomCredential
   return { accountId, clientId, clientSecret };
 }
 
+/**
+ * DATABASE_PASSWORD (or DATABASE_PASSWORD_FILE) goes into DATABASE_URL's password, so one secret
+ * file can serve both PostgreSQL (POSTGRES_PASSWORD_FILE) and the archiver, and the URL itself holds
+ * nothing secret.
+ */
+function withPassword(url: string | undefined, password: string | undefined, issues: ConfigIssue[]): string | undefined {
+  if (password === undefined) return url;
+  if (url === undefined) {
+    issues.push({ variable: 'DATABASE_PASSWORD', message: 'is set but DATABASE_URL is not: give the URL without a password, e.g. postgres://archiver@db:5432/zoom_archive' });
+    return url;
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return url; // DATABASE_URL's own check reports it.
+  }
+  if (parsed.password !== '') {
+    issues.push({ variable: 'DATABASE_PASSWORD', message: 'DATABASE_URL already holds a password: give the password in one place only' });
+    return url;
+  }
+  if (parsed.username === '') {
+    issues.push({ variable: 'DATABASE_URL', message: 'needs a user name when DATABASE_PASSWORD is set, e.g. postgres://archiver@db:5432/zoom_archive' });
+    return url;
+  }
+  parsed.password = encodeURIComponent(password);
+  return parsed.toString();
+}
+
 function redactIfSecret(key: string, value: string): string {
-  if (key === 'ZOOM_CLIENT_SECRET') return '***';
+  if (key === 'ZOOM_CLIENT_SECRET' || key === 'DATABASE_PASSWORD') return '***';
   if (key === 'DATABASE_URL') return redactDatabaseUrl(value);
   return value;
 }

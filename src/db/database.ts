@@ -1,13 +1,17 @@
 import { redactDatabaseUrl, type Config } from '../config/config.js';
 import { DatabaseError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import { configureAdvisoryLocks } from './advisory-lock.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 import { runMigrations } from './migrate.js';
+import { normaliseSslMode, tlsHint } from './tls.js';
 import { createDb, createPool, type Db, type Pool } from './pool.js';
 
 export interface Database {
   pool: Pool;
   db: Db;
+  /** The connection URL, password included: never log it (`db url` prints it on request). */
+  url: string;
   /** The connection URL with its password masked. */
   displayUrl: string;
   embedded: boolean;
@@ -15,11 +19,13 @@ export interface Database {
 }
 
 export interface OpenDatabaseOptions {
-  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'embeddedPostgresPort'>;
+  config: Pick<Config, 'databaseUrl' | 'dataDir' | 'embeddedPostgresPort'> & Partial<Pick<Config, 'lockHeartbeatMs'>>;
   logger: Logger;
   /** Apply pending migrations (under an advisory lock) before handing the database out. Default true. */
   migrate?: boolean;
   poolSize?: number;
+  /** An embedded server this opens stays running after close (`db url`). */
+  keepEmbeddedRunning?: boolean;
 }
 
 /**
@@ -31,10 +37,14 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   let embedded: EmbeddedPostgres | undefined;
   let url = config.databaseUrl;
   if (!url) {
-    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, logger });
+    embedded = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort, logger, keepRunning: options.keepEmbeddedRunning === true });
     url = embedded.url;
   }
+  const tls = normaliseSslMode(url);
+  if (tls.note) logger.warn({ sslmode: 'verify-full' }, tls.note);
+  url = tls.url;
   const pool = createPool({ connectionString: url, max: options.poolSize ?? 10 });
+  if (config.lockHeartbeatMs !== undefined) configureAdvisoryLocks(pool, { heartbeatMs: config.lockHeartbeatMs });
   const displayUrl = redactDatabaseUrl(url);
   const close = async () => {
     await pool.end().catch(() => undefined);
@@ -44,7 +54,8 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     await pool.query('SELECT 1');
   } catch (err) {
     await close();
-    throw new DatabaseError('DATABASE_UNAVAILABLE', `cannot connect to PostgreSQL at ${displayUrl}: ${(err as Error).message}`, { cause: err });
+    const hint = tlsHint(err);
+    throw new DatabaseError('DATABASE_UNAVAILABLE', `cannot connect to PostgreSQL at ${displayUrl}: ${(err as Error).message}${hint ? `; ${hint}` : ''}`, { cause: err });
   }
   try {
     if (options.migrate !== false) await runMigrations(pool, logger);
@@ -52,5 +63,5 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     await close();
     throw err;
   }
-  return { pool, db: createDb(pool), displayUrl, embedded: embedded !== undefined, close };
+  return { pool, db: createDb(pool), url, displayUrl, embedded: embedded !== undefined, close };
 }

@@ -39,6 +39,10 @@ export function createPool(options: PoolOptions): Pool {
     types,
     connectionTimeoutMillis: 10_000,
     idleTimeoutMillis: 30_000,
+    // TCP keepalives: a peer that vanished (failover, a cut network path) is noticed by the kernel
+    // even on a connection that sits idle holding an advisory lock, instead of never.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   guardAgainstConnectionLoss(pool);
   return pool;

@@ -1,4 +1,5 @@
 import type { Config } from '../config/config.js';
+import type { Fence } from '../db/advisory-lock.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../util/clock.js';
@@ -24,6 +25,13 @@ export interface LegalHoldDeps {
   actor?: string | undefined;
   /** Backoff between download attempts of one file in one run (default 1 s doubling to 60 s, full jitter). */
   downloadBackoff?: BackoffOptions | undefined;
+  /**
+   * Fences of the locks this pass runs under (the service's `job:legal-hold`): every state write of
+   * the pass checks them in its transaction, so a pass whose lock was taken over by another
+   * replica fails with LOCK_SUPERSEDED instead of overwriting newer state. None for the CLI, whose
+   * file writes are fenced by each file's own lock.
+   */
+  fences?: readonly Fence[] | undefined;
 }
 
 /** What jobs that never call Zoom (verification) need. */

@@ -51,7 +51,7 @@ async function refreshMatterFiles(deps: LegalHoldDeps, matter: MatterRecord, sum
     summary.custodians++;
     try {
       for await (const page of listMatterFilePages(deps.zoom, matter.matterId, custodian.identifier, { signal: deps.signal })) {
-        const outcome = await recordListedFiles(deps.pool, matter.matterId, custodian.identifier, page.files, deps.clock.now());
+        const outcome = await recordListedFiles(deps.pool, matter.matterId, custodian.identifier, page.files, deps.clock.now(), deps.fences);
         summary.filesListed += outcome.seen;
         summary.added += outcome.added.length;
         summary.becameReady += outcome.becameReady.length;

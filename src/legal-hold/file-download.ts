@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { performance } from 'node:perf_hooks';
-import { tryAdvisoryLock } from '../db/advisory-lock.js';
+import { fenceOf, tryAdvisoryLock, type Fence } from '../db/advisory-lock.js';
 import { AbortError, ZoomApiError, hasCode, isArchiverError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { asTypedError, classifyFailure, describeFailure } from '../sync/failure.js';
@@ -26,7 +26,9 @@ import { inspectZip } from './zip-check.js';
  * matter ends up here complete and verified — even if the matter is later deleted in Zoom.
  *
  * One file: take its advisory lock (two processes never download the same file; a crashed one's
- * lock dies with its connection, so a `downloading` row it left is simply taken over), stream the
+ * lock dies with its connection, so a `downloading` row it left is simply taken over; a download
+ * whose lock is lost stops, and its row writes carry the lock's fence, so one that was taken over
+ * can no longer record anything), stream the
  * body into `<file_key>.zip.tmp` beside its final place while hashing it (SHA-256) and counting its
  * bytes, check the count against Content-Length, fsync, check that it is a readable zip, then move
  * it into place with `link` — which, unlike `rename`, never replaces an existing file — and fsync
@@ -136,73 +138,89 @@ async function downloadClaimedFile(deps: LegalHoldDeps, candidate: FileRecord, s
   const lock = await tryAdvisoryLock(deps.pool, fileLockName(candidate));
   if (!lock) return { kind: 'skipped' };
   try {
-    const file = await claimFile(deps.pool, candidate, deps.clock.now());
+    const fences = [...(deps.fences ?? []), fenceOf(lock)];
+    const file = await claimFile(deps.pool, candidate, deps.clock.now(), fences);
     if (!file) return { kind: 'skipped' };
     const logger = runLogger.child({ matterId: file.matterId, custodian: file.custodian, fileKey: file.fileKey });
-    return await downloadWithRetries(deps, file, signal, logger);
+    // Losing the file's lock stops this download: another process may be downloading it now.
+    return await downloadWithRetries(deps, file, AbortSignal.any([signal, lock.lost]), fences, logger);
   } finally {
     await lock.release();
   }
 }
 
-async function downloadWithRetries(deps: LegalHoldDeps, file: FileRecord, signal: AbortSignal, logger: Logger): Promise<FileOutcome> {
+async function downloadWithRetries(deps: LegalHoldDeps, file: FileRecord, signal: AbortSignal, fences: readonly Fence[], logger: Logger): Promise<FileOutcome> {
   const maxAttempts = deps.config.legalHold.downloadAttempts;
   const actor = actorOf(deps);
   const backoff = { ...DEFAULT_BACKOFF, ...deps.downloadBackoff };
+  const release = (state: 'failed' | 'ready', details: Record<string, unknown>) => releaseQuietly(deps, file, state, actor, details, fences, logger);
   for (let attempt = 1; ; attempt++) {
     const startedMs = performance.now();
     try {
       const copy = await downloadOnce(deps, file, signal, logger);
       const durationMs = Math.round(performance.now() - startedMs);
-      await recordStored(deps.pool, file, { storedPath: copy.storedPath, bytes: copy.bytes, sha256: copy.sha256, zipEntries: copy.zipEntries, storedAt: deps.clock.now() }, actor, {
-        attempt,
-        durationMs,
-        warnings: copy.warnings,
-        zoomTrackingId: copy.trackingId ?? null,
-      });
+      await recordStored(
+        deps.pool,
+        file,
+        { storedPath: copy.storedPath, bytes: copy.bytes, sha256: copy.sha256, zipEntries: copy.zipEntries, storedAt: deps.clock.now() },
+        actor,
+        { attempt, durationMs, warnings: copy.warnings, zoomTrackingId: copy.trackingId ?? null },
+        fences,
+      );
       logger.info({ bytes: copy.bytes, zipEntries: copy.zipEntries, attempt, durationMs, storedPath: copy.storedPath }, 'legal-hold file stored and verified');
       return { kind: 'stored', file: { ...identity(file), ...copy, attempts: attempt, durationMs } };
     } catch (caught) {
       const err = asTypedError(caught);
+      if (hasCode(err, 'LOCK_SUPERSEDED')) throw err;
       if (signal.aborted || hasCode(err, 'ABORTED')) {
-        await releaseQuietly(deps, file, 'ready', actor, {}, logger);
+        await release('ready', {});
+        if (hasCode(signal.reason, 'LOCK_LOST')) throw signal.reason as Error;
         throw err instanceof AbortError ? err : abortErrorFor(signal);
       }
       const message = describeDownloadError(err);
       const fatal = (err instanceof LegalHoldStorageError && err.code === 'LEGAL_HOLD_STORAGE_FAILED') || classifyFailure(err) === 'fatal';
       try {
-        await recordAttemptFailure(deps.pool, file, message, deps.clock.now());
+        await recordAttemptFailure(deps.pool, file, message, deps.clock.now(), fences);
       } catch (recordErr) {
         logger.error({ err: recordErr }, 'could not record the failed attempt');
         if (fatal) throw err;
         throw asTypedError(recordErr);
       }
       if (fatal) {
-        await releaseQuietly(deps, file, 'failed', actor, { attempts: attempt, error: message }, logger);
+        await release('failed', { attempts: attempt, error: message });
         throw err;
       }
       const retryable = isRetryable(err);
       if (!retryable || attempt >= maxAttempts) {
-        await releaseQuietly(deps, file, 'failed', actor, { attemptsThisRun: attempt, error: message }, logger);
+        await release('failed', { attemptsThisRun: attempt, error: message });
         logger.warn({ err, attempt, retryable }, retryable ? `giving up on this file for this run after ${attempt} attempts; the next run tries again` : 'download refused; the next run tries again');
         return { kind: 'failed', file: { ...identity(file), attempts: attempt, error: message } };
       }
       const delayMs = computeBackoffMs(attempt - 1, backoff);
       logger.warn({ err, attempt, maxAttempts, delayMs }, `download attempt ${attempt} of ${maxAttempts} failed; the partial file was removed; retrying in ${delayMs} ms`);
       await sleepOrAbort(delayMs, signal).catch(async (sleepErr: unknown) => {
-        await releaseQuietly(deps, file, 'ready', actor, {}, logger);
+        await release('ready', {});
         throw sleepErr;
       });
     }
   }
 }
 
-async function releaseQuietly(deps: LegalHoldDeps, file: FileRecord, state: 'failed' | 'ready', actor: string, details: Record<string, unknown>, logger: Logger): Promise<void> {
+async function releaseQuietly(
+  deps: LegalHoldDeps,
+  file: FileRecord,
+  state: 'failed' | 'ready',
+  actor: string,
+  details: Record<string, unknown>,
+  fences: readonly Fence[],
+  logger: Logger,
+): Promise<void> {
   try {
-    await releaseFile(deps.pool, file, state, actor, deps.clock.now(), details);
+    await releaseFile(deps.pool, file, state, actor, deps.clock.now(), details, fences);
   } catch (err) {
-    // The advisory lock is released all the same; a later run takes the row over.
-    logger.error({ err }, `could not mark the file ${state}; a later run takes it over`);
+    // The advisory lock is released all the same; a later run takes the row over (and a superseded
+    // run's release is refused: the new holder owns the row).
+    logger.error({ err: asTypedError(err) }, `could not mark the file ${state}; a later run takes it over`);
   }
 }
 

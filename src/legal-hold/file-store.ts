@@ -1,5 +1,6 @@
 import { recordAudit } from '../audit/audit-log.js';
 import type { IsoDate } from '../domain/types.js';
+import { assertFences, type Fence } from '../db/advisory-lock.js';
 import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
 import type { ZoomLegalHoldFile } from '../zoom/legal-hold.js';
 import { ZOOM_ACTOR } from './deps.js';
@@ -10,6 +11,10 @@ import type { FileIdentity } from './storage-paths.js';
  * our copy. States: `pending` (Zoom is preparing it) → `ready` → `downloading` → `stored`, or
  * `failed` (tried again on later runs). A stored row never changes again (a trigger guarantees it)
  * and no row is ever deleted.
+ *
+ * Every state write takes the fences of the locks it is made under (the legal-hold job's, the
+ * file's own) and checks them in its transaction: a pass or a download whose lock was lost and
+ * taken over fails with LOCK_SUPERSEDED instead of writing over the new holder's state.
  */
 
 export type FileState = 'pending' | 'ready' | 'downloading' | 'stored' | 'failed';
@@ -132,11 +137,19 @@ export interface ListedFilesOutcome {
  * the state only moves forward (pending → ready), so a stored, failed or downloading row is never
  * set back, and a file that disappears from Zoom's list keeps its row.
  */
-export async function recordListedFiles(pool: Pool, matterId: string, custodian: string, files: readonly ZoomLegalHoldFile[], now: Date): Promise<ListedFilesOutcome> {
+export async function recordListedFiles(
+  pool: Pool,
+  matterId: string,
+  custodian: string,
+  files: readonly ZoomLegalHoldFile[],
+  now: Date,
+  fences: readonly Fence[] = [],
+): Promise<ListedFilesOutcome> {
   // Zoom may repeat an item across pages; one statement must not touch a row twice.
   const unique = [...new Map(files.map((f) => [f.fileKey, f])).values()];
   if (unique.length === 0) return { added: [], becameReady: [], seen: 0 };
   return withTransaction(pool, async (client) => {
+    await assertFences(client, fences);
     const keys = unique.map((f) => f.fileKey);
     const before = await client.query<{ file_key: string; state: FileState }>(
       `SELECT file_key, state FROM archive.legal_hold_files WHERE matter_id = $1 AND custodian = $2 AND file_key = ANY($3::text[]) FOR UPDATE`,
@@ -201,15 +214,18 @@ export function fileSubject(f: FileIdentity): string {
  * is what keeps two processes apart (and dies with a crashed one); this state only tells readers.
  * Undefined when the file is stored already or not downloadable.
  */
-export async function claimFile(db: Queryable, file: FileIdentity, now: Date): Promise<FileRecord | undefined> {
-  const res = await db.query<FileRow>(
-    `UPDATE archive.legal_hold_files SET state = 'downloading', updated_at = $4
-     WHERE ${KEY_WHERE} AND state IN ('ready', 'failed', 'downloading')
-     RETURNING ${FILE_COLUMNS}`,
-    [...keyParams(file), now],
-  );
-  const row = res.rows[0];
-  return row ? toRecord(row) : undefined;
+export async function claimFile(pool: Pool, file: FileIdentity, now: Date, fences: readonly Fence[] = []): Promise<FileRecord | undefined> {
+  return withTransaction(pool, async (client) => {
+    await assertFences(client, fences);
+    const res = await client.query<FileRow>(
+      `UPDATE archive.legal_hold_files SET state = 'downloading', updated_at = $4
+       WHERE ${KEY_WHERE} AND state IN ('ready', 'failed', 'downloading')
+       RETURNING ${FILE_COLUMNS}`,
+      [...keyParams(file), now],
+    );
+    const row = res.rows[0];
+    return row ? toRecord(row) : undefined;
+  });
 }
 
 export interface StoredCopy {
@@ -220,8 +236,9 @@ export interface StoredCopy {
   storedAt: Date;
 }
 
-export async function recordStored(pool: Pool, file: FileIdentity, copy: StoredCopy, actor: string, details: Record<string, unknown>): Promise<FileRecord> {
+export async function recordStored(pool: Pool, file: FileIdentity, copy: StoredCopy, actor: string, details: Record<string, unknown>, fences: readonly Fence[] = []): Promise<FileRecord> {
   return withTransaction(pool, async (client) => {
+    await assertFences(client, fences);
     const res = await client.query<FileRow>(
       `UPDATE archive.legal_hold_files
        SET state = 'stored', stored_path = $4, stored_bytes = $5, sha256 = $6, zip_entries = $7, stored_at = $8,
@@ -245,20 +262,32 @@ export async function recordStored(pool: Pool, file: FileIdentity, copy: StoredC
 }
 
 /** One failed attempt: counted, its error kept; the file stays claimed for the next attempt. */
-export async function recordAttemptFailure(db: Queryable, file: FileIdentity, error: string, now: Date): Promise<void> {
-  await db.query(
-    `UPDATE archive.legal_hold_files SET attempts = attempts + 1, last_error = $4, last_error_at = $5, updated_at = $5
-     WHERE ${KEY_WHERE} AND state = 'downloading'`,
-    [...keyParams(file), error, now],
-  );
+export async function recordAttemptFailure(pool: Pool, file: FileIdentity, error: string, now: Date, fences: readonly Fence[] = []): Promise<void> {
+  await withTransaction(pool, async (client) => {
+    await assertFences(client, fences);
+    await client.query(
+      `UPDATE archive.legal_hold_files SET attempts = attempts + 1, last_error = $4, last_error_at = $5, updated_at = $5
+       WHERE ${KEY_WHERE} AND state = 'downloading'`,
+      [...keyParams(file), error, now],
+    );
+  });
 }
 
 /**
  * Ends this run's claim without a stored copy: `failed` after the run gave up (audited; a later run
  * tries again), or back to `ready` when the run was interrupted before it could finish.
  */
-export async function releaseFile(pool: Pool, file: FileIdentity, state: 'failed' | 'ready', actor: string, now: Date, details: Record<string, unknown>): Promise<void> {
+export async function releaseFile(
+  pool: Pool,
+  file: FileIdentity,
+  state: 'failed' | 'ready',
+  actor: string,
+  now: Date,
+  details: Record<string, unknown>,
+  fences: readonly Fence[] = [],
+): Promise<void> {
   await withTransaction(pool, async (client) => {
+    await assertFences(client, fences);
     const res = await client.query<{ attempts: number; last_error: string | null }>(
       `UPDATE archive.legal_hold_files SET state = $4, updated_at = $5 WHERE ${KEY_WHERE} AND state = 'downloading' RETURNING attempts, last_error`,
       [...keyParams(file), state, now],

@@ -95,7 +95,7 @@ export async function deleteMatter(deps: LegalHoldDeps, input: DeleteMatterInput
   if (unstored > 0 && input.force !== true) {
     throw new InputError(
       `matter ${matter.matterId} has ${unstored} zip file(s) from Zoom that are not stored here yet; once the matter is deleted Zoom no longer serves them. ` +
-        'Run `legal-hold download` first, or delete with --force to give them up',
+        'Download them first (the legal-hold job does, or `legal-hold download`), or delete with force to give them up (`--force`; over HTTP `?force=true`)',
       'matter',
     );
   }

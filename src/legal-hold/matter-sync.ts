@@ -1,3 +1,4 @@
+import { assertFences } from '../db/advisory-lock.js';
 import { withTransaction } from '../db/pool.js';
 import { listMatterPages, type MalformedLegalHoldItem, type ZoomMatter } from '../zoom/legal-hold.js';
 import type { LegalHoldDeps } from './deps.js';
@@ -26,6 +27,7 @@ export interface MatterSyncSummary {
 
 export async function syncMatters(deps: LegalHoldDeps): Promise<MatterSyncSummary> {
   const logger = deps.logger.child({ job: 'legal-hold', step: 'sync-matters' });
+  const fences = deps.fences ?? [];
   const listingStartedAt = deps.clock.now();
   const listed = new Map<string, ZoomMatter>();
   const malformed: MalformedLegalHoldItem[] = [];
@@ -48,18 +50,29 @@ export async function syncMatters(deps: LegalHoldDeps): Promise<MatterSyncSummar
       unchanged.push(matter);
       continue;
     }
-    const outcome: ListingOutcome = await withTransaction(deps.pool, (client) => applyListedMatter(client, matter, now, listingStartedAt));
+    const outcome: ListingOutcome = await withTransaction(deps.pool, async (client) => {
+      await assertFences(client, fences);
+      return applyListedMatter(client, matter, now, listingStartedAt);
+    });
     if (outcome === 'discovered') summary.discovered.push(matter.matterId);
     else if (outcome === 'changed') summary.changed.push(matter.matterId);
     else if (outcome === 'reappeared') summary.reappeared.push(matter.matterId);
     if (outcome !== 'unchanged') logger.info({ matterId: matter.matterId, outcome }, `matter ${outcome} in Zoom's listing; mirror updated and audited`);
   }
-  await touchListedMatters(deps.pool, unchanged, now);
+  await withTransaction(deps.pool, async (client) => {
+    await assertFences(client, fences);
+    await touchListedMatters(client, unchanged, now);
+  });
 
   if (summary.absenceChecked) {
     // Only matters last seen before this listing began: one created here meanwhile is not missing.
     for (const matterId of await findVanishedMatters(deps.pool, [...listed.keys()], listingStartedAt)) {
-      const after = await recordDeletedInZoom(deps.pool, matterId, now, { reason: 'absent from a complete listing of matters', listedMatters: listed.size });
+      // Fenced: a pass whose listing is stale (its lock was taken over meanwhile) must not mark a
+      // matter deleted that the current holder's newer listing still shows.
+      const after = await withTransaction(deps.pool, async (client) => {
+        await assertFences(client, fences);
+        return recordDeletedInZoom(client, matterId, now, { reason: 'absent from a complete listing of matters', listedMatters: listed.size });
+      });
       if (after) {
         summary.deletedInZoom.push(matterId);
         logger.warn({ matterId }, 'matter is gone from Zoom; marked deleted_in_zoom: what it held stays held and its stored files are kept');

@@ -50,6 +50,7 @@ export function createLogger(settings: LoggerSettings): Logger {
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
     serializers: { err: pino.stdSerializers.err },
     timestamp: pino.stdTimeFunctions.isoTime,
+    hooks: { streamWrite: withUniqueKeys },
   };
   if (usePretty) {
     const stream = pretty({
@@ -63,6 +64,22 @@ export function createLogger(settings: LoggerSettings): Logger {
     return pino(options, stream);
   }
   return pino(options, destination);
+}
+
+/**
+ * pino writes a child's bindings and the call's own fields as they come, so a key bound twice (a
+ * `module` bound by a caller and again by the module itself, a `job` in the bindings and in the
+ * call) appears twice in one line — which Elasticsearch and other strict JSON readers reject. Each
+ * line is therefore rewritten with every key once, keeping the innermost value (the last one, as
+ * JSON.parse does): the most specific binding wins. Lines are small and few (no per-page logging at
+ * info), so the cost is a few microseconds a line.
+ */
+export function withUniqueKeys(line: string): string {
+  try {
+    return `${JSON.stringify(JSON.parse(line))}\n`;
+  } catch {
+    return line;
+  }
 }
 
 /** A logger that drops everything: for library callers and tests that do not care. */

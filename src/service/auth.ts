@@ -7,7 +7,10 @@ import { findActiveToken, hashToken, looksLikeToken, roleAllows, touchToken, typ
 /**
  * Bearer-token authentication (RFC 6750) against archive.api_tokens. A token is looked up by its
  * SHA-256, so no comparison of secrets happens in this process and nothing secret is kept in
- * memory (a token found valid is remembered by its hash for TOKEN_CACHE_TTL_MS). No token or an unknown/revoked one: 401 with `WWW-Authenticate: Bearer`. A role too small
+ * memory. The lookup runs on every request (one primary-key probe on a small table): a token
+ * revoked on any replica, or with `token revoke`, is refused by every replica from the next request
+ * on — no cache that keeps it working for a while. No token or an unknown/revoked one: 401 with
+ * `WWW-Authenticate: Bearer`. A role too small
  * for the route: 403. The token itself is never logged (the logger redacts `authorization`, and only
  * the token's name is ever put in a log line or the audit log).
  */
@@ -28,13 +31,6 @@ declare module 'fastify' {
 
 const REALM = 'zoom-chat-archiver';
 const TOUCH_INTERVAL_MS = 60_000;
-/**
- * A token found valid is trusted for this long without asking the database again: one round trip
- * less per request. It bounds how long a revoked token keeps working on a replica (documented:
- * "revocation takes effect within 5 seconds"). Unknown tokens are never cached.
- */
-export const TOKEN_CACHE_TTL_MS = 5_000;
-const TOKEN_CACHE_MAX_ENTRIES = 1_000;
 
 export interface Authenticator {
   /** A preHandler that lets the request through only with a token of at least `role`. */
@@ -45,8 +41,6 @@ export function createAuthenticator(deps: { pool: Pool; logger: Logger }): Authe
   // last_used_at is written at most once a minute per token and process (and the UPDATE itself
   // skips rows touched within the minute by another replica).
   const lastTouchedMs = new Map<number, number>();
-  // Keyed by the token's SHA-256 (hex), never by the token itself.
-  const recentlyValid = new Map<string, { token: AuthenticatedToken; expiresAtMs: number }>();
 
   const touch = (id: number) => {
     const nowMs = Date.now();
@@ -68,23 +62,14 @@ export function createAuthenticator(deps: { pool: Pool; logger: Logger }): Authe
         'WWW-Authenticate': `Bearer realm="${REALM}", error="invalid_request"`,
       });
     }
-    const hash = hashToken(match[1]);
-    const key = hash.toString('hex');
-    const nowMs = Date.now();
-    const cached = recentlyValid.get(key);
-    if (cached && cached.expiresAtMs > nowMs) return cached.token;
-    const found = await findActiveToken(deps.pool, hash);
+    const found = await findActiveToken(deps.pool, hashToken(match[1]));
     if (!found) {
-      recentlyValid.delete(key);
       throw new ApiError(401, 'UNAUTHORIZED', 'the API token is not valid (unknown or revoked)', undefined, {
         'WWW-Authenticate': `Bearer realm="${REALM}", error="invalid_token"`,
       });
     }
     touch(found.id);
-    const token = { ...found, actor: `api:${found.name}` };
-    if (recentlyValid.size >= TOKEN_CACHE_MAX_ENTRIES) recentlyValid.clear();
-    recentlyValid.set(key, { token, expiresAtMs: nowMs + TOKEN_CACHE_TTL_MS });
-    return token;
+    return { ...found, actor: `api:${found.name}` };
   };
 
   return {

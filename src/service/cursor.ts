@@ -17,7 +17,24 @@ const MAX_CURSOR_CHARS = 2048;
  * so the next page starts exactly after the last row (milliseconds could skip or repeat rows).
  */
 export const exactInstantSql = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
-export const exactInstantKey = z.string().regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+const EXACT_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{6}Z$/;
+
+/**
+ * True for an instant as a cursor carries it *and* a real one: a calendar date (no February 30th),
+ * hours 0–23, minutes and seconds 0–59, years 0001–9999. A hand-edited cursor with an impossible
+ * time is refused here (400) rather than by PostgreSQL (which would make it a 500).
+ */
+export function isExactInstant(value: string): boolean {
+  const m = EXACT_INSTANT.exec(value);
+  if (!m) return false;
+  const [year, month, day, hour, minute, second] = m.slice(1).map(Number) as [number, number, number, number, number, number];
+  if (year < 1 || hour > 23 || minute > 59 || second > 59) return false;
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day);
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
+export const exactInstantKey = z.string().refine(isExactInstant);
 
 const envelope = z.object({ v: z.literal(1), k: z.string(), f: z.string(), p: z.array(z.union([z.string(), z.number(), z.null()])).max(8) });
 

@@ -1,4 +1,4 @@
-import { parseExportRequest, runExport, type ExportRecord, type ExportRequestInput } from '../export/index.js';
+import { API_WORDS, checkExportRequest, parseExportRequest, runExport, type ExportRecord, type ExportRequestInput } from '../export/index.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../util/clock.js';
@@ -24,7 +24,9 @@ export async function launchExport(
   actor: string,
 ): Promise<LaunchedExport> {
   // The bundle goes to the default place under ARCHIVE_DATA_DIR/exports: never a path from the request.
-  const request = parseExportRequest(input);
+  // Checked here in the API's words (runExport checks again, in the CLI's, only what changed since).
+  const request = parseExportRequest(input, API_WORDS);
+  await checkExportRequest(deps.pool, request, API_WORDS);
   let announce: (record: ExportRecord) => void = () => undefined;
   const started = new Promise<ExportRecord>((resolve) => (announce = resolve));
   const run = deps.inFlight.track({ kind: 'export', name: 'api export' }, (signal) =>

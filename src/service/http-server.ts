@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
+import { STATUS_CODES } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Logger } from '../logging/logger.js';
 import type { ApiContext } from './api-context.js';
-import { toErrorResponse } from './http-errors.js';
+import { clientErrorResponse, toErrorResponse } from './http-errors.js';
 import { registerArchiveRoutes } from './routes/archive.js';
 import { registerExportRoutes, type ExportRoutesDeps } from './routes/exports.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -45,6 +46,28 @@ export function buildHttpApp(ctx: ApiContext, options: HttpAppOptions = {}): { a
     forceCloseConnections: 'idle',
     requestTimeout: 60_000,
     routerOptions: { maxParamLength: 500, ignoreTrailingSlash: true },
+    // A malformed or overlong URL is refused by fastify's router before any route or hook runs:
+    // answered here in the API's one error shape instead of fastify's, which echoes the URL.
+    frameworkErrors: (err, request, reply) => {
+      const response = toErrorResponse(err, request.id);
+      // fastify types this reply by a route it does not have yet; it is an ordinary reply.
+      const plain = reply as unknown as { code(n: number): { headers(h: Record<string, string>): { send(b: unknown): unknown } } };
+      void plain.code(response.status).headers({ ...commonHeaders(request.id), ...response.headers }).send(response.body);
+    },
+    // Bytes Node's HTTP parser cannot read as a request never reach fastify at all.
+    clientErrorHandler: (err: Error & { code?: string }, socket: Socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      if (socket.writable) {
+        const requestId = randomUUID();
+        const { status, body } = clientErrorResponse(err, requestId);
+        const text = JSON.stringify(body);
+        socket.write(
+          `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\n` +
+            `X-Request-Id: ${requestId}\r\nCache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${text}`,
+        );
+      }
+      socket.destroy(err);
+    },
   });
   const routes: RegisteredRoute[] = [];
   app.addHook('onRoute', (route) => {
@@ -55,9 +78,7 @@ export function buildHttpApp(ctx: ApiContext, options: HttpAppOptions = {}): { a
   app.decorateRequest('apiToken', null);
 
   app.addHook('onRequest', async (request, reply) => {
-    reply.header('X-Request-Id', request.id);
-    reply.header('Cache-Control', 'no-store');
-    reply.header('X-Content-Type-Options', 'nosniff');
+    reply.headers(commonHeaders(request.id));
   });
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? 'unmatched';
@@ -74,9 +95,10 @@ export function buildHttpApp(ctx: ApiContext, options: HttpAppOptions = {}): { a
     else if (response.status >= 500) log.warn({ requestId: request.id, route, code: response.body.error.code, message: response.body.error.message }, 'request could not be served');
     void reply.code(response.status).headers(response.headers).send(response.body);
   });
+  // The path is not echoed back: an answer never reflects what a client put in the URL.
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({
-      error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0] ?? ''}; /openapi.json lists every route`, request_id: request.id },
+      error: { code: 'NOT_FOUND', message: `no ${request.method} route at this path; /openapi.json lists every route`, request_id: request.id },
     });
   });
 
@@ -88,6 +110,10 @@ export function buildHttpApp(ctx: ApiContext, options: HttpAppOptions = {}): { a
   if (options.legalHold) registerLegalHoldRoutes(app, ctx, options.legalHold);
   if (options.exports) registerExportRoutes(app, ctx, options.exports);
   return { app, routes };
+}
+
+function commonHeaders(requestId: string): Record<string, string> {
+  return { 'X-Request-Id': requestId, 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' };
 }
 
 function atLeastWarn(logger: Logger): string {

@@ -1,4 +1,5 @@
-import type { Queryable } from '../db/pool.js';
+import { assertFences, type Fence } from '../db/advisory-lock.js';
+import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
 
 /**
  * archive.job_runs: one row per run of a scheduled job (public view `job_runs`). A run starts as
@@ -13,19 +14,35 @@ export type FinishedJobOutcome = Exclude<JobOutcome, 'running'>;
 /** What a job reports about its run: counts and identifiers, never message content. */
 export type JobFigures = Record<string, unknown>;
 
-export async function startJobRun(db: Queryable, run: { job: string; instance: string }): Promise<number> {
-  const res = await db.query<{ id: number }>(`INSERT INTO archive.job_runs (job, instance) VALUES ($1, $2) RETURNING id`, [run.job, run.instance]);
-  const id = res.rows[0]?.id;
-  if (id === undefined) throw new Error('job_runs insert returned no id');
-  return id;
+export async function startJobRun(pool: Pool, run: { job: string; instance: string; fence: Fence }): Promise<number> {
+  return withTransaction(pool, async (client) => {
+    await assertFences(client, [run.fence]);
+    const res = await client.query<{ id: number }>(`INSERT INTO archive.job_runs (job, instance) VALUES ($1, $2) RETURNING id`, [run.job, run.instance]);
+    const id = res.rows[0]?.id;
+    if (id === undefined) throw new Error('job_runs insert returned no id');
+    return id;
+  });
 }
 
-export async function finishJobRun(db: Queryable, runId: number, result: { outcome: FinishedJobOutcome; figures: JobFigures | null; error: string | null }): Promise<void> {
-  await db.query(
-    `UPDATE archive.job_runs SET finished_at = now(), outcome = $2, figures = $3::jsonb, error = $4
-     WHERE id = $1 AND outcome = 'running'`,
-    [runId, result.outcome, result.figures === null ? null : JSON.stringify(result.figures), result.error],
-  );
+/**
+ * Records how the run ended. False when the row was no longer `running` (nothing written); throws
+ * LockSupersededError when another process holds the job's lock now (it closes this row itself).
+ */
+export async function finishJobRun(
+  pool: Pool,
+  runId: number,
+  result: { outcome: FinishedJobOutcome; figures: JobFigures | null; error: string | null },
+  fence: Fence,
+): Promise<boolean> {
+  return withTransaction(pool, async (client) => {
+    await assertFences(client, [fence]);
+    const res = await client.query(
+      `UPDATE archive.job_runs SET finished_at = now(), outcome = $2, figures = $3::jsonb, error = $4
+       WHERE id = $1 AND outcome = 'running'`,
+      [runId, result.outcome, result.figures === null ? null : JSON.stringify(result.figures), result.error],
+    );
+    return (res.rowCount ?? 0) > 0;
+  });
 }
 
 /** A tick that did not run because another process held the job: recorded so the trail shows who ran what. */
@@ -40,16 +57,20 @@ export async function recordSkippedRun(db: Queryable, run: { job: string; instan
 
 /**
  * Called while holding the job's lock: a row of this job still `running` belongs to a process that
- * died (its connection, and with it the lock, is gone), so it is closed as aborted.
+ * died or lost its lock (its connection, and with it the lock, is gone), so it is closed as aborted.
+ * Fenced: only the newest holder may do this.
  */
-export async function closeAbandonedJobRuns(db: Queryable, job: string): Promise<number> {
-  const res = await db.query(
-    `UPDATE archive.job_runs SET outcome = 'aborted', finished_at = now(),
-            error = coalesce(error, 'the process ended before the run finished (killed or crashed); what it stored is kept')
-     WHERE job = $1 AND outcome = 'running'`,
-    [job],
-  );
-  return res.rowCount ?? 0;
+export async function closeAbandonedJobRuns(pool: Pool, job: string, fence: Fence): Promise<number> {
+  return withTransaction(pool, async (client) => {
+    await assertFences(client, [fence]);
+    const res = await client.query(
+      `UPDATE archive.job_runs SET outcome = 'aborted', finished_at = now(),
+              error = coalesce(error, 'the process ended or lost the job''s lock before the run finished (killed, crashed, or its database connection was cut); what it stored is kept')
+       WHERE job = $1 AND outcome = 'running'`,
+      [job],
+    );
+    return res.rowCount ?? 0;
+  });
 }
 
 export interface JobRunRecord {

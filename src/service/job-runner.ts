@@ -1,14 +1,15 @@
 import { hostname } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import { tryAdvisoryLock, type HeldLock } from '../db/advisory-lock.js';
+import { fenceOf, tryAdvisoryLock, type HeldLock } from '../db/advisory-lock.js';
 import type { Pool } from '../db/pool.js';
-import { AbortError, hasCode } from '../errors.js';
+import { AbortError, hasCode, isArchiverError, throwIfAborted } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import { asTypedError } from '../sync/failure.js';
 import { sleep } from '../util/clock.js';
 import type { InFlightWork } from './in-flight-work.js';
 import { closeAbandonedJobRuns, finishJobRun, loadLastSuccesses, recordSkippedRun, startJobRun, type FinishedJobOutcome, type JobFigures } from './job-run-store.js';
 import type { JobDefinition, JobResult } from './jobs.js';
-import { tryTakeJobLock } from './leader-lock.js';
+import { jobLockName, tryTakeJobLock } from './leader-lock.js';
 import type { ServiceMetrics } from './metrics.js';
 
 /**
@@ -85,7 +86,7 @@ export class JobRunner {
     }
   }
 
-  private async runLocked(job: JobDefinition, trigger: RunTrigger, signal: AbortSignal): Promise<JobRunReport> {
+  private async runLocked(job: JobDefinition, trigger: RunTrigger, shutdownSignal: AbortSignal): Promise<JobRunReport> {
     const { pool, logger, metrics } = this.deps;
     const lock = await tryTakeJobLock(pool, job.name);
     if (!lock) {
@@ -95,12 +96,33 @@ export class JobRunner {
       logger.info({ job: job.name, trigger, jobRunId }, 'job is running elsewhere; this tick is skipped');
       return { job: job.name, outcome: 'skipped', jobRunId, error: reason };
     }
+    const fence = fenceOf(lock);
+    // The run stops when the service stops (at the shutdown deadline) or when a lock it runs under
+    // is lost: then another replica may already be running it, and nothing more may be done here.
+    const run = new AbortController();
+    const stop = (reason: unknown) => {
+      if (!run.signal.aborted) run.abort(reason);
+    };
+    const watch = (held: HeldLock) => {
+      const onLost = () => {
+        metrics.locksLost.inc({ lock: held.name });
+        logger.error({ job: job.name, lock: held.name, fence: held.fence, err: held.lost.reason as unknown }, 'lost a lock this job run holds; stopping the run before it does more work');
+        stop(held.lost.reason);
+      };
+      if (held.lost.aborted) onLost();
+      else held.lost.addEventListener('abort', onLost, { once: true });
+    };
+    const onShutdown = () => stop(shutdownSignal.reason);
+    if (shutdownSignal.aborted) onShutdown();
+    else shutdownSignal.addEventListener('abort', onShutdown, { once: true });
+    watch(lock);
+    const signal = run.signal;
     try {
-      const abandoned = await closeAbandonedJobRuns(pool, job.name);
-      const jobRunId = await startJobRun(pool, { job: job.name, instance: this.instance });
+      const abandoned = await closeAbandonedJobRuns(pool, job.name, fence);
+      const jobRunId = await startJobRun(pool, { job: job.name, instance: this.instance, fence });
       const log = logger.child({ job: job.name, jobRunId });
-      if (abandoned > 0) log.warn({ abandoned }, 'closed earlier runs of this job whose process died mid-run; what they stored is kept');
-      log.info({ trigger, schedule: job.schedule }, 'job run starting');
+      if (abandoned > 0) log.warn({ abandoned }, 'closed earlier runs of this job whose process died or lost the lock mid-run; what they stored is kept');
+      log.info({ trigger, schedule: job.schedule, fence: lock.fence }, 'job run starting');
       metrics.jobRunning.set({ job: job.name }, 1);
       const startedMs = performance.now();
       let outcome: FinishedJobOutcome;
@@ -111,17 +133,24 @@ export class JobRunner {
       try {
         if (job.usesZoom) {
           zoomTurn = await this.waitForZoomTurn(log, signal);
+          watch(zoomTurn);
           waitedForZoomMs = Math.round(performance.now() - startedMs);
         }
-        const result: JobResult = await job.run({ signal, logger: log, moduleLogger: logger.child({ jobRunId }), jobRunId });
+        throwIfAborted(signal);
+        const result: JobResult = await job.run({ signal, logger: log, moduleLogger: logger.child({ jobRunId }), jobRunId, fences: [fence] });
         figures = { trigger, ...(job.usesZoom ? { waitedForZoomMs } : {}), ...result.figures };
-        outcome = result.outcome === 'failed' && signal.aborted ? 'aborted' : result.outcome;
-        error = result.error ?? null;
+        if (signal.aborted && result.outcome !== 'succeeded') {
+          outcome = 'aborted';
+          error = describeStop(signal.reason);
+        } else {
+          outcome = result.outcome;
+          error = result.error ?? null;
+        }
       } catch (err) {
         figures = { trigger };
-        if (signal.aborted || hasCode(err, 'ABORTED')) {
+        if (signal.aborted || hasCode(err, 'ABORTED') || hasCode(err, 'LOCK_LOST') || hasCode(err, 'LOCK_SUPERSEDED')) {
           outcome = 'aborted';
-          error = 'stopped at the shutdown deadline; everything stored so far is kept and the next run continues from there';
+          error = signal.aborted ? describeStop(signal.reason) : describeStop(err);
         } else {
           outcome = 'failed';
           error = errorMessage(err);
@@ -132,12 +161,29 @@ export class JobRunner {
         await zoomTurn?.release();
       }
       const durationMs = performance.now() - startedMs;
-      await finishJobRun(pool, jobRunId, { outcome, figures, error });
+      try {
+        const recorded = await finishJobRun(pool, jobRunId, { outcome, figures, error }, fence);
+        if (!recorded) log.warn({ outcome }, 'the run had already been closed by the process that took the job over; its row was left as that process wrote it');
+      } catch (err) {
+        if (!hasCode(asTypedError(err), 'LOCK_SUPERSEDED')) throw err;
+        // Another replica holds the job now and closed (or will close) this run's row itself.
+        log.warn({ outcome, err: asTypedError(err) }, 'this run lost the job to another process, which records it; nothing more is written here');
+        outcome = 'aborted';
+        error = describeStop(asTypedError(err));
+      }
       metrics.recordJobRun(job.name, outcome, outcome === 'skipped' ? undefined : durationMs);
       const level = outcome === 'succeeded' || outcome === 'skipped' ? 'info' : outcome === 'aborted' ? 'warn' : 'error';
       log[level]({ outcome, durationMs: Math.round(durationMs), error: error ?? undefined }, 'job run finished');
       return { job: job.name, outcome, jobRunId, ...(error !== null ? { error } : {}) };
+    } catch (err) {
+      // Starting or recording the run itself failed: a lock taken over before the run began.
+      if (hasCode(asTypedError(err), 'LOCK_SUPERSEDED') || hasCode(asTypedError(err), 'LOCK_LOST')) {
+        logger.warn({ job: job.name, trigger, err: asTypedError(err) }, 'job lock was lost before the run could start; another process runs it');
+        return { job: job.name, outcome: 'not-started', error: describeStop(asTypedError(err)) };
+      }
+      throw err;
     } finally {
+      shutdownSignal.removeEventListener('abort', onShutdown);
       await lock.release();
     }
   }
@@ -145,11 +191,12 @@ export class JobRunner {
   /**
    * Jobs that call Zoom take turns across every replica: holding the `zoom` lock, one at a time.
    * A job whose turn has not come waits (it already holds its own job lock, so no other replica
-   * starts it meanwhile); the shutdown deadline ends the wait like any other work.
+   * starts it meanwhile); the shutdown deadline, or losing the job lock, ends the wait.
    */
   private async waitForZoomTurn(log: Logger, signal: AbortSignal): Promise<HeldLock> {
     let announced = false;
     for (;;) {
+      throwIfAborted(signal);
       const turn = await tryAdvisoryLock(this.deps.pool, ZOOM_TURN_LOCK);
       if (turn) {
         if (announced) log.info('its turn with Zoom has come; starting');
@@ -186,6 +233,20 @@ export class JobRunner {
 
 export function shutdownAbortReason(): AbortError {
   return new AbortError('the service is stopping and the shutdown deadline has passed');
+}
+
+/** The locks a replica's runs hold, for metrics present from start-up. */
+export function runnerLockNames(jobs: readonly string[]): string[] {
+  return [...jobs.map(jobLockName), ZOOM_TURN_LOCK];
+}
+
+/** Why a run stopped early, for job_runs.error: a lost or superseded lock, or the shutdown deadline. */
+function describeStop(reason: unknown): string {
+  const typed = asTypedError(reason);
+  if (isArchiverError(typed) && (typed.code === 'LOCK_LOST' || typed.code === 'LOCK_SUPERSEDED')) {
+    return `${typed.code}: ${typed.message}`;
+  }
+  return 'stopped at the shutdown deadline; everything stored so far is kept and the next run continues from there';
 }
 
 function errorMessage(err: unknown): string {

@@ -1,4 +1,5 @@
 import { requireZoomCredentials, type Config } from '../config/config.js';
+import type { Fence } from '../db/advisory-lock.js';
 import type { Pool } from '../db/pool.js';
 import { hasCode } from '../errors.js';
 import { passHasFailures, runLegalHoldPass, type LegalHoldPassSummary } from '../legal-hold/index.js';
@@ -25,13 +26,21 @@ export const JOB_NAMES = ['sync', 'deep-sync', 'legal-hold', 'horizon-check'] as
 export type JobName = (typeof JOB_NAMES)[number];
 
 export interface JobRunContext {
-  /** Fires when the service stops and the shutdown deadline has passed. */
+  /**
+   * Fires when the service stops and the shutdown deadline has passed, or when a lock the run holds
+   * (the job's, the Zoom turn) is lost: its reason says which (ABORTED or LOCK_LOST).
+   */
   signal: AbortSignal;
   /** Bound to `{ job, jobRunId }`. */
   logger: Logger;
   /** Bound to `{ jobRunId }` only: for modules that add their own `job` binding (sync engine, legal hold). */
   moduleLogger: Logger;
   jobRunId: number;
+  /**
+   * The job lock's fence: writes that must not come from a run whose lock was taken over check it in
+   * their transaction (assertFences) and fail with LOCK_SUPERSEDED instead.
+   */
+  fences: readonly Fence[];
 }
 
 export interface JobResult {
@@ -166,7 +175,7 @@ function legalHoldJob(deps: JobDependencies, schedule: string): JobDefinition {
     async run(ctx) {
       if (!deps.zoom) requireZoomCredentials(deps.config);
       const zoom = deps.zoom as ZoomClient;
-      const summary = await runLegalHoldPass({ pool: deps.pool, zoom, config: deps.config, logger: ctx.moduleLogger, clock: deps.clock, signal: ctx.signal });
+      const summary = await runLegalHoldPass({ pool: deps.pool, zoom, config: deps.config, logger: ctx.moduleLogger, clock: deps.clock, signal: ctx.signal, fences: ctx.fences });
       const figures = legalHoldFigures(summary);
       if (!passHasFailures(summary)) return { outcome: 'succeeded', figures };
       return { outcome: 'failed', figures, error: describeLegalHoldFailures(summary) };

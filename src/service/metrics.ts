@@ -3,6 +3,8 @@ import type { SyncConfig } from '../config/config.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../util/clock.js';
+import { LEGAL_HOLD_ENDPOINTS, REPORT_ENDPOINTS } from '../domain/zoom-endpoints.js';
+import { VERSION } from '../version.js';
 import type { ZoomCallEvent } from '../zoom/client.js';
 import { CALL_KINDS } from '../sync/call-accounting.js';
 import { loadCostPlan } from '../sync/cost-plan.js';
@@ -23,6 +25,10 @@ import { loadLastSuccesses, type FinishedJobOutcome } from './job-run-store.js';
  *   state. The exact archive totals (versions, messages, sessions) need a scan of
  *   message_versions, so they are recomputed in the background at most every
  *   ARCHIVE_TOTALS_MAX_AGE_MS and a scrape reports the last result (with its age) without waiting.
+ *
+ * Every series an alert or dashboard relies on exists from start-up with a value (0, or +Inf for
+ * "no incomplete window"): Prometheus cannot alert on a series that is absent, so a job that never
+ * succeeded reports a last success at 0 (1970) rather than nothing.
  */
 
 export const ARCHIVE_TOTALS_MAX_AGE_MS = 5 * 60_000;
@@ -88,6 +94,12 @@ export class ServiceMetrics {
     labelNames: ['job'] as const,
     registers: [this.registry],
   });
+  readonly locksLost = new Counter({
+    name: 'zca_lock_lost_total',
+    help: 'Locks (job locks, the Zoom turn) this process lost while a run held them (connection cut, terminated, or taken over); the run stopped',
+    labelNames: ['lock'] as const,
+    registers: [this.registry],
+  });
   readonly syncCalls = new Counter({
     name: 'zca_sync_calls_total',
     help: 'Report calls (HTTP attempts) of sync passes run by this process, by what they were for: listing, activity, backfill, settled, interim, resweep',
@@ -123,12 +135,12 @@ export class ServiceMetrics {
   });
   private readonly oldestIncompleteDays = new Gauge({
     name: 'zca_horizon_oldest_incomplete_window_days_until_expiry',
-    help: 'Days until the oldest window that is not complete starts leaving Zoom\'s six-month horizon (absent when every window is complete)',
+    help: 'Days until the oldest window that is not complete starts leaving Zoom\'s six-month horizon (+Inf when every window is complete)',
     registers: [this.registry],
   });
   private readonly lastSuccess = new Gauge({
     name: 'zca_job_last_success_timestamp_seconds',
-    help: 'When each job last finished successfully, on any replica (Unix time)',
+    help: 'When each job last finished successfully, on any replica (Unix time; 0 when it never has)',
     labelNames: ['job'] as const,
     registers: [this.registry],
   });
@@ -152,6 +164,13 @@ export class ServiceMetrics {
   private readonly archiveTotalsAge = new Gauge({
     name: 'zca_archive_totals_age_seconds',
     help: 'Age of the archive totals (zca_archive_message_versions, zca_archive_messages)',
+    registers: [this.registry],
+  });
+
+  private readonly buildInfo = new Gauge({
+    name: 'zca_build_info',
+    help: 'Always 1; the labels say which version runs (and on which Node.js)',
+    labelNames: ['version', 'node_version'] as const,
     registers: [this.registry],
   });
 
@@ -185,9 +204,27 @@ export class ServiceMetrics {
 
   private totals: { versions: number; messages: number; computedAtMs: number } | undefined;
   private totalsRefresh: Promise<void> | undefined;
+  private readonly jobNames: readonly string[];
 
-  constructor() {
+  /** `jobNames`: the registered jobs; `lockNames`: the locks their runs hold (both label sets are created at once). */
+  constructor(options: { jobNames?: readonly string[]; lockNames?: readonly string[] } = {}) {
     collectDefaultMetrics({ register: this.registry });
+    this.jobNames = options.jobNames ?? [];
+    this.buildInfo.set({ version: VERSION, node_version: process.versions.node }, 1);
+    for (const job of this.jobNames) {
+      for (const outcome of ['succeeded', 'failed', 'skipped', 'aborted'] as const) this.jobRuns.inc({ job, outcome }, 0);
+      this.jobRunning.set({ job }, 0);
+      this.ticksOverlapped.inc({ job }, 0);
+      this.lastSuccess.set({ job }, 0);
+    }
+    for (const job of this.jobNames.filter((j) => j === 'sync' || j === 'deep-sync')) this.versionsAdded.inc({ job }, 0);
+    for (const lock of options.lockNames ?? []) this.locksLost.inc({ lock }, 0);
+    for (const endpoint of [...Object.values(REPORT_ENDPOINTS), ...Object.values(LEGAL_HOLD_ENDPOINTS)]) this.zoomRateLimited.inc({ endpoint }, 0);
+    for (const status of ['complete', 'open', 'incomplete', 'expired']) this.windows.set({ status }, 0);
+    for (const state of ['pending', 'ready', 'downloading', 'stored', 'failed']) this.legalHoldFiles.set({ state }, 0);
+    for (const state of ['running', 'complete', 'failed']) this.exportsByState.set({ state }, 0);
+    // Unknown until the first scrape reads the database; +Inf never trips a "< N days" alert.
+    this.oldestIncompleteDays.set(Infinity);
     // Present from start-up, so rate() and absence-based alerts see every kind.
     for (const kind of CALL_KINDS) this.syncCalls.inc({ kind }, 0);
     for (const kind of ['original', 'edited', 'deleted']) this.listingMisses.inc({ kind }, 0);
@@ -219,12 +256,11 @@ export class ServiceMetrics {
 
         const horizon = await assessHorizonStatus(client, settings.clock, settings.sync);
         this.windowsAtRisk.set(horizon.atRisk.length);
-        this.oldestIncompleteDays.reset();
-        if (horizon.oldestIncompleteDaysUntilExpiry !== null) this.oldestIncompleteDays.set(horizon.oldestIncompleteDaysUntilExpiry);
+        this.oldestIncompleteDays.set(horizon.oldestIncompleteDaysUntilExpiry ?? Infinity);
 
         const successes = await loadLastSuccesses(client, settings.jobNames);
         this.lastSuccess.reset();
-        for (const [job, at] of successes) this.lastSuccess.set({ job }, at.getTime() / 1000);
+        for (const job of new Set([...this.jobNames, ...settings.jobNames])) this.lastSuccess.set({ job }, (successes.get(job)?.getTime() ?? 0) / 1000);
 
         const files = await client.query<{ state: string; n: number; bytes: number }>(
           `SELECT state, count(*)::int AS n, coalesce(sum(stored_bytes), 0)::bigint AS bytes FROM archive.legal_hold_files GROUP BY state`,

@@ -115,8 +115,15 @@ const operationsPaths: Json = {
   '/readyz': {
     get: {
       operationId: 'ready',
-      summary: 'Readiness: database reachable, migrations current, last sync not failed, no window at horizon risk',
-      responses: { '200': json('Ready.', ref('Readiness')), '503': json('Not ready; `failing` names the checks that failed.', ref('Readiness')) },
+      summary: 'Readiness to serve requests: database reachable, migrations current, not shutting down (for load balancers and readinessProbes)',
+      responses: { '200': json('Ready.', ref('Readiness')), '503': json('Not ready; `failing` names the checks that failed; Retry-After is set.', ref('Readiness')) },
+    },
+  },
+  '/readyz/strict': {
+    get: {
+      operationId: 'readyStrict',
+      summary: 'Readiness and archive health: as /readyz, and the last sync did not fail and no window is at horizon risk (for alerting probes)',
+      responses: { '200': json('Ready and healthy.', ref('Readiness')), '503': json('Not ready or not healthy; `failing` names the checks that failed; Retry-After is set.', ref('Readiness')) },
     },
   },
   '/metrics': {
@@ -378,6 +385,7 @@ const schemas: Json = {
     type: 'object',
     properties: {
       status: { type: 'string', enum: ['ready', 'not_ready'] },
+      strict: { type: 'boolean', description: 'true for /readyz/strict (archive health judged too)' },
       failing: { type: 'array', items: { type: 'string', enum: ['database', 'migrations', 'last_sync', 'horizon'] } },
       shutting_down: { type: 'boolean' },
       checks: { type: 'object', additionalProperties: { type: 'object', properties: { ok: { type: ['boolean', 'null'] }, detail: { type: 'string' } } } },

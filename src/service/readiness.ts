@@ -6,11 +6,16 @@ import { inBoundedTransaction } from './bounded-transaction.js';
 import { assessHorizonStatus } from './horizon-status.js';
 
 /**
- * /readyz: is this instance fit to serve and is the archive healthy? Four checks, in order; each
- * names what is wrong. When the database cannot be reached the others are not attempted.
+ * Readiness, in two strengths; each check names what is wrong, and when the database cannot be
+ * reached the others are not attempted.
  *
+ * `/readyz` — can this instance serve requests? What a load balancer or a Kubernetes readinessProbe
+ * should ask: a fresh install is ready while its first backfill runs, and a failed sync does not
+ * take the API out of service (archive health belongs to alerts, metrics and `status`).
  * - database: a connection and `SELECT 1` within the check deadline;
- * - migrations: every migration in migrations/ applied, none edited after it was applied;
+ * - migrations: every migration in migrations/ applied, none edited after it was applied.
+ *
+ * `/readyz/strict` — the above, and is the archive healthy? For a blackbox probe that alerts:
  * - last_sync: the latest finished sync pass (service or CLI; one stopped by a signal is not
  *   counted) did not fail or leave work undone;
  * - horizon: no window that is not complete starts leaving Zoom's horizon within
@@ -31,18 +36,25 @@ export interface Readiness {
   failing: CheckName[];
   /** The instance is stopping: not ready whatever the checks say. */
   shuttingDown: boolean;
-  checks: Record<CheckName, CheckResult | { ok: null; detail: string }>;
+  /** The checks made (last_sync and horizon only with `strict`). */
+  checks: Partial<Record<CheckName, CheckResult | { ok: null; detail: string }>>;
 }
 
 const CHECK_TIMEOUT_MS = 3_000;
 
-export async function checkReadiness(deps: { pool: Pool; clock: Clock; sync: Pick<SyncConfig, 'settleHours' | 'horizonMarginDays' | 'horizonRiskDays'>; shuttingDown: boolean }): Promise<Readiness> {
+export async function checkReadiness(deps: {
+  pool: Pool;
+  clock: Clock;
+  sync: Pick<SyncConfig, 'settleHours' | 'horizonMarginDays' | 'horizonRiskDays'>;
+  shuttingDown: boolean;
+  /** Also judge the archive (last sync, horizon): /readyz/strict. */
+  strict?: boolean;
+}): Promise<Readiness> {
   const skipped = { ok: null, detail: 'not checked: the database is unreachable' } as const;
-  const checks: Readiness['checks'] = {
+  const checks: Partial<Readiness['checks']> & Pick<Readiness['checks'], 'database'> = {
     database: { ok: false, detail: '' },
     migrations: skipped,
-    last_sync: skipped,
-    horizon: skipped,
+    ...(deps.strict ? { last_sync: skipped, horizon: skipped } : {}),
   };
   try {
     await withDeadline(
@@ -50,6 +62,7 @@ export async function checkReadiness(deps: { pool: Pool; clock: Clock; sync: Pic
         await client.query('SELECT 1');
         checks.database = { ok: true, detail: 'reachable' };
         checks.migrations = await checkMigrations(client);
+        if (!deps.strict) return;
         checks.last_sync = await checkLastSync(client);
         const horizon = await assessHorizonStatus(client, deps.clock, deps.sync);
         checks.horizon =
@@ -65,18 +78,18 @@ export async function checkReadiness(deps: { pool: Pool; clock: Clock; sync: Pic
       CHECK_TIMEOUT_MS + 1_000,
     );
   } catch (err) {
-    if (checks.database.ok !== true) checks.database = { ok: false, detail: `cannot reach PostgreSQL: ${describeDatabaseError(err)}` };
+    if (checks.database?.ok !== true) checks.database = { ok: false, detail: `cannot reach PostgreSQL: ${describeDatabaseError(err)}` };
     else {
       // The database answered, then a later check failed to run: report it on the check that failed.
       for (const name of ['migrations', 'last_sync', 'horizon'] as const) {
-        if (checks[name].ok === null) {
+        if (checks[name]?.ok === null) {
           checks[name] = { ok: false, detail: `check could not run: ${describeDatabaseError(err)}` };
           break;
         }
       }
     }
   }
-  const failing = (Object.keys(checks) as CheckName[]).filter((name) => checks[name].ok === false);
+  const failing = (Object.keys(checks) as CheckName[]).filter((name) => checks[name]?.ok === false);
   return { ready: failing.length === 0 && !deps.shuttingDown, failing, shuttingDown: deps.shuttingDown, checks };
 }
 

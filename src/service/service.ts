@@ -8,8 +8,8 @@ import { createApiPool } from './api-pool.js';
 import { createAuthenticator } from './auth.js';
 import { startHttpServer, type RegisteredRoute } from './http-server.js';
 import { InFlightWork } from './in-flight-work.js';
-import { JobRunner } from './job-runner.js';
-import { buildJobs, type JobDefinition, type JobName } from './jobs.js';
+import { JobRunner, runnerLockNames } from './job-runner.js';
+import { buildJobs, JOB_NAMES, type JobDefinition, type JobName } from './jobs.js';
 import { ServiceMetrics } from './metrics.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
 import { shutDownGracefully, type ShutdownReport } from './shutdown.js';
@@ -44,13 +44,13 @@ export interface RunningService {
 
 export async function startService(deps: ServiceDependencies): Promise<RunningService> {
   const { config, pool, logger, clock } = deps;
-  const metrics = new ServiceMetrics();
+  const metrics = new ServiceMetrics({ jobNames: JOB_NAMES, lockNames: runnerLockNames(deps.runJobs) });
   const inFlight = new InFlightWork();
   const credentials = config.zoom.accountId && config.zoom.clientId && config.zoom.clientSecret ? { accountId: config.zoom.accountId, clientId: config.zoom.clientId, clientSecret: config.zoom.clientSecret } : undefined;
   // One client (one OAuth token) for the legal-hold job and legal-hold changes made over HTTP: a new
   // token may invalidate the previous one, so clients in one process must not fetch their own.
   const zoom = credentials
-    ? new ZoomClient({ config: config.zoom, credentials, clock, logger: logger.child({ module: 'zoom' }), onCall: (event) => metrics.recordZoomCall(event) })
+    ? new ZoomClient({ config: config.zoom, credentials, clock, logger, onCall: (event) => metrics.recordZoomCall(event) })
     : undefined;
   const jobs = buildJobs({ config, pool, clock, metrics, zoom });
   const runner = new JobRunner({ pool, logger, metrics, inFlight });

@@ -83,6 +83,43 @@ function number(flag: string, value: string | undefined, check: (n: number) => b
 const whole = (n: number) => Number.isInteger(n) && n >= 0;
 const positive = (n: number) => n > 0;
 
+/** What `zoom-chat-archiver simulator --help` prints: every flag parseStandaloneArgs takes. */
+export const STANDALONE_USAGE = `Usage: zoom-chat-archiver simulator [options]
+
+Runs the built-in Zoom API simulator until Ctrl-C (SIGINT) or SIGTERM and prints one JSON line with
+its URLs (apiBaseUrl, tokenUrl) and its fixed test credentials. Point the archiver at it with
+ZOOM_API_BASE_URL, ZOOM_OAUTH_TOKEN_URL, ZOOM_ACCOUNT_ID, ZOOM_CLIENT_ID and ZOOM_CLIENT_SECRET.
+
+Dataset
+  --seed <n>                        random seed (default 1)
+  --now <date-time>                 the dataset's "now", e.g. 2026-03-01T12:00:00Z (default: the current time)
+  --sessions <n>                    chat sessions (default 120)
+  --messages <n>                    messages in all (default 30000)
+  --span-days <n>                   days of history to generate
+  --quirks <list>                   all, none, default, or a comma-separated list of:
+                                    ${QUIRK_NAMES.map((q) => q.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)).join(', ')}
+
+Server
+  --port <n>                        TCP port on 127.0.0.1 (default 0: a free one)
+  --latency-ms <ms>                 added to every answer (default 0)
+  --rate-light, --rate-medium, --rate-heavy, --rate-resource-intensive <requests/s>
+                                    enforce Zoom's per-second limits with 429s (default: no limit)
+  --daily-limit <n>                 HEAVY and RESOURCE-INTENSIVE calls per day before a daily 429
+  --session-listing <mode>          every-active-window (default) or last-activity-window
+  --modifications-paging <mode>     first-page (default) or every-page
+  --page-token-ttl-ms <ms>          lifetime of next_page_token (default 15 minutes)
+  --access-token-ttl-seconds <s>    lifetime of access tokens (default 3600)
+  --record-requests                 keep every request for /__sim/requests
+  -h, --help                        show this help
+
+Faults, statistics and resets are driven over HTTP under /__sim/ (see src/simulator/README.md).
+`;
+
+/** True when the command line asks for help rather than a simulator. */
+export function wantsHelp(argv: readonly string[]): boolean {
+  return argv.includes('--help') || argv.includes('-h');
+}
+
 export function parseStandaloneArgs(argv: readonly string[]): StandaloneOptions {
   const { values } = parseArgs({
     args: [...argv],

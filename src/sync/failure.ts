@@ -1,14 +1,26 @@
+import { asLockSuperseded } from '../db/advisory-lock.js';
 import { ArchiverError, DatabaseError, isArchiverError } from '../errors.js';
 
 /**
  * How a failure inside a sync pass is handled:
  * - `unit`: this (window, session) or this listing failed; record it, carry on with the rest.
  * - `fatal`: every other piece of work would fail the same way (credentials, scopes, daily cap,
- *   database gone); stop the pass, keep what was stored.
+ *   Zoom unreachable, database gone) or must not happen at all (the lock the work runs under was
+ *   lost or taken over); stop the pass, keep what was stored.
  */
 export type FailureScope = 'unit' | 'fatal';
 
-const FATAL_CODES = new Set(['ZOOM_AUTH_FAILED', 'ZOOM_MISSING_SCOPES', 'ZOOM_DAILY_LIMIT_REACHED', 'DATABASE_UNAVAILABLE', 'ABORTED']);
+const FATAL_CODES = new Set([
+  'ZOOM_AUTH_FAILED',
+  'ZOOM_MISSING_SCOPES',
+  'ZOOM_DAILY_LIMIT_REACHED',
+  // Connection refused or no such host: every other call goes to the same place.
+  'ZOOM_UNREACHABLE',
+  'DATABASE_UNAVAILABLE',
+  'LOCK_LOST',
+  'LOCK_SUPERSEDED',
+  'ABORTED',
+]);
 
 /** node-postgres connection-level failures (server gone, restarting, refused). */
 export function isDatabaseConnectionError(err: unknown): boolean {
@@ -21,13 +33,16 @@ export function isDatabaseConnectionError(err: unknown): boolean {
 }
 
 export function classifyFailure(err: unknown): FailureScope {
-  if (isArchiverError(err) && FATAL_CODES.has(err.code)) return 'fatal';
+  const typed = asLockSuperseded(err);
+  if (isArchiverError(typed) && FATAL_CODES.has(typed.code)) return 'fatal';
   if (isDatabaseConnectionError(err)) return 'fatal';
   return 'unit';
 }
 
 /** Wraps connection-level database errors in the typed error the rest of the program expects. */
 export function asTypedError(err: unknown): unknown {
+  const superseded = asLockSuperseded(err);
+  if (superseded !== err) return superseded;
   if (!isArchiverError(err) && isDatabaseConnectionError(err)) {
     return new DatabaseError('DATABASE_UNAVAILABLE', `lost the database connection: ${(err as Error).message}`, { cause: err });
   }

@@ -15,6 +15,7 @@ import {
   provesNothingWasSent,
   readBodyBounded,
   readErrorBodyText,
+  unreachableCause,
   type ResponseHeaders,
 } from './http-transport.js';
 import { OAuthTokenProvider } from './oauth.js';
@@ -396,6 +397,16 @@ export class ZoomClient {
     const { endpoint, method, attempt, idempotent, signal } = context;
     const errorCode = networkErrorCode(err) ?? 'unknown network error';
     const details: ZoomErrorDetails = { endpoint, method };
+    const unreachable = unreachableCause(err);
+    if (unreachable !== undefined) {
+      // Nothing was sent, and nothing will be: the host does not resolve or refuses. Said once.
+      throw new ZoomApiError(
+        'ZOOM_UNREACHABLE',
+        `cannot reach the Zoom API at ${this.origin}${this.basePath} (${method} ${endpoint}): ${unreachable}; check ZOOM_API_BASE_URL and this machine's network (DNS, proxy, firewall)`,
+        details,
+        { cause: err },
+      );
+    }
     if (!idempotent && !provesNothingWasSent(err)) {
       throw new ZoomApiError(
         'ZOOM_NETWORK_ERROR',

@@ -102,6 +102,33 @@ const NOTHING_SENT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
+/**
+ * Failures that say the host cannot be reached at all — its name does not resolve, or it refuses
+ * or cannot be routed to — rather than that one request went wrong. Retrying them for a minute per
+ * call helps nobody: they are reported at once as ZOOM_UNREACHABLE, naming the URL and the cause.
+ */
+const UNREACHABLE_CODES: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'connection refused',
+  ENOTFOUND: 'host name not found (DNS)',
+  EAI_AGAIN: 'host name could not be resolved (DNS temporarily unavailable)',
+  EAI_NONAME: 'host name not found (DNS)',
+  EHOSTUNREACH: 'no route to the host',
+  ENETUNREACH: 'network unreachable',
+};
+
+/** Why the host cannot be reached (`connection refused (ECONNREFUSED)`), or undefined for other failures. */
+export function unreachableCause(err: unknown): string | undefined {
+  const code = networkErrorCode(err);
+  if (code !== undefined && code in UNREACHABLE_CODES) return `${UNREACHABLE_CODES[code]} (${code})`;
+  // Node tries IPv4 and IPv6 addresses in turn and reports an AggregateError of the attempts.
+  if (err instanceof AggregateError || (err as { errors?: unknown } | null)?.errors instanceof Array) {
+    const causes = ((err as { errors: unknown[] }).errors ?? []).map(unreachableCause);
+    if (causes.length > 0 && causes.every((c) => c !== undefined)) return causes[0];
+  }
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  return cause !== undefined && cause !== err ? unreachableCause(cause) : undefined;
+}
+
 export function provesNothingWasSent(err: unknown): boolean {
   const code = networkErrorCode(err);
   return code !== undefined && NOTHING_SENT_CODES.has(code);

@@ -5,7 +5,7 @@ import type { Logger } from '../logging/logger.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { abortErrorFor, raceWithAbort, sleepOrAbort } from './abort.js';
 import { computeRetryDelayMs, parseRetryAfter, type BackoffOptions } from './backoff.js';
-import { headerValue, networkErrorCode, readBodyBounded, readErrorBodyText } from './http-transport.js';
+import { headerValue, networkErrorCode, readBodyBounded, readErrorBodyText, unreachableCause } from './http-transport.js';
 
 /**
  * Server-to-Server OAuth: one cached access token per provider, fetched single-flight and renewed
@@ -199,6 +199,17 @@ export class OAuthTokenProvider {
   }
 
   private networkFailure(err: unknown): AttemptResult {
+    const unreachable = unreachableCause(err);
+    if (unreachable !== undefined) {
+      // One attempt, one error: a host that does not resolve or refuses connections will not
+      // answer the second time either, and every caller after this one would wait the same minute.
+      throw new ZoomApiError(
+        'ZOOM_UNREACHABLE',
+        `cannot reach the Zoom token endpoint ${this.tokenUrl.href}: ${unreachable}; check ZOOM_OAUTH_TOKEN_URL and this machine's network (DNS, proxy, firewall)`,
+        { endpoint: TOKEN_ENDPOINT, method: 'POST' },
+        { cause: err },
+      );
+    }
     const code = networkErrorCode(err) ?? 'unknown network error';
     return {
       kind: 'retry',

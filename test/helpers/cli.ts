@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The CLI as a real process, straight from the TypeScript sources (tsx), so tests never run a stale build. */
@@ -17,16 +17,17 @@ export function cliEnv(env: Record<string, string | undefined>): NodeJS.ProcessE
   return { PATH: process.env['PATH'], HOME: process.env['HOME'], LOG_FORMAT: 'json', LOG_LEVEL: 'info', ...env };
 }
 
-export function spawnCli(args: string[], env: Record<string, string | undefined>): ChildProcess & { result: Promise<CliResult> } {
-  const child = spawn(process.execPath, [...ENTRY, ...args], { cwd: ROOT, env: cliEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCli(args: string[], env: Record<string, string | undefined>, options: Pick<SpawnOptions, 'detached'> & { stdin?: string } = {}): ChildProcess & { result: Promise<CliResult> } {
+  const child = spawn(process.execPath, [...ENTRY, ...args], { cwd: ROOT, env: cliEnv(env), stdio: [options.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], detached: options.detached ?? false });
+  if (options.stdin !== undefined) child.stdin?.end(options.stdin);
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  child.stdout?.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
   const result = new Promise<CliResult>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, stdout, stderr })));
   return Object.assign(child, { result });
 }
 
-export function runCli(args: string[], env: Record<string, string | undefined>): Promise<CliResult> {
-  return spawnCli(args, env).result;
+export function runCli(args: string[], env: Record<string, string | undefined>, options: { stdin?: string } = {}): Promise<CliResult> {
+  return spawnCli(args, env, options).result;
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
+import { fenceOf, tryAdvisoryLock } from '../../src/db/advisory-lock.js';
 import {
   createMatter,
   downloadReadyFiles,
@@ -282,6 +283,33 @@ describe('crashes, concurrency and what is already on disk', () => {
     expect(t.apiCalls('legalhold.files.download')).toBe(16);
     expect(a.skipped + b.skipped).toBe(16);
     expect(await t.audit('legal_hold.file.stored')).toHaveLength(16);
+  });
+
+  it('a pass whose job lock was taken over writes nothing: listings, claims and stored copies are fenced', async () => {
+    const { t, matterId } = await withMatter({ legalHold: { fileReadyAfterListings: 0, filesPerCustodian: 2 } });
+    // This pass held job:legal-hold once; another replica has taken the job over since.
+    const stale = (await tryAdvisoryLock(t.db.pool, 'job:legal-hold'))!;
+    await stale.release();
+    const current = (await tryAdvisoryLock(t.db.pool, 'job:legal-hold'))!;
+    try {
+      const superseded = { ...t.deps, fences: [fenceOf(stale)] };
+      const before = await files(t);
+      const run = await downloadReadyFiles(superseded);
+      expect(run.stoppedBy?.code).toBe('LOCK_SUPERSEDED');
+      expect(run.stored).toEqual([]);
+      expect(await files(t)).toEqual(before);
+      expect(t.apiCalls('legalhold.files.download')).toBe(0);
+      const listing = await refreshFiles(superseded).catch((err: unknown) => err);
+      expect((listing as { code?: string }).code).toBe('LOCK_SUPERSEDED');
+      const matters = await syncMatters(superseded).catch((err: unknown) => err);
+      expect((matters as { code?: string }).code).toBe('LOCK_SUPERSEDED');
+      // The current holder's pass goes on as usual.
+      const ok = await downloadReadyFiles({ ...t.deps, fences: [fenceOf(current)] });
+      expect(ok.stored).toHaveLength(2);
+      expect((await files(t)).every((f) => f.matterId === matterId && f.state === 'stored')).toBe(true);
+    } finally {
+      await current.release();
+    }
   });
 
   it('takes over a file a dead process left "downloading", sweeping its temporary file', async () => {

@@ -83,13 +83,16 @@ describe('probes and documents', () => {
     expect(res.body.status).toBe('ok');
   });
 
-  it('/readyz passes every check on a healthy, complete archive', async () => {
-    const res = await get<{ status: string; failing: string[]; checks: Record<string, { ok: boolean; detail: string }> }>('/readyz');
+  it('/readyz (can serve) and /readyz/strict (and the archive is healthy) pass on a healthy, complete archive', async () => {
+    const res = await get<{ status: string; strict: boolean; failing: string[]; checks: Record<string, { ok: boolean; detail: string }> }>('/readyz');
     expect(res.status).toBe(200);
-    expect(res.body.status).toBe('ready');
-    expect(res.body.failing).toEqual([]);
-    expect(Object.keys(res.body.checks)).toEqual(['database', 'migrations', 'last_sync', 'horizon']);
-    expect(res.body.checks['last_sync']?.detail).toMatch(/finished complete/);
+    expect(res.body).toMatchObject({ status: 'ready', strict: false, failing: [] });
+    expect(Object.keys(res.body.checks)).toEqual(['database', 'migrations']);
+    const strict = await get<{ status: string; strict: boolean; failing: string[]; checks: Record<string, { ok: boolean; detail: string }> }>('/readyz/strict');
+    expect(strict.status).toBe(200);
+    expect(strict.body).toMatchObject({ status: 'ready', strict: true, failing: [] });
+    expect(Object.keys(strict.body.checks)).toEqual(['database', 'migrations', 'last_sync', 'horizon']);
+    expect(strict.body.checks['last_sync']?.detail).toMatch(/finished complete/);
   });
 
   it('/openapi.json is OpenAPI 3.1 and documents the routes the server answers', async () => {

@@ -98,7 +98,7 @@ describe('legal-hold matters over HTTP', () => {
     // Validation is the CLI's: a bad custodian is refused before Zoom is called.
     const bad = await send<ErrorBody>('POST', '/v1/legal-hold/matters', admin, { name: 'x', custodians: ['not an email'] });
     expect(bad.status).toBe(400);
-    expect(bad.body.error).toMatchObject({ code: 'INPUT_INVALID', parameter: 'custodian' });
+    expect(bad.body.error).toMatchObject({ code: 'INPUT_INVALID', parameter: 'custodians' });
     const unknownMatter = await send<ErrorBody>('GET', '/v1/legal-hold/matters/no-such-matter', reader);
     expect(unknownMatter.status).toBe(404);
 

@@ -26,8 +26,8 @@ afterEach(async () => {
   harness = undefined;
 });
 
-describe('/readyz when something is wrong', () => {
-  it('names the horizon and last-sync checks when the oldest window cannot be archived', async () => {
+describe('/readyz and /readyz/strict when something is wrong', () => {
+  it('a failed sync and a window at horizon risk fail /readyz/strict, naming both, while /readyz stays ready to serve', async () => {
     const clock = new ManualClock(new Date());
     harness = await startSyncHarness({ dataset: generateDataset({ seed: 51, now: clock.now(), sessions: 6, totalMessages: 300 }), clock });
     const { horizonStart } = horizonFor(clock);
@@ -42,8 +42,13 @@ describe('/readyz when something is wrong', () => {
       'a horizon check after the sync',
     );
 
-    const res = await getJson<Readiness>(`${service.url}/readyz`);
+    // The API keeps serving: archive health is for alerts, metrics and `status`, not for traffic.
+    const serving = await getJson<Readiness>(`${service.url}/readyz`);
+    expect(serving.status).toBe(200);
+    expect(serving.body.failing).toEqual([]);
+    const res = await getJson<Readiness>(`${service.url}/readyz/strict`);
     expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
     expect(res.body.status).toBe('not_ready');
     expect(res.body.failing).toEqual(['last_sync', 'horizon']);
     expect(res.body.checks['database']?.ok).toBe(true);
@@ -60,7 +65,7 @@ describe('/readyz when something is wrong', () => {
     expect(sampleValue(metrics, 'zca_zoom_api_calls_total', { endpoint: 'report.chat.session_messages', status: '503' })).toBeGreaterThan(0);
   });
 
-  it('names the database check when PostgreSQL stops answering, and recovers when it is back', async () => {
+  it('names the database check when PostgreSQL stops answering (both endpoints), and recovers when it is back', async () => {
     const clock = new ManualClock(new Date());
     harness = await startSyncHarness({ dataset: generateDataset({ seed: 52, now: clock.now(), sessions: 4, totalMessages: 100 }), clock });
     await harness.sync();
@@ -79,6 +84,9 @@ describe('/readyz when something is wrong', () => {
       expect(down.body.checks['database']?.detail).toMatch(/^cannot reach PostgreSQL/);
       expect(down.body.checks['migrations']?.ok).toBeNull();
       expect(JSON.stringify(down.body)).not.toMatch(/postgres:\/\//);
+      const strict = await getJson<Readiness>(`${service.url}/readyz/strict`);
+      expect(strict.status).toBe(503);
+      expect(strict.body.failing).toEqual(['database']);
       // Liveness is unaffected: restarting would not help.
       expect((await getJson(`${service.url}/healthz`)).status).toBe(200);
       // Metrics still answer, saying the database is down.

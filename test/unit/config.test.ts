@@ -47,4 +47,22 @@ describe('configuration', () => {
   it('names every missing Zoom credential for commands that call Zoom', () => {
     expect(() => requireZoomCredentials(loadConfig({ ZOOM_CLIENT_ID: 'x' }))).toThrow(/ZOOM_ACCOUNT_ID[\s\S]*ZOOM_CLIENT_SECRET/);
   });
+
+  it('puts DATABASE_PASSWORD(_FILE) into a DATABASE_URL without one, so one secret file serves PostgreSQL and the archiver', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'zca-config-'));
+    const file = path.join(dir, 'postgres_password');
+    writeFileSync(file, 'p@ss:w/rd\n');
+    const config = loadConfig({ DATABASE_URL: 'postgres://archiver@postgres:5432/zoom_archive', DATABASE_PASSWORD_FILE: file });
+    expect(config.databaseUrl).toBe('postgres://archiver:p%40ss%3Aw%2Frd@postgres:5432/zoom_archive');
+    expect(decodeURIComponent(new URL(config.databaseUrl!).password)).toBe('p@ss:w/rd');
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://archiver:other@postgres/db', DATABASE_PASSWORD: 'x' })).toThrow(/DATABASE_PASSWORD: DATABASE_URL already holds a password/);
+    expect(() => loadConfig({ DATABASE_PASSWORD: 'x' })).toThrow(/DATABASE_PASSWORD: is set but DATABASE_URL is not/);
+    expect(() => loadConfig({ DATABASE_URL: 'postgres://h/db', DATABASE_PASSWORD: 'hunter2' })).not.toThrow(/hunter2/);
+  });
+
+  it('reads ALLOW_EMBEDDED_DATABASE and DATABASE_LOCK_HEARTBEAT_MS, with defaults', () => {
+    expect(loadConfig({})).toMatchObject({ allowEmbeddedDatabase: false, lockHeartbeatMs: 2000 });
+    expect(loadConfig({ ALLOW_EMBEDDED_DATABASE: 'true', DATABASE_LOCK_HEARTBEAT_MS: '500' })).toMatchObject({ allowEmbeddedDatabase: true, lockHeartbeatMs: 500 });
+    expect(() => loadConfig({ ALLOW_EMBEDDED_DATABASE: 'maybe', DATABASE_LOCK_HEARTBEAT_MS: '10' })).toThrow(/DATABASE_LOCK_HEARTBEAT_MS[\s\S]*ALLOW_EMBEDDED_DATABASE: expected true or false/);
+  });
 });

@@ -288,7 +288,7 @@ describe('ZoomClient: POST is never replayed once it may have reached Zoom', () 
     expect(server.apiRequests).toHaveLength(2);
   });
 
-  it('a refused connection is retried (nothing was sent)', async () => {
+  it('a refused connection is one ZOOM_UNREACHABLE naming the URL, not a minute of retries', async () => {
     // Token endpoint alive; API port closed.
     const tokenServer = await startZoomLikeServer({ api: OK });
     cleanups.push(() => tokenServer.close());
@@ -298,18 +298,24 @@ describe('ZoomClient: POST is never replayed once it may have reached Zoom', () 
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     const events: ZoomCallEvent[] = [];
+    const capture = captureLogger();
     const client = new ZoomClient({
-      config: testZoomConfig({ apiBaseUrl: `http://127.0.0.1:${port}/v2`, tokenUrl: tokenServer.tokenUrl }, { maxRetries: 2 }),
+      config: testZoomConfig({ apiBaseUrl: `http://127.0.0.1:${port}/v2`, tokenUrl: tokenServer.tokenUrl }, { maxRetries: 6 }),
       credentials: TEST_CREDENTIALS,
-      logger: createSilentLogger(),
+      logger: capture.logger,
       retry: { baseDelayMs: 10, maxDelayMs: 20 },
       onCall: (e) => events.push(e),
     });
     cleanups.push(() => client.close());
-    const err = await failure(client.request(POST));
-    expect(err.code).toBe('ZOOM_NETWORK_ERROR');
-    expect(err.message).toContain('ECONNREFUSED');
-    expect(events.map((e) => e.status)).toEqual(['network', 'network', 'network']);
+    for (const request of [POST, { ...POST, method: 'GET' as const }]) {
+      const err = await failure(client.request(request));
+      expect(err.code).toBe('ZOOM_UNREACHABLE');
+      expect(err.message).toContain(`cannot reach the Zoom API at http://127.0.0.1:${port}/v2`);
+      expect(err.message).toContain('connection refused (ECONNREFUSED)');
+      expect(err.message).toContain('ZOOM_API_BASE_URL');
+    }
+    expect(events.map((e) => e.status)).toEqual(['network', 'network']);
+    expect(capture.lines().filter((l) => l['level'] === 40)).toEqual([]);
   });
 });
 

@@ -115,4 +115,28 @@ describe('OAuthTokenProvider', () => {
     await expect(patient).resolves.toBe('slow');
     expect(server.tokenRequests).toHaveLength(1);
   });
+
+  it('reports a token endpoint that refuses connections or does not resolve once, naming the URL and the cause', async () => {
+    const closed = await startZoomLikeServer({ api: () => ({ json: {} }) });
+    const refusedUrl = closed.tokenUrl;
+    await closed.close();
+    for (const [tokenUrl, cause] of [
+      [refusedUrl, /connection refused \(ECONNREFUSED\)/],
+      ['http://zoom-token.invalid/oauth/token', /host name (not found|could not be resolved).* \((ENOTFOUND|EAI_AGAIN)\)/],
+    ] as const) {
+      const agent = new Agent();
+      cleanups.push(() => agent.close());
+      const warnings: unknown[] = [];
+      const logger = createSilentLogger();
+      logger.warn = ((...args: unknown[]) => void warnings.push(args)) as typeof logger.warn;
+      const provider = new OAuthTokenProvider({ tokenUrl, credentials: TEST_CREDENTIALS, dispatcher: agent, logger, requestTimeoutMs: 2000, maxRetries: 6, backoff: { baseDelayMs: 10, maxDelayMs: 50 } });
+      const err = (await provider.getToken().catch((e: unknown) => e)) as { code: string; message: string };
+      expect(err.code).toBe('ZOOM_UNREACHABLE');
+      expect(err.message).toContain(`cannot reach the Zoom token endpoint ${tokenUrl}`);
+      expect(err.message).toMatch(cause);
+      expect(err.message).toContain('ZOOM_OAUTH_TOKEN_URL');
+      expect(provider.stats()).toEqual({ tokenFetches: 1, tokenRequests: 1 });
+      expect(warnings).toEqual([]);
+    }
+  });
 });

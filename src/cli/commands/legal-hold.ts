@@ -145,7 +145,7 @@ class Session {
   async withZoom(): Promise<LegalHoldDeps> {
     const credentials = requireZoomCredentials(this.ctx.config);
     const local = await this.local();
-    this.zoom ??= new ZoomClient({ config: this.ctx.config.zoom, credentials, clock: systemClock, logger: this.ctx.logger.child({ module: 'zoom' }) });
+    this.zoom ??= new ZoomClient({ config: this.ctx.config.zoom, credentials, clock: systemClock, logger: this.ctx.logger });
     return { ...local, zoom: this.zoom };
   }
 

@@ -4,6 +4,7 @@ import { ConfigError, InputError } from '../../errors.js';
 import { JOB_NAMES, type JobName } from '../../service/jobs.js';
 import { startService, type RunningService } from '../../service/service.js';
 import { systemClock } from '../../util/clock.js';
+import { ensureDataDir } from '../../util/data-dir.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { runCommand as run } from '../run-command.js';
@@ -17,7 +18,8 @@ import { registerTokenCommands } from './token.js';
  *
  * Exit codes: 0 after a graceful stop on SIGTERM/SIGINT (also when work in flight was aborted at the
  * deadline: it resumes on the next run); 1 when aborted work did not stop within the grace; 2 bad
- * configuration (including a port already in use); 130 on a second signal (immediate exit).
+ * configuration (including a port already in use, and no DATABASE_URL without --embedded-database);
+ * 130 on a second signal (immediate exit).
  */
 
 /**
@@ -32,7 +34,8 @@ export function registerServiceCommands(program: Command): void {
     .description('run the service: scheduled jobs (sync, deep sync, legal hold, horizon check) and the HTTP API; SIGTERM/SIGINT stops it gracefully')
     .option('--jobs <names>', `the scheduled jobs this replica runs, comma-separated: ${JOB_NAMES.join(', ')} (default: all)`, 'all')
     .option('--no-jobs', 'serve the HTTP API only and run no scheduled jobs (an API-only replica)')
-    .action((opts: { jobs: string | false }) => run((ctx) => serveCommand(ctx, opts)));
+    .option('--embedded-database', 'run on the embedded PostgreSQL under ARCHIVE_DATA_DIR when DATABASE_URL is not set (also ALLOW_EMBEDDED_DATABASE=true); refused otherwise')
+    .action((opts: ServeOptions) => run((ctx) => serveCommand(ctx, opts)));
   registerTokenCommands(program);
 }
 
@@ -48,9 +51,32 @@ export function parseJobSelection(value: string | false): JobName[] {
   return [...new Set(names)] as JobName[];
 }
 
-async function serveCommand(ctx: CommandContext, opts: { jobs: string | false }): Promise<ExitCode> {
+interface ServeOptions {
+  jobs: string | false;
+  embeddedDatabase?: boolean;
+}
+
+/**
+ * Without DATABASE_URL every command falls back to the embedded PostgreSQL. For the service that is
+ * almost always a mistake (a container whose secret did not arrive would archive into its own
+ * throwaway volume), so it has to be asked for.
+ */
+export function requireServiceDatabase(config: Pick<CommandContext['config'], 'databaseUrl' | 'allowEmbeddedDatabase' | 'dataDir'>, embeddedFlag: boolean): void {
+  if (config.databaseUrl !== undefined || config.allowEmbeddedDatabase || embeddedFlag) return;
+  throw new ConfigError([
+    {
+      variable: 'DATABASE_URL',
+      message: `serve needs a PostgreSQL: set DATABASE_URL (or DATABASE_URL_FILE). To run the service on the embedded PostgreSQL under ${config.dataDir} anyway (one machine, trying it out), pass --embedded-database or set ALLOW_EMBEDDED_DATABASE=true`,
+    },
+  ]);
+}
+
+async function serveCommand(ctx: CommandContext, opts: ServeOptions): Promise<ExitCode> {
   const { config, logger } = ctx;
   const jobs = parseJobSelection(opts.jobs);
+  requireServiceDatabase(config, opts.embeddedDatabase === true);
+  // Exports and legal-hold zips go there: say now if they cannot, not at the first download.
+  await ensureDataDir(config.dataDir);
   // The jobs call Zoom: say now, before anything starts, which credentials are missing.
   if (jobs.some((j) => j !== 'horizon-check')) requireZoomCredentials(config);
   const database = await ctx.openDatabase({ poolSize: config.sync.concurrency + EXTRA_CONNECTIONS });

@@ -1,5 +1,6 @@
 import { InputError } from '../../errors.js';
 import { runStandaloneSimulator } from '../../simulator/index.js';
+import { STANDALONE_USAGE, wantsHelp } from '../../simulator/standalone.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../context.js';
 
@@ -8,6 +9,10 @@ import type { CommandContext } from '../context.js';
  * (see src/simulator/README.md); it prints one JSON line with its URLs and test credentials.
  */
 export async function simulatorCommand(ctx: CommandContext, argv: readonly string[]): Promise<ExitCode> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(STANDALONE_USAGE);
+    return EXIT.OK;
+  }
   try {
     await runStandaloneSimulator(argv, {
       signal: ctx.signal,

@@ -1,38 +1,74 @@
-import type { Pool } from '../../db/pool.js';
-import { loadCostPlan, type CostPlan } from '../../sync/cost-plan.js';
+import { formatAge, gatherStatus, type StatusReport } from '../../status/status-report.js';
+import type { CostPlan } from '../../sync/cost-plan.js';
 import { systemClock } from '../../util/clock.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../context.js';
 import { formatTable } from '../format-table.js';
 
-export async function loadWindowOverview(pool: Pool): Promise<Array<Record<string, unknown>>> {
-  const res = await pool.query(
-    `SELECT month_start AS window, range_from AS "from", range_to AS "to", status, sessions_listed AS sessions,
-            units_complete || '/' || units AS units, units_failing AS failing, versions_archived AS versions,
-            last_swept_at, days_until_expiry
-     FROM public.sync_windows
-     WHERE status <> 'expired' OR month_start >= (now() AT TIME ZONE 'utc')::date - interval '8 months'
-     ORDER BY month_start`,
-  );
-  return res.rows;
-}
-
-/** Prints the windows of the horizon; exits 3 when an incomplete window is about to leave it. */
+/**
+ * `status`: the archive at a glance (src/status/status-report.ts gathers it). `--json` prints the
+ * report object itself — named sections, stable. Exit 3 when an incomplete window is about to leave
+ * the horizon, as `sync` does.
+ */
 export async function statusCommand(ctx: CommandContext, options: { json?: boolean }): Promise<ExitCode> {
   const database = await ctx.openDatabase({ poolSize: 2 });
-  const rows = await loadWindowOverview(database.pool);
-  const riskDays = ctx.config.sync.horizonRiskDays;
-  const atRisk = rows.filter((r) => r['status'] === 'incomplete' && typeof r['days_until_expiry'] === 'number' && (r['days_until_expiry'] as number) <= riskDays);
-  const cost = await loadCostPlan(database.pool, systemClock, ctx.config.sync, ctx.config.zoom.ratePerSecond.medium);
-  if (options.json) {
-    process.stdout.write(`${JSON.stringify({ windows: rows, atRisk: atRisk.map((r) => r['window']), syncCost: cost })}\n`);
-  } else {
-    process.stdout.write(`${formatTable(Object.keys(rows[0] ?? { window: '' }), rows)}\n\n${formatCostPlan(cost)}\n`);
-    for (const r of atRisk) {
-      process.stdout.write(`!! HORIZON RISK: window ${String(r['window'])} is incomplete and leaves Zoom's horizon in ${String(r['days_until_expiry'])} day(s)\n`);
-    }
+  const report = await gatherStatus({ db: database.pool, clock: systemClock, sync: ctx.config.sync, mediumRatePerSecond: ctx.config.zoom.ratePerSecond.medium });
+  process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatStatus(report));
+  return report.horizon.at_risk.length > 0 ? EXIT.HORIZON_AT_RISK : EXIT.OK;
+}
+
+export function formatStatus(r: StatusReport): string {
+  const out: string[] = [];
+  const section = (title: string) => out.push('', title);
+
+  section('Last sync');
+  const last = r.last_sync.last_finished;
+  if (last === null) out.push('  no sync pass has finished yet');
+  else {
+    out.push(`  pass #${last.run_id} (${last.mode}) finished ${last.outcome}, ${formatAge(last.age_seconds)} ago (${last.finished_at})${last.error ? `: ${last.error}` : ''}`);
+    const complete = r.last_sync.last_complete;
+    if (complete && complete.run_id !== last.run_id) out.push(`  last complete pass: #${complete.run_id}, ${formatAge(complete.age_seconds)} ago`);
+    if (!complete) out.push('  no pass has finished complete yet');
   }
-  return atRisk.length > 0 ? EXIT.HORIZON_AT_RISK : EXIT.OK;
+  if (r.last_sync.running) out.push(`  running now: pass #${r.last_sync.running.run_id} (${r.last_sync.running.mode}), started ${formatAge(r.last_sync.running.age_seconds)} ago`);
+
+  section(`Horizon ${r.horizon.start} … ${r.horizon.today}`);
+  out.push(formatTable(Object.keys(r.windows[0] ?? { window: '' }), r.windows).replace(/^/gm, '  '));
+  for (const w of r.horizon.at_risk) out.push(`  !! HORIZON RISK: window ${w.window} is incomplete and leaves Zoom's horizon in ${w.days_until_expiry} day(s), on ${w.leaves_horizon_on}`);
+
+  if (r.totals) {
+    section('Totals');
+    out.push(`  sessions ${n(r.totals.sessions)} · messages ${n(r.totals.messages)} · message versions ${n(r.totals.versions)}${r.totals.malformed_items > 0 ? ` · malformed items kept ${n(r.totals.malformed_items)} (sync_errors)` : ''}`);
+  }
+
+  section(`Failing session windows: ${n(r.failing_units.count)}`);
+  for (const u of r.failing_units.items) out.push(`  ${u.window} ${u.session_id}: ${u.failures} failure(s), last ${u.last_error_at ?? '?'}: ${u.last_error ?? ''}`);
+  if (r.failing_units.count > r.failing_units.items.length) out.push(`  … and ${n(r.failing_units.count - r.failing_units.items.length)} more (sync_units where failures > 0)`);
+
+  const f = r.legal_hold.files;
+  section('Legal hold');
+  const matters = Object.entries(r.legal_hold.matters).map(([state, count]) => `${count} ${state}`).join(', ');
+  out.push(`  matters: ${matters || 'none'} · files: ${f.stored} stored, ${f.pending} pending, ${f.ready} ready, ${f.downloading} downloading, ${f.failed} failed`);
+  for (const file of r.legal_hold.not_stored) {
+    const detail = file.state === 'failed' ? `${file.attempts} attempt(s): ${file.last_error ?? ''}` : file.state === 'pending' && file.unready_hours !== null ? `waiting ${file.unready_hours} h for Zoom` : '';
+    out.push(`  ${file.state.padEnd(11)} ${file.matter_name} / ${file.custodian} / ${file.file_key}${detail ? ` — ${detail}` : ''}`);
+  }
+
+  section('Exports');
+  if (r.exports.running.length === 0) out.push('  none running');
+  for (const e of r.exports.running) out.push(`  running ${e.export_id} for ${e.requested_by}, started ${formatAge(e.age_seconds)} ago`);
+  if (r.exports.failed_last_7_days > 0) out.push(`  ${r.exports.failed_last_7_days} failed in the last 7 days (export list)`);
+
+  if (r.jobs.length > 0) {
+    section('Service jobs (last run of each)');
+    for (const j of r.jobs) out.push(`  ${j.job.padEnd(14)} ${j.outcome.padEnd(9)} ${j.started_at} on ${j.instance}${j.error ? `: ${j.error}` : ''}`);
+  }
+  if (r.locks.length > 0) {
+    section('Held now');
+    for (const l of r.locks) out.push(`  ${l.name} by ${l.holder} since ${l.acquired_at} (fence ${l.fence})`);
+  }
+  if (r.sync_cost) out.push('', formatCostPlan(r.sync_cost));
+  return `${out.join('\n').replace(/^\n/, '')}\n`;
 }
 
 const n = (value: number) => Math.round(value).toLocaleString('en-US');

@@ -12,6 +12,7 @@ import {
   type MatterRecord,
   type MatterState,
 } from '../../legal-hold/index.js';
+import { InputError } from '../../errors.js';
 import type { ZoomClient } from '../../zoom/client.js';
 import { tokenOf, type ApiContext } from '../api-context.js';
 import { ApiError, notFound } from '../http-errors.js';
@@ -74,15 +75,10 @@ export function registerLegalHoldRoutes(app: FastifyInstance, ctx: ApiContext, d
   const admin = ctx.auth.requireRole('admin');
   const matterParam = { matter: z.string({ error: 'name a matter by its id or exact name' }) };
   const listQuery = { state: z.enum(MATTER_STATES, { error: `state must be one of ${MATTER_STATES.join(', ')}` }).optional() };
-  const createBody = {
-    name: z.unknown(),
-    custodians: z
-      .array(z.string({ error: 'custodians must be a list of emails or Zoom user ids' }), { error: 'custodians must be a list of emails or Zoom user ids' })
-      .max(100, { error: 'at most 20 custodians per matter' }),
-    from: z.string({ error: 'from must be a date as yyyy-mm-dd' }).optional(),
-    to: z.string({ error: 'to must be a date as yyyy-mm-dd' }).optional(),
-  };
-  const renameBody = { name: z.unknown() };
+  // Checked by the same validation as the CLI (src/legal-hold/validate.ts), whose messages name the
+  // field and what a good value looks like; zod only refuses unknown fields here.
+  const createBody = { name: z.unknown().optional(), custodians: z.unknown().optional(), from: z.unknown().optional(), to: z.unknown().optional() };
+  const renameBody = { name: z.unknown().optional() };
   const deleteQuery = { force: booleanFlag('force') };
 
   const findLocally = async (ref: string): Promise<MatterRecord> => {
@@ -119,7 +115,16 @@ export function registerLegalHoldRoutes(app: FastifyInstance, ctx: ApiContext, d
 
   app.post('/v1/legal-hold/matters', { preHandler: admin }, async (request, reply) => {
     const body = parseParams(createBody, request.body, 'body');
-    const created = await createMatter(zoomDeps(tokenOf(request).actor), { name: body.name as string, custodians: body.custodians, from: body.from, to: body.to }, tokenOf(request).actor);
+    if (body.custodians !== undefined && !Array.isArray(body.custodians)) throw new InputError('custodians must be a list of 1–20 emails or Zoom user ids', 'custodians');
+    const created = await createMatter(
+      zoomDeps(tokenOf(request).actor),
+      { name: body.name as string, custodians: (body.custodians ?? []) as string[], from: body.from as string | undefined, to: body.to as string | undefined },
+      tokenOf(request).actor,
+    ).catch((err: unknown) => {
+      // The shared validation names the CLI's --custodian as "custodian"; this body's field is "custodians".
+      if (err instanceof InputError && err.field === 'custodian') throw new InputError(err.message, 'custodians');
+      throw err;
+    });
     reply.code(201).header('Location', `/v1/legal-hold/matters/${encodeURIComponent(created.matterId)}`);
     return presentMatter(created);
   });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { API_STATEMENT_TIMEOUT_MS, type ApiContext } from '../api-context.js';
 import { inBoundedTransaction } from '../bounded-transaction.js';
 import { decodeCursor, encodeCursor, filterFingerprint } from '../cursor.js';
+import { gatherStatus } from '../../status/status-report.js';
 import { loadCostPlan, type CostPlan } from '../../sync/cost-plan.js';
 import { assessHorizonStatus } from '../horizon-status.js';
 import { listJobRuns, loadLatestRuns } from '../job-run-store.js';
@@ -40,7 +41,14 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
       const latest = await loadLatestRuns(client, jobNames);
       const cost = await loadCostPlan(client, ctx.clock, ctx.config.sync, ctx.config.zoom.ratePerSecond.medium);
       const next = ctx.scheduler?.nextRuns() ?? {};
+      // The sections `status` shows (src/status/status-report.ts), without the exact totals.
+      const report = await gatherStatus({ db: client, clock: ctx.clock, sync: ctx.config.sync, totals: false });
       return {
+        last_sync: report.last_sync,
+        failing_units: report.failing_units,
+        legal_hold: report.legal_hold,
+        exports: report.exports,
+        locks: report.locks,
         horizon: {
           today: horizon.today,
           start: horizon.horizonStart,
