@@ -1,4 +1,6 @@
 import type { IsoDate, MalformedItem, SessionListing } from '../domain/types.js';
+import { asLockSuperseded, type Fence } from '../db/advisory-lock.js';
+import { fenceCheckSql } from '../db/fenced-writer.js';
 import type { Queryable } from '../db/pool.js';
 import { retryTransientConflicts, SqlParams } from './sql-values.js';
 import { uniqueMalformed } from './version-store.js';
@@ -24,6 +26,8 @@ export interface SessionPageWrite {
   malformed: readonly MalformedItem[];
   /** The listed days, the instant the listing started, and whether it marks news (off: only record what was listed). */
   listing: { from: IsoDate; to: IsoDate; startedAt: Date; flagNews: boolean };
+  /** The writer's lock: the page is refused (LOCK_SUPERSEDED) when a newer holder exists. */
+  fence?: Fence | undefined;
 }
 
 export interface SessionPageResult {
@@ -119,10 +123,13 @@ SELECT (SELECT count(*) FROM up)::int AS listed,
        (SELECT count(*) FROM up WHERE inserted)::int AS new_sessions,
        (SELECT count(*) FROM errs)::int AS errors,
        (SELECT count(*) FROM snap)::int AS snapshots,
-       (SELECT count(*) FROM news WHERE pending)::int AS with_news`;
+       (SELECT count(*) FROM news WHERE pending)::int AS with_news,
+       (SELECT ${fenceCheckSql(p.named$('fenceName', page.fence?.name ?? null), p.named$('fenceToken', page.fence?.token ?? null))}) AS fenced`;
   const res = await retryTransientConflicts(() =>
     db.query<{ listed: number; new_sessions: number; errors: number; with_news: number }>(text, p.values),
-  );
+  ).catch((err: unknown) => {
+    throw asLockSuperseded(err);
+  });
   const row = res.rows[0];
   return { sessionsListed: row?.listed ?? 0, sessionsNew: row?.new_sessions ?? 0, sessionsWithNews: row?.with_news ?? 0, malformedRecorded: row?.errors ?? 0 };
 }

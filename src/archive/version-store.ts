@@ -1,4 +1,6 @@
 import type { IsoDate, MalformedItem, MessageVersionInput } from '../domain/types.js';
+import { asLockSuperseded, type Fence } from '../db/advisory-lock.js';
+import { fenceCheckSql } from '../db/fenced-writer.js';
 import type { Queryable } from '../db/pool.js';
 import { finishedReadAssignments } from './checkpoint-store.js';
 import { retryTransientConflicts } from './sql-values.js';
@@ -45,6 +47,8 @@ export interface MessagePageWrite {
   finish?: SweepFinish | undefined;
   /** Record every version this page adds in listing_misses, as found by this kind of sweep. */
   recordMissesAs?: MissRecordingRead | undefined;
+  /** The writer's lock: the page is refused (LOCK_SUPERSEDED) when a newer holder exists. */
+  fence?: Fence | undefined;
 }
 
 export interface MessagePageResult {
@@ -119,7 +123,8 @@ SELECT (SELECT count(*) FROM ins)::int AS added,
        (SELECT count(*) FROM errs)::int AS errors,
        (SELECT count(*) FROM unit)::int AS units,
        (SELECT count(*) FROM touched)::int AS touched,
-       (SELECT array_agg(kind) FROM miss) AS misses`;
+       (SELECT array_agg(kind) FROM miss) AS misses,
+       (SELECT ${fenceCheckSql('$15', '$16')}) AS fenced`;
 
 function msToIso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
@@ -149,6 +154,8 @@ export function buildMessagePageStatement(page: MessagePageWrite): { name: strin
       page.finish?.complete ?? false,
       page.finish?.full ?? false,
       page.recordMissesAs ?? null,
+      page.fence?.name ?? null,
+      page.fence?.token ?? null,
     ],
   };
 }
@@ -157,7 +164,9 @@ export async function writeMessagePage(db: Queryable, page: MessagePageWrite): P
   const statement = buildMessagePageStatement(page);
   const res = await retryTransientConflicts(() =>
     db.query<{ added: number; errors: number; units: number; misses: Array<'original' | 'edited' | 'deleted'> | null }>(statement),
-  );
+  ).catch((err: unknown) => {
+    throw asLockSuperseded(err);
+  });
   const row = res.rows[0];
   return { versionsAdded: row?.added ?? 0, malformedRecorded: row?.errors ?? 0, misses: row?.misses ?? [] };
 }

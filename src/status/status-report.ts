@@ -1,5 +1,5 @@
 import type { SyncConfig } from '../config/config.js';
-import { loadCostPlan, type CostPlan } from '../sync/cost-plan.js';
+import { loadCostPlan, toCostPlanReport, type CostPlanReport } from '../sync/cost-plan.js';
 import type { Queryable } from '../db/pool.js';
 import { assessHorizonStatus } from '../service/horizon-status.js';
 import type { Clock } from '../util/clock.js';
@@ -57,7 +57,7 @@ export interface StatusReport {
   jobs: Array<{ job: string; instance: string; started_at: string; finished_at: string | null; outcome: string; error: string | null }>;
   locks: Array<{ name: string; fence: string; holder: string; acquired_at: string }>;
   /** What keeping the archive current costs in Zoom's MEDIUM budget (src/sync/cost-plan.ts); null when not asked for. */
-  sync_cost: CostPlan | null;
+  sync_cost: CostPlanReport | null;
 }
 
 export interface SyncPassSummary {
@@ -168,7 +168,7 @@ export async function gatherStatus(deps: StatusDependencies): Promise<StatusRepo
     },
     jobs: jobs.rows.map((r) => ({ job: r.job, instance: r.instance, started_at: r.started_at.toISOString(), finished_at: iso(r.finished_at), outcome: r.outcome, error: r.error })),
     locks: locks.rows.map((r) => ({ name: r.name, fence: r.fence, holder: r.holder, acquired_at: r.acquired_at.toISOString() })),
-    sync_cost: syncCost,
+    sync_cost: syncCost && toCostPlanReport(syncCost),
   };
 }
 

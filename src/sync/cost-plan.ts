@@ -203,3 +203,29 @@ export async function loadCostPlan(db: Queryable, clock: Clock, sync: Readonly<S
     budgetWarnDays: sync.budgetWarnDays,
   });
 }
+
+/** The plan as `status --json` and `GET /v1/status` show it (snake_case, figures per day unless named otherwise). */
+export type CostPlanReport = ReturnType<typeof toCostPlanReport>;
+
+export function toCostPlanReport(c: CostPlan) {
+  return {
+    known_sessions: c.knownSessions,
+    budget_per_day: c.budgetPerDay,
+    last_day: { hours: c.measured.hours, calls_by_kind: c.measured.callsByKind, total: c.measured.total },
+    projected: {
+      listing: c.projected.listing,
+      activity: c.projected.activity,
+      backfill: c.projected.backfill,
+      settled_average: c.projected.settledAverage,
+      settled_peak: c.projected.settledPeak,
+      interim_average: c.projected.interimAverage,
+      interim_peak: c.projected.interimPeak,
+      recurring_average: c.projected.recurringAverage,
+      recurring_peak: c.projected.recurringPeak,
+      peak_share_of_budget: c.projected.peakShareOfBudget,
+    },
+    growth: { new_sessions_per_day: c.growth.newSessionsPerDay, days_until_over_budget: c.growth.daysUntilOverBudget },
+    backfill: { units_pending: c.backfill.unitsPending, hours_at_budget: c.backfill.hoursAtBudget },
+    warnings: c.warnings,
+  };
+}

@@ -28,6 +28,7 @@ export async function listWindowSessions(ctx: SweepContext, window: SyncWindow, 
       sessions: page.sessions,
       malformed: page.malformed,
       listing: { from, to: window.to, startedAt, flagNews: options.flagNews },
+      fence: ctx.fence,
     });
     result.listed += stored.sessionsListed;
     result.withNews += stored.sessionsWithNews;
@@ -35,6 +36,6 @@ export async function listWindowSessions(ctx: SweepContext, window: SyncWindow, 
     ctx.progress.sessionsNew += stored.sessionsNew;
     ctx.progress.malformedItems += page.malformed.length;
   }
-  await recordListing(ctx.pool, { monthStart: window.monthStart, listedThrough: window.to, listedAt: startedAt, sessionsListed: result.listed });
+  await recordListing(ctx.writer, { monthStart: window.monthStart, listedThrough: window.to, listedAt: startedAt, sessionsListed: result.listed });
   return result;
 }

@@ -15,8 +15,9 @@ import {
   type WindowState,
 } from '../archive/checkpoint-store.js';
 import { closeAbandonedRuns, finishRun, startRun, type RunOutcome, type SyncMode } from '../archive/run-store.js';
-import { tryAdvisoryLock } from '../db/advisory-lock.js';
-import type { Pool } from '../db/pool.js';
+import { fenceOf, tryAdvisoryLock, type HeldLock } from '../db/advisory-lock.js';
+import { fencedWriter } from '../db/fenced-writer.js';
+import type { Pool, Queryable } from '../db/pool.js';
 import type { IsoDate } from '../domain/types.js';
 import { AbortError, ArchiverError, hasCode } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
@@ -119,13 +120,18 @@ export interface SyncSummary {
   durationMs: number;
 }
 
+/**
+ * One pass at a time per database: the pass holds the `sync` lock, stops when it loses it (its
+ * connection died, a failover), and every write it makes checks the lock's fence, so a pass that
+ * lost the lock to another can never overwrite what the new holder wrote.
+ */
 export async function runSync(deps: SyncDependencies, mode: SyncMode = 'incremental'): Promise<SyncSummary> {
   const lock = await tryAdvisoryLock(deps.pool, 'sync');
   if (!lock) {
     throw new ArchiverError('SYNC_ALREADY_RUNNING', 'another sync pass is running against this database; this one did nothing (progress is shared, so nothing is lost)');
   }
   try {
-    return await runLockedSync(deps, mode);
+    return await runLockedSync(deps, mode, lock);
   } finally {
     await lock.release();
   }
@@ -133,18 +139,20 @@ export async function runSync(deps: SyncDependencies, mode: SyncMode = 'incremen
 
 const emptyReads = (): Record<ReadKind, number> => ({ activity: 0, backfill: 0, settled: 0, interim: 0, resweep: 0 });
 
-async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<SyncSummary> {
+async function runLockedSync(deps: SyncDependencies, mode: SyncMode, lock: HeldLock): Promise<SyncSummary> {
   const { pool, clock, settings } = deps;
   const progress = deps.progress ?? new SyncProgress(() => clock.now().getTime());
   const calls = deps.calls ?? new CallTally();
-  const abandoned = await closeAbandonedRuns(pool);
+  const fence = fenceOf(lock);
+  const writer = fencedWriter(pool, [fence]);
+  const abandoned = await closeAbandonedRuns(writer);
   const horizon = computeHorizon(clock.now(), { settleHours: settings.settleHours, marginDays: settings.horizonMarginDays });
-  const runId = await startRun(pool, { mode, horizonStart: horizon.start, horizonEnd: horizon.today, startedAt: clock.now() });
+  const runId = await startRun(writer, { mode, horizonStart: horizon.start, horizonEnd: horizon.today, startedAt: clock.now() });
   const logger = deps.logger.child({ job: 'sync', runId });
   if (abandoned > 0) logger.warn({ abandoned }, 'closed earlier sync runs whose process died mid-run; their stored progress is kept');
   logger.info({ mode, horizonStart: horizon.start, today: horizon.today, windows: horizon.windows.length }, 'sync pass starting');
 
-  // Fatal failures (credentials, scopes, database gone) stop all lanes through this controller.
+  // Fatal failures (credentials, scopes, database gone, the lock lost) stop all lanes through this controller.
   const stop = new AbortController();
   const onOuterAbort = () => stop.abort(deps.signal?.reason);
   deps.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -154,6 +162,12 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
     if (fatal === undefined) fatal = asTypedError(err);
     stop.abort(fatal);
   };
+  const onLockLost = () => {
+    logger.error({ err: lock.lost.reason }, 'lost the sync lock: this pass stops now; what it stored is kept, and it writes nothing more');
+    failFatally(lock.lost.reason);
+  };
+  lock.lost.addEventListener('abort', onLockLost, { once: true });
+  if (lock.lost.aborted) onLockLost();
 
   const listingFailures: SyncFailure[] = [];
   const unitFailures: SyncFailure[] = [];
@@ -183,8 +197,8 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
   });
 
   try {
-    await ensureWindows(pool, horizon.windows);
-    expiredIncomplete = await reportExpiredWindows(pool, horizon, logger);
+    await ensureWindows(writer, horizon.windows);
+    expiredIncomplete = await reportExpiredWindows(writer, horizon, logger);
     windowStates = await loadWindows(pool, monthStarts);
 
     // 1. Listing: the open month on every pass; a month that has ended once more after its end (its
@@ -193,7 +207,7 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
     const toList = horizon.windows.filter((w) => mode === 'all' || needsListing(w, windowStates.get(w.monthStart)));
     progress.phase = 'listing';
     progress.windowsTotal = horizon.windows.length;
-    const ctx: SweepContext = { pool, reports: deps.reports, clock, logger, progress, syncRunId: runId, settleHours: settings.settleHours, signal: stop.signal };
+    const ctx: SweepContext = { pool, writer, fence, reports: deps.reports, clock, logger, progress, syncRunId: runId, settleHours: settings.settleHours, signal: stop.signal };
     await runConcurrently(
       toList,
       2,
@@ -216,16 +230,16 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
 
     // 2. Units: new sessions everywhere; every known session in windows being swept.
     const now = clock.now();
-    sessionsNew = await ensureUnitsForNewSessions(pool, monthStarts, now);
+    sessionsNew = await ensureUnitsForNewSessions(writer, monthStarts, now);
     if (mode === 'all') {
-      await ensureUnits(pool, monthStarts);
-      await requestFullResweep(pool, monthStarts, now);
+      await ensureUnits(writer, monthStarts);
+      await requestFullResweep(writer, monthStarts, now);
     }
     windowStates = await loadWindows(pool, monthStarts);
     const underway = sweepRounds(horizon, windowStates, settings, now.getTime());
     for (const round of underway) {
       const ensuredAt = windowStates.get(round.monthStart)?.unitsEnsuredAt;
-      if (!ensuredAt || ensuredAt.getTime() < round.beganAtMs) await ensureUnitsForAllSessions(pool, round.monthStart, now);
+      if (!ensuredAt || ensuredAt.getTime() < round.beganAtMs) await ensureUnitsForAllSessions(writer, round.monthStart, now);
     }
     const roundProgress = new Map((await loadRoundProgress(pool, underway.map((r) => ({ monthStart: r.monthStart, beganAt: new Date(r.beganAtMs) })))).map((p) => [p.monthStart, p]));
     rounds = underway.map((r) => {
@@ -257,7 +271,7 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
           const error = describeFailure(err);
           unitFailures.push({ monthStart: unit.monthStart, sessionId: unit.sessionId, error });
           logger.warn({ err: errForLog(err), sessionId: unit.sessionId, window: unit.monthStart, read: plan.kind }, 'session window failed; its stored pages are kept and it is retried next run');
-          await recordUnitFailure(pool, unit, error).catch((recordErr: unknown) => failFatally(recordErr));
+          await recordUnitFailure(writer, unit, error).catch((recordErr: unknown) => failFatally(recordErr));
         } finally {
           progress.unitsDone++;
         }
@@ -270,17 +284,19 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
     // 4. Completion. Any window's listing may reveal sessions that need units in every other
     // window, so no window is declared complete in a pass where a listing failed.
     progress.phase = 'finishing';
-    if (listingFailures.length === 0) await completeSettledWindows(pool, horizon.windows.filter((w) => w.settled));
+    if (listingFailures.length === 0) await completeSettledWindows(writer, horizon.windows.filter((w) => w.settled));
     windowStates = await loadWindows(pool, monthStarts);
   } catch (err) {
     const typed = asTypedError(fatal ?? err);
     const aborted = hasCode(typed, 'ABORTED') || deps.signal?.aborted === true;
-    await finishRun(pool, runId, totals(aborted ? 'aborted' : 'failed', describeFailure(typed))).catch(() => undefined);
+    await finishRun(writer, runId, totals(aborted ? 'aborted' : 'failed', describeFailure(typed))).catch(() => undefined);
     progress.phase = 'done';
     deps.signal?.removeEventListener('abort', onOuterAbort);
+    lock.lost.removeEventListener('abort', onLockLost);
     throw typed;
   }
   deps.signal?.removeEventListener('abort', onOuterAbort);
+  lock.lost.removeEventListener('abort', onLockLost);
 
   const atRisk = assessHorizonRisk(horizon, windowStates, settings);
   for (const risk of atRisk) {
@@ -304,7 +320,7 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode): Promise<Sy
   const everythingAttemptedSucceeded = listingFailures.length === 0 && unitFailures.length === 0;
   const outcome: SyncSummary['outcome'] = everythingAttemptedSucceeded ? 'complete' : 'incomplete';
   await finishRun(
-    pool,
+    writer,
     runId,
     totals(outcome, everythingAttemptedSucceeded ? null : `${listingFailures.length} listing(s) and ${unitFailures.length} session window(s) failed`),
   );
@@ -376,8 +392,8 @@ async function readOrRecordGone(ctx: SweepContext, unit: DueUnit, window: SyncWi
   }
 }
 
-async function reportExpiredWindows(pool: Pool, horizon: Horizon, logger: Logger): Promise<IsoDate[]> {
-  const expired = await expireWindows(pool, horizon.start);
+async function reportExpiredWindows(writer: Queryable, horizon: Horizon, logger: Logger): Promise<IsoDate[]> {
+  const expired = await expireWindows(writer, horizon.start);
   const lost = expired.filter((w) => !w.complete).map((w) => w.monthStart);
   for (const monthStart of lost) {
     logger.error({ window: monthStart }, `window ${monthStart} left Zoom's six-month horizon before it was complete: what was not archived by now can no longer be fetched`);

@@ -1,6 +1,7 @@
 import { completeSweep, type DueUnit } from '../archive/checkpoint-store.js';
 import { writeMessagePage } from '../archive/version-store.js';
-import type { Pool } from '../db/pool.js';
+import type { Fence } from '../db/advisory-lock.js';
+import type { Pool, Queryable } from '../db/pool.js';
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { SyncWindow } from './horizon.js';
@@ -11,6 +12,10 @@ import type { ReportSource } from './report-source.js';
 /** What the listing and the unit reads of one pass share. */
 export interface SweepContext {
   pool: Pool;
+  /** Bookkeeping writes, each checked against the pass's lock fence (db/fenced-writer.ts). */
+  writer: Queryable;
+  /** The pass's hold of the `sync` lock: page writes of a superseded pass are refused. */
+  fence: Fence | undefined;
   reports: ReportSource;
   clock: Clock;
   logger: Logger;
@@ -54,6 +59,7 @@ export async function sweepUnit(ctx: SweepContext, unit: DueUnit, window: SyncWi
       sweep: { from: plan.from, to: plan.to, startedAt: plan.startedAt },
       finish: page.nextPageToken === '' ? finish : undefined,
       recordMissesAs: plan.recordMissesAs,
+      fence: ctx.fence,
     });
     result.pages++;
     result.versionsSeen += page.versions.length;
@@ -73,7 +79,7 @@ export async function sweepUnit(ctx: SweepContext, unit: DueUnit, window: SyncWi
 
 /** Zoom no longer knows the session: there is nothing left to fetch for it in this window. */
 export async function recordSessionGone(ctx: SweepContext, unit: DueUnit, window: SyncWindow, plan: PlannedRead): Promise<void> {
-  await completeSweep(ctx.pool, {
+  await completeSweep(ctx.writer, {
     monthStart: unit.monthStart,
     sessionId: unit.sessionId,
     to: window.to,

@@ -99,6 +99,8 @@ describe('status', () => {
       failing_units: { count: expect.any(Number), items: expect.arrayContaining([expect.objectContaining({ last_error: 'ZOOM_SERVER_ERROR: test', failures: 2 })]) },
       legal_hold: { files: { pending: 0, ready: 0, downloading: 0, stored: 0, failed: 0 }, not_stored: [] },
       exports: { running: [], failed_last_7_days: 0 },
+      // The same shape /v1/status shows.
+      sync_cost: { known_sessions: 8, last_day: { calls_by_kind: { backfill: expect.any(Number), listing: expect.any(Number) } }, projected: { recurring_peak: expect.any(Number) }, warnings: [] },
     });
     const text = await runCli(['status'], env());
     for (const heading of ['Last sync', 'Horizon', 'Totals', 'Failing session windows', 'Legal hold', 'Exports', 'Sync cost']) expect(text.stdout).toContain(heading);

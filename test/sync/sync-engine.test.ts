@@ -143,4 +143,48 @@ describe('concurrency', () => {
     expect((await first).outcome).toBe('complete');
     await expectExact(harness);
   });
+
+  it('a pass whose lock was taken over by another holder writes nothing more and stops (LOCK_SUPERSEDED)', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 12, now: NOW, sessions: 30, totalMessages: 3000 });
+    harness = await startSyncHarness({ dataset, clock, simulator: { latencyMs: 15 }, env: { SYNC_CONCURRENCY: '2' } });
+    const count = async () => (await harness!.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM archive.message_versions')).rows[0]?.n ?? 0;
+    const pass = harness.sync();
+    await waitUntil(async () => (await count()) > 200);
+    // What a second process does when it takes the lock after ours was lost: a newer fence.
+    await harness.db.pool.query(`SELECT archive.take_fence('sync', 'another process')`);
+    const taken = await count();
+    await expect(pass).rejects.toMatchObject({ code: 'LOCK_SUPERSEDED' });
+    // At most the pages already in flight when the fence moved (one per lane) were still written.
+    expect((await count()) - taken).toBeLessThanOrEqual(2 * 100);
+    const runs = await harness.db.pool.query<{ outcome: string }>('SELECT outcome FROM archive.sync_runs');
+    expect(runs.rows.map((r) => r.outcome)).toEqual(['running']);
+    // The next pass (the new holder) closes the stale run and completes the archive exactly.
+    const next = await harness.sync();
+    expect(next.outcome).toBe('complete');
+    await expectExact(harness);
+  });
+
+  it('a pass whose lock connection dies stops at once (LOCK_LOST), keeping what it stored', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 30, totalMessages: 3000 });
+    harness = await startSyncHarness({ dataset, clock, simulator: { latencyMs: 15 }, env: { SYNC_CONCURRENCY: '2' } });
+    const pass = harness.sync();
+    const holder = await waitUntil(async () => (await harness!.db.pool.query<{ backend_pid: number }>(`SELECT backend_pid FROM public.lock_holders WHERE name = 'sync'`)).rows[0]);
+    await harness.db.pool.query('SELECT pg_terminate_backend($1)', [holder.backend_pid]);
+    await expect(pass).rejects.toMatchObject({ code: 'LOCK_LOST' });
+    const next = await harness.sync();
+    expect(next.outcome).toBe('complete');
+    await expectExact(harness);
+  });
 });
+
+async function waitUntil<T>(probe: () => Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,5 +1,5 @@
 import { formatAge, gatherStatus, type StatusReport } from '../../status/status-report.js';
-import type { CostPlan } from '../../sync/cost-plan.js';
+import type { CostPlanReport } from '../../sync/cost-plan.js';
 import { systemClock } from '../../util/clock.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import type { CommandContext } from '../context.js';
@@ -74,19 +74,19 @@ export function formatStatus(r: StatusReport): string {
 const n = (value: number) => Math.round(value).toLocaleString('en-US');
 
 /** The sync cost plan: what keeping the archive current costs in Zoom's MEDIUM budget. */
-export function formatCostPlan(c: CostPlan): string {
+export function formatCostPlan(c: CostPlanReport): string {
   const p = c.projected;
-  const measured = Object.entries(c.measured.callsByKind).map(([kind, calls]) => `${kind} ${n(calls)}`).join(' · ');
+  const measured = Object.entries(c.last_day.calls_by_kind).map(([kind, calls]) => `${kind} ${n(calls)}`).join(' · ');
   const lines = [
-    `Sync cost (MEDIUM report calls; budget ${n(c.budgetPerDay)} a day at the configured rate share):`,
-    `  known sessions ${n(c.knownSessions)} · new ${c.growth.newSessionsPerDay.toFixed(1)} a day`,
-    `  last ${c.measured.hours} h: ${n(c.measured.total)} calls (${measured})`,
-    `  projected a day: listing ${n(p.listing)} + activity ${n(p.activity)} + backfill ${n(p.backfill)} + settled sweep ${n(p.settledAverage)} (${n(p.settledPeak)} on a sweep day)` +
-      (p.interimAverage > 0 ? ` + interim sweeps ${n(p.interimAverage)} (${n(p.interimPeak)})` : ''),
-    `  recurring: ${n(p.recurringAverage)} on average, ${n(p.recurringPeak)} on the busiest day = ${(p.peakShareOfBudget * 100).toFixed(1)}% of the budget` +
-      (c.growth.daysUntilOverBudget === null ? '' : ` · over budget in ${n(c.growth.daysUntilOverBudget)} day(s) at this growth`),
+    `Sync cost (MEDIUM report calls; budget ${n(c.budget_per_day)} a day at the configured rate share):`,
+    `  known sessions ${n(c.known_sessions)} · new ${c.growth.new_sessions_per_day.toFixed(1)} a day`,
+    `  last ${c.last_day.hours} h: ${n(c.last_day.total)} calls (${measured})`,
+    `  projected a day: listing ${n(p.listing)} + activity ${n(p.activity)} + backfill ${n(p.backfill)} + settled sweep ${n(p.settled_average)} (${n(p.settled_peak)} on a sweep day)` +
+      (p.interim_average > 0 ? ` + interim sweeps ${n(p.interim_average)} (${n(p.interim_peak)})` : ''),
+    `  recurring: ${n(p.recurring_average)} on average, ${n(p.recurring_peak)} on the busiest day = ${(p.peak_share_of_budget * 100).toFixed(1)}% of the budget` +
+      (c.growth.days_until_over_budget === null ? '' : ` · over budget in ${n(c.growth.days_until_over_budget)} day(s) at this growth`),
   ];
-  if (c.backfill.unitsPending > 0) lines.push(`  backfill in progress: ${n(c.backfill.unitsPending)} session windows left, about ${c.backfill.hoursAtBudget} h at the full rate`);
+  if (c.backfill.units_pending > 0) lines.push(`  backfill in progress: ${n(c.backfill.units_pending)} session windows left, about ${c.backfill.hours_at_budget} h at the full rate`);
   for (const w of c.warnings) lines.push(`  !! ${w}`);
   return lines.join('\n');
 }

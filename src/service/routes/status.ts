@@ -4,7 +4,6 @@ import { API_STATEMENT_TIMEOUT_MS, type ApiContext } from '../api-context.js';
 import { inBoundedTransaction } from '../bounded-transaction.js';
 import { decodeCursor, encodeCursor, filterFingerprint } from '../cursor.js';
 import { gatherStatus } from '../../status/status-report.js';
-import { loadCostPlan, type CostPlan } from '../../sync/cost-plan.js';
 import { assessHorizonStatus } from '../horizon-status.js';
 import { listJobRuns, loadLatestRuns } from '../job-run-store.js';
 import { ApiError } from '../http-errors.js';
@@ -39,10 +38,9 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
       );
       const horizon = await assessHorizonStatus(client, ctx.clock, ctx.config.sync);
       const latest = await loadLatestRuns(client, jobNames);
-      const cost = await loadCostPlan(client, ctx.clock, ctx.config.sync, ctx.config.zoom.ratePerSecond.medium);
       const next = ctx.scheduler?.nextRuns() ?? {};
       // The sections `status` shows (src/status/status-report.ts), without the exact totals.
-      const report = await gatherStatus({ db: client, clock: ctx.clock, sync: ctx.config.sync, totals: false });
+      const report = await gatherStatus({ db: client, clock: ctx.clock, sync: ctx.config.sync, totals: false, mediumRatePerSecond: ctx.config.zoom.ratePerSecond.medium });
       return {
         last_sync: report.last_sync,
         failing_units: report.failing_units,
@@ -56,7 +54,7 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
           oldest_incomplete_days_until_expiry: horizon.oldestIncompleteDaysUntilExpiry,
         },
         windows: windows.rows,
-        sync_cost: costPlanForApi(cost),
+        sync_cost: report.sync_cost,
         jobs: ctx.jobs.map((job) => {
           const last = latest.get(job.name);
           return {
@@ -99,28 +97,4 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
     reply.code(202);
     return { job, status: 'started', runs_url: `/v1/jobs/runs?job=${encodeURIComponent(job)}` };
   });
-}
-
-/** The cost plan in the API's naming (snake_case), figures per day unless named otherwise. */
-function costPlanForApi(c: CostPlan) {
-  return {
-    known_sessions: c.knownSessions,
-    budget_per_day: c.budgetPerDay,
-    last_day: { hours: c.measured.hours, calls_by_kind: c.measured.callsByKind, total: c.measured.total },
-    projected: {
-      listing: c.projected.listing,
-      activity: c.projected.activity,
-      backfill: c.projected.backfill,
-      settled_average: c.projected.settledAverage,
-      settled_peak: c.projected.settledPeak,
-      interim_average: c.projected.interimAverage,
-      interim_peak: c.projected.interimPeak,
-      recurring_average: c.projected.recurringAverage,
-      recurring_peak: c.projected.recurringPeak,
-      peak_share_of_budget: c.projected.peakShareOfBudget,
-    },
-    growth: { new_sessions_per_day: c.growth.newSessionsPerDay, days_until_over_budget: c.growth.daysUntilOverBudget },
-    backfill: { units_pending: c.backfill.unitsPending, hours_at_budget: c.backfill.hoursAtBudget },
-    warnings: c.warnings,
-  };
 }
