@@ -12,6 +12,7 @@ import {
   sentRange,
   textVersionAtDeletion,
   windowMs,
+  type Modification,
   type WindowMs,
 } from './report-selection.js';
 import { ALL_INCLUDES, serialiseMessage } from './serialise.js';
@@ -98,18 +99,7 @@ export function* iterateExpectedVersions(ds: SimDataset, options: GroundTruthOpt
         json: serialiseMessage(ds, m, 'original', state.textVersion, state.actionMs, ALL_INCLUDES),
       };
     }
-    for (const mod of modificationsByActionTime(ds, session, window, asOfMs, { edited: true, deleted: true })) {
-      const m = mod.messageIndex;
-      const kind: VersionKind = mod.ordinal === 0 ? 'deleted' : 'edited';
-      const textVersion = mod.ordinal === 0 ? textVersionAtDeletion(ds, m) : mod.ordinal;
-      yield {
-        sessionId: session.id,
-        messageId: messageId(ds, m),
-        kind,
-        actionMs: mod.actionMs,
-        json: serialiseMessage(ds, m, kind, textVersion, mod.actionMs, ALL_INCLUDES),
-      };
-    }
+    for (const mod of modificationsByActionTime(ds, session, window, asOfMs, { edited: true, deleted: true })) yield modificationVersion(ds, session, mod, true);
   }
 }
 
@@ -164,17 +154,20 @@ export function* iterateAdmissibleVersions(ds: SimDataset, options: { asOfMs: nu
       }
     }
     const everything: WindowMs = { fromMs: Number.NEGATIVE_INFINITY, toMs: asOfMs };
-    for (const mod of modificationsByActionTime(ds, session, everything, asOfMs, { edited: true, deleted: true })) {
-      const m = mod.messageIndex;
-      const kind: VersionKind = mod.ordinal === 0 ? 'deleted' : 'edited';
-      const textVersion = mod.ordinal === 0 ? textVersionAtDeletion(ds, m) : mod.ordinal;
-      yield {
-        sessionId: session.id,
-        messageId: messageId(ds, m),
-        kind,
-        actionMs: mod.actionMs,
-        json: withJson ? serialiseMessage(ds, m, kind, textVersion, mod.actionMs, ALL_INCLUDES) : '',
-      };
-    }
+    for (const mod of modificationsByActionTime(ds, session, everything, asOfMs, { edited: true, deleted: true })) yield modificationVersion(ds, session, mod, withJson);
   }
+}
+
+/** An edit or deletion as the version `edited_messages` / `deleted_messages` serve. */
+function modificationVersion(ds: SimDataset, session: SimSession, mod: Modification, withJson: boolean): ExpectedVersion {
+  const m = mod.messageIndex;
+  const kind: VersionKind = mod.ordinal === 0 ? 'deleted' : 'edited';
+  const textVersion = mod.ordinal === 0 ? textVersionAtDeletion(ds, m) : mod.ordinal;
+  return {
+    sessionId: session.id,
+    messageId: messageId(ds, m),
+    kind,
+    actionMs: mod.actionMs,
+    json: withJson ? serialiseMessage(ds, m, kind, textVersion, mod.actionMs, ALL_INCLUDES) : '',
+  };
 }
