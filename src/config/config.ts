@@ -10,7 +10,9 @@ import { ConfigError, type ConfigIssue } from '../errors.js';
  * value looks like. Defaults live here and nowhere else.
  */
 
-export type RateLabel = 'light' | 'medium' | 'heavy' | 'resource-intensive';
+import type { RateLabel } from '../domain/zoom-endpoints.js';
+
+export type { RateLabel };
 export type ZoomPlan = 'pro' | 'business';
 export type LogFormat = 'auto' | 'json' | 'pretty';
 

@@ -17,3 +17,6 @@ export const LEGAL_HOLD_ENDPOINTS = {
   listFiles: 'legalhold.files.list',
   downloadFile: 'legalhold.files.download',
 } as const;
+
+/** Zoom's rate-limit label of an operation (per account, shared by every app on it; see ZOOM-API-NOTES). */
+export type RateLabel = 'light' | 'medium' | 'heavy' | 'resource-intensive';

@@ -1,6 +1,6 @@
 import type { Clock } from '../util/clock.js';
 import type { ChaosOptions, FaultInjector, FaultRule } from './faults.js';
-import { jsonResponse, type SimResponse } from './route-table.js';
+import { jsonResponse, type SimResponse } from './sim-response.js';
 import type { SimulatorStats } from './stats.js';
 
 /**

@@ -2,6 +2,9 @@ import { once } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { crc32 } from 'node:zlib';
 import type { Fault } from './faults.js';
+import type { StreamedBody } from './sim-response.js';
+
+export type { StreamedBody };
 import { Rng } from './random.js';
 
 /**
@@ -29,12 +32,6 @@ export interface ZipPlan {
 }
 
 /** A body too large to hold in memory, by length and a generator of its bytes. */
-export interface StreamedBody {
-  length: number;
-  chunks(): AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
-  /** Send without Content-Length (chunked), as a server that does not know the size would. */
-  chunked?: boolean;
-}
 
 const FILLER_BYTES = 1024 * 1024;
 const ZIP32_LIMIT = 0xffff_ffff;

@@ -1,7 +1,8 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Clock } from '../util/clock.js';
-import { jsonResponse, zoomError, type RouteScopes, type SimResponse } from './route-table.js';
+import type { RouteScopes } from './route-table.js';
+import { jsonResponse, zoomError, type SimResponse } from './sim-response.js';
 
 /**
  * Server-to-Server OAuth as Zoom does it: `POST /oauth/token` with HTTP Basic client credentials and

@@ -1,6 +1,6 @@
 import type { Clock } from '../util/clock.js';
 import { DAY_MS } from './dataset.js';
-import { zoomError, type RateLabel, type SimResponse } from './route-table.js';
+import { zoomError, type RateLabel, type SimResponse } from './sim-response.js';
 
 /**
  * Zoom's account-wide rate limits: a per-second budget per label (a token bucket holding at most one

@@ -1,6 +1,6 @@
 import type { IsoDate } from '../domain/types.js';
 import { addMonths, isIsoDate } from '../util/dates.js';
-import { zoomError, type SimResponse } from './route-table.js';
+import { zoomError, type SimResponse } from './sim-response.js';
 
 /**
  * Query-parameter rules of the two chat-report endpoints, from the spec and Zoom's notes:

@@ -3,9 +3,11 @@ import type { IsoDate } from '../domain/types.js';
 import type { Clock } from '../util/clock.js';
 import type { SimDataset } from './dataset.js';
 import type { SimLegalHold } from './legal-hold-state.js';
-import type { StreamedBody } from './legal-hold-zip.js';
 import type { PageTokenStore } from './page-tokens.js';
 import type { SessionListingMode } from './report-selection.js';
+import type { RateLabel, SimResponse } from './sim-response.js';
+
+export { jsonResponse, zoomError, type RateLabel, type SimResponse, type StreamedBody } from './sim-response.js';
 
 /**
  * The simulator's `/v2` API as data: each route names its endpoint (for stats and fault matching),
@@ -15,24 +17,12 @@ import type { SessionListingMode } from './report-selection.js';
  */
 
 export type HttpMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
-export type RateLabel = 'light' | 'medium' | 'heavy' | 'resource-intensive';
 
 export interface RouteScopes {
   /** Classic scopes: any one of them allows the call. */
   classic: readonly string[];
   /** Granular scopes: any one of them allows the call; named in the 4711 error. */
   granular: readonly string[];
-}
-
-/** A response before it is written, so faults can mangle it (truncate, pad, cut mid-body). */
-export interface SimResponse {
-  status: number;
-  /** Text is sent as UTF-8; bytes (a legal-hold zip) as they are. */
-  body: string | Uint8Array;
-  /** A body too large to hold in memory (a legal-hold zip); when set, `body` is ignored. */
-  stream?: StreamedBody;
-  contentType?: string;
-  headers?: Record<string, string>;
 }
 
 export interface RouteRequest {
@@ -148,11 +138,3 @@ export class RouteTable {
   }
 }
 
-export function jsonResponse(status: number, body: unknown, headers?: Record<string, string>): SimResponse {
-  return { status, body: JSON.stringify(body), ...(headers ? { headers } : {}) };
-}
-
-/** Zoom's error shape: `{code, message}`, with `errors` for field validation. */
-export function zoomError(status: number, code: number, message: string, errors?: Array<{ field: string; message: string }>): SimResponse {
-  return jsonResponse(status, errors && errors.length > 0 ? { code, message, errors } : { code, message });
-}

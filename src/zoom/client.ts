@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';
-import type { RateLabel, ZoomConfig, ZoomCredentials } from '../config/config.js';
+import type { ZoomConfig, ZoomCredentials } from '../config/config.js';
+import type { RateLabel } from '../domain/zoom-endpoints.js';
 import { AbortError, ArchiverError, ZoomApiError, ZoomScopeError, type ZoomErrorDetails } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { systemClock, type Clock } from '../util/clock.js';

@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import type { RateLabel } from '../config/config.js';
+import type { RateLabel } from '../domain/zoom-endpoints.js';
 import { ZoomApiError } from '../errors.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { abortErrorFor } from './abort.js';
