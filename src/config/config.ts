@@ -344,7 +344,13 @@ function redactIfSecret(key: string, value: string): string {
   return value;
 }
 
-/** A connection URL with its password masked, for logs and error messages. */
+/**
+ * A connection URL with its password masked, for logs and error messages, whatever its scheme; a
+ * value that is not a URL at all (a typo, a bare `user:password@host`) is not shown, since it may
+ * hold a password in a form no pattern recognises.
+ */
 export function redactDatabaseUrl(url: string): string {
-  return url.replace(/^(postgres(?:ql)?:\/\/[^:/@]+:)[^@]*@/, '$1***@');
+  const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url);
+  if (!scheme) return '(not shown)';
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:/@]*:)[^@]*@/i, '$1***@');
 }
