@@ -79,7 +79,7 @@ describe('configuration', () => {
 });
 
 /** The message of the configuration error `env` must raise (fails the test when it raises none). */
-function configErrorOf(env: Record<string, string>): string {
+function configErrorOf(env: Record<string, string | undefined>): string {
   try {
     loadConfig(env);
   } catch (err) {
