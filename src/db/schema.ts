@@ -356,7 +356,7 @@ export const exports = archive.table(
     /** running | complete | failed */
     state: text('state', { enum: ['running', 'complete', 'failed'] }).notNull().default('running'),
     /** Phase and figures while running, e.g. {"phase":"messages","versions":1200}. */
-    progress: jsonb('progress'),
+    progress: jsonb('progress').$type<Record<string, unknown>>(),
     /** sessions, messages, versions, edits, deletions, files */
     counts: jsonb('counts'),
     bytes: bigint('bytes', { mode: 'number' }),
