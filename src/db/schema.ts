@@ -38,6 +38,9 @@ import {
  *
  * Storage tables are internal: people and tools query the views. Row types here are database
  * shapes (`$inferSelect`); Zoom's wire shapes are in src/zoom, domain shapes in src/domain.
+ *
+ * One file on purpose, however long: it is the whole schema in one place (drizzle-kit reads it as
+ * one), each column documented where it is declared.
  */
 export const archive = pgSchema('archive');
 
