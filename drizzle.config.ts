@@ -1,7 +1,8 @@
 import { defineConfig } from 'drizzle-kit';
 
 // `npm run db:generate` diffs src/db/schema.ts against migrations/ and writes the next SQL file.
-// Views, triggers and functions are hand-written migrations (`drizzle-kit generate --custom`).
+// Views, triggers and functions are hand-written migrations (`drizzle-kit generate --custom`);
+// test/db/schema-drift.test.ts fails when schema.ts, the snapshots and the migrations disagree.
 export default defineConfig({
   dialect: 'postgresql',
   schema: './src/db/schema.ts',

@@ -1,5 +1,7 @@
+import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { IsoDate } from '../domain/types.js';
-import type { Queryable } from '../db/pool.js';
+import { runDrizzle, type Queryable } from '../db/pool.js';
+import { syncUnits, syncWindows } from '../db/schema.js';
 
 /**
  * Sync progress lives in the database, never in process memory: windows (calendar months) and
@@ -13,35 +15,30 @@ import type { Queryable } from '../db/pool.js';
  * - a settled-month (or interim) sweep of its window that has not read it yet.
  */
 
-export interface WindowState {
-  monthStart: IsoDate;
-  monthEnd: IsoDate;
-  listedThrough: IsoDate | null;
-  listedAt: Date | null;
-  completedAt: Date | null;
-  expiredAt: Date | null;
-  /** When every known session was given a unit here (for a settled-month or interim sweep). */
-  unitsEnsuredAt: Date | null;
-}
+/** What a pass needs of a window (archive.sync_windows; column notes in src/db/schema.ts). */
+export type WindowState = Pick<
+  typeof syncWindows.$inferSelect,
+  'monthStart' | 'monthEnd' | 'listedThrough' | 'listedAt' | 'completedAt' | 'expiredAt' | 'unitsEnsuredAt'
+>;
 
-export interface UnitState {
-  monthStart: IsoDate;
-  sessionId: string;
-  coveredThrough: IsoDate | null;
-  sweptAt: Date | null;
-  completedAt: Date | null;
-  resweepRequestedAt: Date | null;
-  sweepFrom: IsoDate | null;
-  sweepTo: IsoDate | null;
-  sweepStartedAt: Date | null;
-  resumeToken: string | null;
-  resumeTokenAt: Date | null;
-  failures: number;
-  /** Start of the last read of the whole window (as far as the horizon allowed). */
-  fullSweptAt: Date | null;
-  /** A listing showed news here that no read has covered yet. */
-  newsPendingSince: Date | null;
-}
+/** What a pass needs of a unit (archive.sync_units; column notes in src/db/schema.ts). */
+export type UnitState = Pick<
+  typeof syncUnits.$inferSelect,
+  | 'monthStart'
+  | 'sessionId'
+  | 'coveredThrough'
+  | 'sweptAt'
+  | 'completedAt'
+  | 'resweepRequestedAt'
+  | 'sweepFrom'
+  | 'sweepTo'
+  | 'sweepStartedAt'
+  | 'resumeToken'
+  | 'resumeTokenAt'
+  | 'failures'
+  | 'fullSweptAt'
+  | 'newsPendingSince'
+>;
 
 export async function ensureWindows(db: Queryable, windows: ReadonlyArray<{ monthStart: IsoDate; monthEnd: IsoDate }>): Promise<void> {
   await db.query(
@@ -54,54 +51,45 @@ export async function ensureWindows(db: Queryable, windows: ReadonlyArray<{ mont
 
 /** Marks months that have left the horizon; returns those that leave incomplete (data lost). */
 export async function expireWindows(db: Queryable, horizonStart: IsoDate): Promise<Array<{ monthStart: IsoDate; complete: boolean }>> {
-  const res = await db.query<{ month_start: string; complete: boolean }>(
-    `UPDATE archive.sync_windows SET expired_at = now()
-     WHERE month_end < $1::date AND expired_at IS NULL
-     RETURNING month_start, completed_at IS NOT NULL AS complete`,
-    [horizonStart],
+  const w = syncWindows;
+  return runDrizzle(db, (orm) =>
+    orm
+      .update(w)
+      .set({ expiredAt: sql`now()` })
+      .where(and(lt(w.monthEnd, horizonStart), isNull(w.expiredAt)))
+      .returning({ monthStart: w.monthStart, complete: sql<boolean>`${w.completedAt} IS NOT NULL` }),
   );
-  return res.rows.map((r) => ({ monthStart: r.month_start, complete: r.complete }));
 }
 
 export async function loadWindows(db: Queryable, monthStarts: readonly IsoDate[]): Promise<Map<IsoDate, WindowState>> {
-  const res = await db.query<{
-    month_start: string;
-    month_end: string;
-    listed_through: string | null;
-    listed_at: Date | null;
-    completed_at: Date | null;
-    expired_at: Date | null;
-    units_ensured_at: Date | null;
-  }>(
-    `SELECT month_start, month_end, listed_through, listed_at, completed_at, expired_at, units_ensured_at
-     FROM archive.sync_windows WHERE month_start = ANY($1::date[])`,
-    [monthStarts],
+  const w = syncWindows;
+  const rows = await runDrizzle(db, (orm) =>
+    orm
+      .select({
+        monthStart: w.monthStart,
+        monthEnd: w.monthEnd,
+        listedThrough: w.listedThrough,
+        listedAt: w.listedAt,
+        completedAt: w.completedAt,
+        expiredAt: w.expiredAt,
+        unitsEnsuredAt: w.unitsEnsuredAt,
+      })
+      .from(w)
+      .where(inArray(w.monthStart, [...monthStarts])),
   );
-  return new Map(
-    res.rows.map((r) => [
-      r.month_start,
-      {
-        monthStart: r.month_start,
-        monthEnd: r.month_end,
-        listedThrough: r.listed_through,
-        listedAt: r.listed_at,
-        completedAt: r.completed_at,
-        expiredAt: r.expired_at,
-        unitsEnsuredAt: r.units_ensured_at,
-      },
-    ]),
-  );
+  return new Map(rows.map((r) => [r.monthStart, r]));
 }
 
 export async function recordListing(
   db: Queryable,
   listing: { monthStart: IsoDate; listedThrough: IsoDate; listedAt: Date; sessionsListed: number },
 ): Promise<void> {
-  await db.query(
-    `UPDATE archive.sync_windows
-     SET listed_through = $2::date, listed_at = $3, sessions_listed = greatest(sessions_listed, $4::int)
-     WHERE month_start = $1::date`,
-    [listing.monthStart, listing.listedThrough, listing.listedAt, listing.sessionsListed],
+  const w = syncWindows;
+  await runDrizzle(db, (orm) =>
+    orm
+      .update(w)
+      .set({ listedThrough: listing.listedThrough, listedAt: listing.listedAt, sessionsListed: sql`greatest(${w.sessionsListed}, ${listing.sessionsListed}::int)` })
+      .where(eq(w.monthStart, listing.monthStart)),
   );
 }
 
@@ -179,52 +167,23 @@ export async function ensureUnits(db: Queryable, monthStarts: readonly IsoDate[]
 
 /** `sync --all`: every unit of these windows is swept again from its window's first day. */
 export async function requestFullResweep(db: Queryable, monthStarts: readonly IsoDate[], at: Date): Promise<number> {
-  const res = await db.query(
-    `UPDATE archive.sync_units SET resweep_requested_at = $2
-     WHERE month_start = ANY($1::date[]) AND resweep_requested_at IS NULL`,
-    [monthStarts, at],
+  const res = await runDrizzle(db, (orm) =>
+    orm
+      .update(syncUnits)
+      .set({ resweepRequestedAt: at })
+      .where(and(inArray(syncUnits.monthStart, [...monthStarts]), isNull(syncUnits.resweepRequestedAt))),
   );
   return res.rowCount ?? 0;
 }
 
-type UnitRow = {
-  month_start: string;
-  session_id: string;
-  covered_through: string | null;
-  swept_at: Date | null;
-  completed_at: Date | null;
-  resweep_requested_at: Date | null;
-  sweep_from: string | null;
-  sweep_to: string | null;
-  sweep_started_at: Date | null;
-  resume_token: string | null;
-  resume_token_at: Date | null;
-  failures: number;
-  full_swept_at: Date | null;
-  news_pending_since: Date | null;
-};
-
-function toUnitState(r: UnitRow): UnitState {
-  return {
-    monthStart: r.month_start,
-    sessionId: r.session_id,
-    coveredThrough: r.covered_through,
-    sweptAt: r.swept_at,
-    completedAt: r.completed_at,
-    resweepRequestedAt: r.resweep_requested_at,
-    sweepFrom: r.sweep_from,
-    sweepTo: r.sweep_to,
-    sweepStartedAt: r.sweep_started_at,
-    resumeToken: r.resume_token,
-    resumeTokenAt: r.resume_token_at,
-    failures: r.failures,
-    fullSweptAt: r.full_swept_at,
-    newsPendingSince: r.news_pending_since,
-  };
-}
-
 const UNIT_COLUMNS = `month_start, session_id, covered_through, swept_at, completed_at, resweep_requested_at,
   sweep_from, sweep_to, sweep_started_at, resume_token, resume_token_at, failures, full_swept_at, news_pending_since`;
+
+/** The due units' columns under their schema.ts names (DueUnit), named in the outermost SELECT only. */
+const DUE_UNIT_FIELDS = `month_start AS "monthStart", session_id AS "sessionId", covered_through AS "coveredThrough", swept_at AS "sweptAt",
+  completed_at AS "completedAt", resweep_requested_at AS "resweepRequestedAt", sweep_from AS "sweepFrom", sweep_to AS "sweepTo",
+  sweep_started_at AS "sweepStartedAt", resume_token AS "resumeToken", resume_token_at AS "resumeTokenAt", failures,
+  full_swept_at AS "fullSweptAt", news_pending_since AS "newsPendingSince", in_round AS "inRound"`;
 
 /** A settled-month or interim sweep of one window: every unit not read in full since `beganAt`. */
 export interface SweepRoundSelection {
@@ -279,7 +238,7 @@ WITH rounds AS (
     ORDER BY u.session_id LIMIT $7
   ) p
 )
-SELECT * FROM (
+SELECT ${DUE_UNIT_FIELDS} FROM (
   SELECT DISTINCT ON (month_start, session_id) * FROM (SELECT * FROM picked UNION ALL SELECT * FROM flagged) d
   ORDER BY month_start, session_id, in_round DESC
 ) due ORDER BY month_start, session_id LIMIT $7`;
@@ -295,7 +254,7 @@ export async function* iterateDueUnits(db: Queryable, monthStarts: readonly IsoD
   const cutoffs = await loadRoundCutoffs(db, rounds);
   let after = FIRST_KEY;
   for (;;) {
-    const res = await db.query<UnitRow & { in_round: boolean }>(DUE_UNITS, [
+    const res = await db.query<DueUnit>(DUE_UNITS, [
       monthStarts,
       cutoffs.map((c) => c.monthStart),
       cutoffs.map((c) => c.beganAt),
@@ -304,10 +263,10 @@ export async function* iterateDueUnits(db: Queryable, monthStarts: readonly IsoD
       after.sessionId,
       batchSize,
     ]);
-    for (const r of res.rows) yield { ...toUnitState(r), inRound: r.in_round };
+    yield* res.rows;
     const last = res.rows.at(-1);
     if (!last || res.rows.length < batchSize) return;
-    after = { monthStart: last.month_start, sessionId: last.session_id };
+    after = { monthStart: last.monthStart, sessionId: last.sessionId };
   }
 }
 
@@ -389,10 +348,11 @@ export async function completeSweep(db: Queryable, c: SweepCompletion): Promise<
 }
 
 export async function recordUnitFailure(db: Queryable, unit: { monthStart: IsoDate; sessionId: string }, error: string): Promise<void> {
-  await db.query(
-    `UPDATE archive.sync_units SET failures = failures + 1, last_error = $3, last_error_at = now()
-     WHERE month_start = $1::date AND session_id = $2`,
-    [unit.monthStart, unit.sessionId, error],
+  await runDrizzle(db, (orm) =>
+    orm
+      .update(syncUnits)
+      .set({ failures: sql`${syncUnits.failures} + 1`, lastError: error, lastErrorAt: sql`now()` })
+      .where(and(eq(syncUnits.monthStart, unit.monthStart), eq(syncUnits.sessionId, unit.sessionId))),
   );
 }
 

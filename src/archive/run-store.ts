@@ -1,31 +1,38 @@
+import { eq, sql } from 'drizzle-orm';
 import type { IsoDate } from '../domain/types.js';
-import type { Queryable } from '../db/pool.js';
+import { runDrizzle, type Queryable } from '../db/pool.js';
+import { syncRuns } from '../db/schema.js';
 
 /** sync_runs: one row per pass, the provenance every archived version points to. */
 
-export type SyncMode = 'incremental' | 'all';
-export type RunOutcome = 'running' | 'complete' | 'incomplete' | 'failed' | 'aborted';
+export type SyncMode = (typeof syncRuns.$inferSelect)['mode'];
+export type RunOutcome = (typeof syncRuns.$inferSelect)['outcome'];
 
 /** Run times come from the engine's clock, like every other sync time, so cost figures per day follow it. */
 export async function startRun(db: Queryable, run: { mode: SyncMode; horizonStart: IsoDate; horizonEnd: IsoDate; startedAt: Date }): Promise<number> {
-  const res = await db.query<{ id: number }>(
-    `INSERT INTO archive.sync_runs (mode, horizon_start, horizon_end, started_at) VALUES ($1, $2::date, $3::date, $4) RETURNING id`,
-    [run.mode, run.horizonStart, run.horizonEnd, run.startedAt],
+  const [row] = await runDrizzle(db, (orm) =>
+    orm
+      .insert(syncRuns)
+      .values({ mode: run.mode, horizonStart: run.horizonStart, horizonEnd: run.horizonEnd, startedAt: run.startedAt })
+      .returning({ id: syncRuns.id }),
   );
-  const id = res.rows[0]?.id;
+  const id = row?.id;
   if (id === undefined) throw new Error('sync_runs insert returned no id');
   return id;
 }
+
+const ABANDONED = 'the process ended before the run finished (killed or crashed); its progress was kept';
 
 /**
  * Called while holding the sync lock: any run still marked running belongs to a process that died
  * (killed, crashed, host lost), so it is closed as aborted.
  */
 export async function closeAbandonedRuns(db: Queryable): Promise<number> {
-  const res = await db.query(
-    `UPDATE archive.sync_runs SET outcome = 'aborted', finished_at = now(),
-            error = coalesce(error, 'the process ended before the run finished (killed or crashed); its progress was kept')
-     WHERE outcome = 'running'`,
+  const res = await runDrizzle(db, (orm) =>
+    orm
+      .update(syncRuns)
+      .set({ outcome: 'aborted', finishedAt: sql`now()`, error: sql`coalesce(${syncRuns.error}, ${ABANDONED})` })
+      .where(eq(syncRuns.outcome, 'running')),
   );
   return res.rowCount ?? 0;
 }
@@ -48,25 +55,23 @@ export interface RunTotals {
 }
 
 export async function finishRun(db: Queryable, runId: number, totals: RunTotals): Promise<void> {
-  await db.query(
-    `UPDATE archive.sync_runs
-     SET finished_at = $12, outcome = $2, api_calls = $3, units_attempted = $4, units_failed = $5,
-         versions_seen = $6, versions_added = $7, error = $8, calls = $9::jsonb, sessions_new = $10, listing_misses = $11, reads = $13::jsonb
-     WHERE id = $1`,
-    [
-      runId,
-      totals.outcome,
-      totals.apiCalls,
-      totals.unitsAttempted,
-      totals.unitsFailed,
-      totals.versionsSeen,
-      totals.versionsAdded,
-      totals.error,
-      JSON.stringify(totals.calls),
-      totals.sessionsNew,
-      totals.listingMisses,
-      totals.finishedAt,
-      JSON.stringify(totals.reads),
-    ],
+  await runDrizzle(db, (orm) =>
+    orm
+      .update(syncRuns)
+      .set({
+        finishedAt: totals.finishedAt,
+        outcome: totals.outcome,
+        apiCalls: totals.apiCalls,
+        unitsAttempted: totals.unitsAttempted,
+        unitsFailed: totals.unitsFailed,
+        versionsSeen: totals.versionsSeen,
+        versionsAdded: totals.versionsAdded,
+        error: totals.error,
+        calls: totals.calls,
+        reads: totals.reads,
+        sessionsNew: totals.sessionsNew,
+        listingMisses: totals.listingMisses,
+      })
+      .where(eq(syncRuns.id, runId)),
   );
 }

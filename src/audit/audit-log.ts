@@ -1,5 +1,7 @@
 import { userInfo } from 'node:os';
-import type { Queryable } from '../db/pool.js';
+import { sql } from 'drizzle-orm';
+import { runDrizzle, type Queryable } from '../db/pool.js';
+import { auditLog } from '../db/schema.js';
 
 /**
  * The append-only audit log (archive.audit_log, public view audit_log): who did what, when, with
@@ -18,19 +20,22 @@ export interface AuditEntry {
   details?: unknown;
 }
 
+/** Left out: SQL NULL. Anything given, null included, is stored as JSON (null as JSON `null`). */
+const json = (value: unknown) => (value === undefined ? null : value === null ? sql`'null'::jsonb` : value);
+
 export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<void> {
-  await db.query(
-    `INSERT INTO archive.audit_log (actor, action, subject_type, subject_id, before, after, details)
-     VALUES ($1, $2, $3, $4, $5::jsonb, $6::jsonb, $7::jsonb)`,
-    [
-      entry.actor,
-      entry.action,
-      entry.subjectType ?? null,
-      entry.subjectId ?? null,
-      entry.before === undefined ? null : JSON.stringify(entry.before),
-      entry.after === undefined ? null : JSON.stringify(entry.after),
-      entry.details === undefined ? null : JSON.stringify(entry.details),
-    ],
+  await runDrizzle(db, (orm) =>
+    orm
+      .insert(auditLog)
+      .values({
+        actor: entry.actor,
+        action: entry.action,
+        subjectType: entry.subjectType ?? null,
+        subjectId: entry.subjectId ?? null,
+        before: json(entry.before),
+        after: json(entry.after),
+        details: json(entry.details),
+      }),
   );
 }
 

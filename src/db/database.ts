@@ -5,11 +5,10 @@ import { configureAdvisoryLocks } from './advisory-lock.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.js';
 import { runMigrations } from './migrate.js';
 import { normaliseSslMode, tlsHint } from './tls.js';
-import { createDb, createPool, type Db, type Pool } from './pool.js';
+import { createPool, type Pool } from './pool.js';
 
 export interface Database {
   pool: Pool;
-  db: Db;
   /** The connection URL, password included: never log it (`db url` prints it on request). */
   url: string;
   /** The connection URL with its password masked. */
@@ -63,5 +62,5 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     await close();
     throw err;
   }
-  return { pool, db: createDb(pool), url, displayUrl, embedded: embedded !== undefined, close };
+  return { pool, url, displayUrl, embedded: embedded !== undefined, close };
 }

@@ -1,12 +1,13 @@
 import pg from 'pg';
+import { DrizzleQueryError } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
-import * as schema from './schema.js';
 
 export type Pool = pg.Pool;
 export type PoolClient = pg.PoolClient;
 /** Anything that can run a query: the pool, or a client inside a transaction. */
 export type Queryable = Pick<pg.Pool, 'query'> | Pick<pg.PoolClient, 'query'>;
-export type Db = NodePgDatabase<typeof schema>;
+/** drizzle's query builder over one Queryable (see `runDrizzle`). */
+export type Db = NodePgDatabase;
 
 const DATE_OID = 1082;
 const INT8_OID = 20;
@@ -59,8 +60,36 @@ export function guardAgainstConnectionLoss(pool: pg.Pool): void {
   pool.on('connect', (client) => client.on('error', () => undefined));
 }
 
-export function createDb(pool: Pool): Db {
-  return drizzle(pool, { schema });
+const drizzles = new WeakMap<Queryable, Db>();
+
+/** drizzle over a Queryable: one per Queryable, kept while it lives. drizzle only calls its `query`. */
+function drizzleFor(db: Queryable): Db {
+  let orm = drizzles.get(db);
+  if (!orm) {
+    orm = drizzle({ client: db as pg.Pool });
+    drizzles.set(db, orm);
+  }
+  return orm;
+}
+
+/**
+ * Runs one query built with drizzle's query builder on a pool, a client inside a transaction, or
+ * any Queryable a store is handed (the sync's fenced writer included), so a store keeps taking what
+ * its caller has. Transactions stay `withTransaction`'s; drizzle's own `transaction()` is not used.
+ *
+ * A failure is the driver's own error, as through `query`: drizzle wraps every error in a
+ * DrizzleQueryError whose message carries the SQL and its parameters (values no log or terminal
+ * should get) and which hides the SQLSTATE and the typed errors (LOCK_SUPERSEDED) callers branch on.
+ *
+ * Results are parsed by the schema's column types (timestamps to Date, dates as yyyy-mm-dd, int8
+ * by `mode`); raw SQL (the hot paths) keeps going through `query` and the parsers above.
+ */
+export async function runDrizzle<T>(db: Queryable, build: (orm: Db) => PromiseLike<T>): Promise<T> {
+  try {
+    return await build(drizzleFor(db));
+  } catch (err) {
+    throw err instanceof DrizzleQueryError && err.cause !== undefined ? err.cause : err;
+  }
 }
 
 /** Runs `work` in a transaction on one client, committing on success and rolling back on error. */

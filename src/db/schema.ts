@@ -16,9 +16,31 @@ import {
 } from 'drizzle-orm/pg-core';
 
 /**
- * Storage tables live in the `archive` schema and are internal: people and tools query the views in
- * `public` (the documented read model, see migrations/0001_read_model.sql and the README). Row types
- * here are database shapes; Zoom's wire shapes are in src/zoom, domain shapes in src/domain.
+ * The one description of the storage tables: every table, column, default, index, CHECK and key
+ * that migrations/ creates in the `archive` schema is declared here, and a test
+ * (test/db/schema-drift.test.ts) fails when this file, the drizzle-kit snapshots and the database
+ * the migrations build disagree. Change a table here first, then `npm run db:generate` writes the
+ * migration (README, "Migrations").
+ *
+ * What drizzle-kit does not generate is hand-written in migrations/ (`drizzle-kit generate
+ * --custom`), and lives only there:
+ * - the read model, views in schema `public` (the documented interface; README, "The SQL read
+ *   model"): chat_sessions, chat_message_versions, chat_messages, sync_windows, sync_units,
+ *   sync_errors, sync_runs, audit_log (0001, sync_units and sync_runs redefined in 0006);
+ *   held_messages, legal_hold_matters, legal_hold_custodians, legal_hold_files (0002);
+ *   export_bundles (0003); job_runs, api_tokens (0004); sync_listing_misses (0006);
+ *   lock_holders (0007);
+ * - functions: archive.version_identity and archive.session_identity (0001, inlined by 0005 with
+ *   archive.without_file_download_urls), archive.leaves_horizon_on and public.chat_body_tsvector
+ *   (0001), archive.take_fence and archive.assert_fence (0007);
+ * - triggers and their functions: append-only tables (archive.reject_modification: 0001, 0003,
+ *   0004, 0006), legal-hold guards (0002), export guards (0003), job-run and API-token guards (0004).
+ *
+ * Storage tables are internal: people and tools query the views. Row types here are database
+ * shapes (`$inferSelect`); Zoom's wire shapes are in src/zoom, domain shapes in src/domain.
+ *
+ * One file on purpose, however long: it is the whole schema in one place (drizzle-kit reads it as
+ * one), each column documented where it is declared.
  */
 export const archive = pgSchema('archive');
 
@@ -35,11 +57,11 @@ export const syncRuns = archive.table(
   'sync_runs',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    mode: text('mode').notNull(),
+    mode: text('mode', { enum: ['incremental', 'all'] }).notNull(),
     startedAt: tstz('started_at').notNull().defaultNow(),
     finishedAt: tstz('finished_at'),
     /** running | complete | incomplete | failed | aborted */
-    outcome: text('outcome').notNull().default('running'),
+    outcome: text('outcome', { enum: ['running', 'complete', 'incomplete', 'failed', 'aborted'] }).notNull().default('running'),
     horizonStart: date('horizon_start', { mode: 'string' }).notNull(),
     horizonEnd: date('horizon_end', { mode: 'string' }).notNull(),
     apiCalls: integer('api_calls').notNull().default(0),
@@ -48,26 +70,39 @@ export const syncRuns = archive.table(
     versionsSeen: bigint('versions_seen', { mode: 'number' }).notNull().default(0),
     versionsAdded: bigint('versions_added', { mode: 'number' }).notNull().default(0),
     error: text('error'),
+    /** Report calls (HTTP attempts) per kind: listing, activity, backfill, settled, interim, resweep. */
+    calls: jsonb('calls').$type<Record<string, number>>().notNull().default({}),
+    /** Unit reads per kind (the cost plan's calls per read). */
+    reads: jsonb('reads').$type<Record<string, number>>().notNull().default({}),
+    sessionsNew: integer('sessions_new').notNull().default(0),
+    /** Versions a settled-month or interim sweep found that no listing had shown (archive.listing_misses). */
+    listingMisses: integer('listing_misses').notNull().default(0),
   },
   (t) => [check('sync_runs_mode_check', sql`${t.mode} in ('incremental', 'all')`)],
 );
 
 /** Current state of every chat session ever listed. Mutable: Zoom renames and deletes sessions. */
-export const sessions = archive.table('sessions', {
-  sessionId: idText('session_id').primaryKey(),
-  type: text('type'),
-  name: text('name'),
-  channelId: text('channel_id'),
-  memberEmails: text('member_emails').array(),
-  status: text('status'),
-  hasExternalMember: boolean('has_external_member'),
-  lastMessageSentAt: tstz('last_message_sent_at'),
-  /** The latest listing item exactly as received. Every distinct earlier state is in session_snapshots. */
-  raw: jsonb('raw').notNull(),
-  firstArchivedAt: tstz('first_archived_at').notNull().defaultNow(),
-  lastListedAt: tstz('last_listed_at').notNull().defaultNow(),
-  lastArchivedAt: tstz('last_archived_at').notNull().defaultNow(),
-});
+export const sessions = archive.table(
+  'sessions',
+  {
+    sessionId: idText('session_id').primaryKey(),
+    type: text('type'),
+    name: text('name'),
+    channelId: text('channel_id'),
+    memberEmails: text('member_emails').array(),
+    status: text('status'),
+    hasExternalMember: boolean('has_external_member'),
+    lastMessageSentAt: tstz('last_message_sent_at'),
+    /** The latest listing item exactly as received. Every distinct earlier state is in session_snapshots. */
+    raw: jsonb('raw').notNull(),
+    firstArchivedAt: tstz('first_archived_at').notNull().defaultNow(),
+    lastListedAt: tstz('last_listed_at').notNull().defaultNow(),
+    lastArchivedAt: tstz('last_archived_at').notNull().defaultNow(),
+    /** When the session got its units in every window of the horizon (its backfill); null: not yet. */
+    unitsCreatedAt: tstz('units_created_at'),
+  },
+  (t) => [index('sessions_without_units').on(t.sessionId).where(sql`${t.unitsCreatedAt} IS NULL`)],
+);
 
 /** Append-only history of a session's listing (name, members, status…), one row per distinct state. */
 export const sessionSnapshots = archive.table(
@@ -95,7 +130,7 @@ export const messageVersions = archive.table(
     sessionId: idText('session_id').notNull(),
     messageId: idText('message_id').notNull(),
     /** original (from `messages`) | edited (`edited_messages`) | deleted (`deleted_messages`) */
-    kind: idText('kind').notNull(),
+    kind: idText('kind').$type<'original' | 'edited' | 'deleted'>().notNull(),
     /** `action_timestamp`, falling back to `timestamp`. */
     actionAt: tstz('action_at').notNull(),
     /** The message's `timestamp` (send time). */
@@ -121,6 +156,8 @@ export const messageVersions = archive.table(
     // email. Query with lower(sender) = lower($1) (README, "The SQL read model").
     index('message_versions_sender_time').on(sql`lower(${t.sender})`, t.sentAt),
     index('message_versions_receiver_time').on(sql`lower(${t.receiver})`, t.sentAt),
+    // Full-text search (public.chat_body_tsvector, a function of 0001_read_model.sql).
+    index('message_versions_body_fts').using('gin', sql`public.chat_body_tsvector(${t.body})`),
   ],
 );
 
@@ -137,6 +174,8 @@ export const syncWindows = archive.table('sync_windows', {
   /** Set when the month left Zoom's horizon; with completed_at null, its data could not be archived. */
   expiredAt: tstz('expired_at'),
   createdAt: tstz('created_at').notNull().defaultNow(),
+  /** When every known session was given a unit here (for a settled-month or interim sweep). */
+  unitsEnsuredAt: tstz('units_ensured_at'),
 });
 
 /** Checkpoint of one (window, session) unit. */
@@ -160,7 +199,7 @@ export const syncUnits = archive.table(
     resumeToken: text('resume_token'),
     resumeTokenAt: tstz('resume_token_at'),
     /** ok | not_found (Zoom no longer knows the session: nothing left to fetch) */
-    outcome: text('outcome'),
+    outcome: text('outcome', { enum: ['ok', 'not_found'] }),
     sweeps: integer('sweeps').notNull().default(0),
     pagesFetched: bigint('pages_fetched', { mode: 'number' }).notNull().default(0),
     versionsSeen: bigint('versions_seen', { mode: 'number' }).notNull().default(0),
@@ -169,8 +208,22 @@ export const syncUnits = archive.table(
     lastError: text('last_error'),
     lastErrorAt: tstz('last_error_at'),
     createdAt: tstz('created_at').notNull().defaultNow(),
+    /** Start of the last read that covered the whole window (as far as the horizon allowed) through its last day so far. */
+    fullSweptAt: tstz('full_swept_at'),
+    /** The latest last_message_sent_time a listing of this window showed. */
+    listedLastMessageAt: tstz('listed_last_message_at'),
+    /** listed_last_message_at as of the last finished read of the unit. */
+    sweptLastMessageAt: tstz('swept_last_message_at'),
+    /** A listing showed something the archive has not read yet; cleared by a read that started after it. */
+    newsPendingSince: tstz('news_pending_since'),
   },
-  (t) => [primaryKey({ columns: [t.monthStart, t.sessionId] }), index('sync_units_session').on(t.sessionId)],
+  (t) => [
+    primaryKey({ columns: [t.monthStart, t.sessionId] }),
+    index('sync_units_session').on(t.sessionId),
+    // The units a pass must read (src/archive/checkpoint-store.ts, iterateDueUnits).
+    index('sync_units_due').on(t.monthStart, t.sessionId).where(sql`${t.resweepRequestedAt} IS NOT NULL OR ${t.newsPendingSince} IS NOT NULL`),
+    index('sync_units_incomplete').on(t.monthStart, t.sessionId).where(sql`${t.completedAt} IS NULL`),
+  ],
 );
 
 /** Items Zoom sent that could not be keyed: kept verbatim (as text) and reported, never dropped. */
@@ -227,7 +280,7 @@ export const legalHoldMatters = archive.table(
     /** Zoom's matter_creation_date. */
     creationDate: date('creation_date', { mode: 'string' }),
     /** active | deleted_in_zoom (gone from Zoom's list) | deleted_here (deleted through this project) */
-    state: text('state').notNull().default('active'),
+    state: text('state', { enum: ['active', 'deleted_in_zoom', 'deleted_here'] }).notNull().default('active'),
     firstSeenAt: tstz('first_seen_at').notNull().defaultNow(),
     lastSeenAt: tstz('last_seen_at').notNull().defaultNow(),
     createdHereAt: tstz('created_here_at'),
@@ -266,7 +319,7 @@ export const legalHoldFiles = archive.table(
     /** total_file_size as Zoom announced it. */
     announcedBytes: bigint('announced_bytes', { mode: 'number' }),
     /** pending | ready | downloading | stored | failed */
-    state: text('state').notNull().default('pending'),
+    state: text('state', { enum: ['pending', 'ready', 'downloading', 'stored', 'failed'] }).notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
     lastError: text('last_error'),
     lastErrorAt: tstz('last_error_at'),
@@ -287,6 +340,8 @@ export const legalHoldFiles = archive.table(
     primaryKey({ columns: [t.matterId, t.custodian, t.fileKey] }),
     check('legal_hold_files_state_check', sql`${t.state} in ('pending', 'ready', 'downloading', 'stored', 'failed')`),
     index('legal_hold_files_state').on(t.state),
+    // A matter's files, by state: the download queue and the per-matter counts read this.
+    index('legal_hold_files_matter_state').on(t.matterId, t.state),
   ],
 );
 
@@ -302,9 +357,9 @@ export const exports = archive.table(
     filter: jsonb('filter').notNull(),
     formats: text('formats').array().notNull(),
     /** running | complete | failed */
-    state: text('state').notNull().default('running'),
+    state: text('state', { enum: ['running', 'complete', 'failed'] }).notNull().default('running'),
     /** Phase and figures while running, e.g. {"phase":"messages","versions":1200}. */
-    progress: jsonb('progress'),
+    progress: jsonb('progress').$type<Record<string, unknown>>(),
     /** sessions, messages, versions, edits, deletions, files */
     counts: jsonb('counts'),
     bytes: bigint('bytes', { mode: 'number' }),
@@ -315,7 +370,12 @@ export const exports = archive.table(
     finishedAt: tstz('finished_at'),
     updatedAt: tstz('updated_at').notNull().defaultNow(),
   },
-  (t) => [check('exports_state_check', sql`${t.state} in ('running', 'complete', 'failed')`), index('exports_requested_at').on(t.requestedAt)],
+  (t) => [
+    check('exports_state_check', sql`${t.state} in ('running', 'complete', 'failed')`),
+    index('exports_requested_at').on(t.requestedAt),
+    // The stale-export sweep at every export start looks for running rows only.
+    index('exports_running').on(t.requestedAt).where(sql`${t.state} = 'running'`),
+  ],
 );
 
 /** Every run of a scheduled job by the service. */
@@ -329,11 +389,21 @@ export const jobRuns = archive.table(
     startedAt: tstz('started_at').notNull().defaultNow(),
     finishedAt: tstz('finished_at'),
     /** running | succeeded | failed | skipped (another replica held the job) | aborted */
-    outcome: text('outcome').notNull().default('running'),
-    figures: jsonb('figures'),
+    outcome: text('outcome', { enum: ['running', 'succeeded', 'failed', 'skipped', 'aborted'] }).notNull().default('running'),
+    /** The job's counts (for sync: the sync_runs id, units, versions added, API calls…), never message content. */
+    figures: jsonb('figures').$type<Record<string, unknown>>(),
     error: text('error'),
   },
-  (t) => [index('job_runs_job_started').on(t.job, t.startedAt)],
+  (t) => [
+    check('job_runs_outcome_check', sql`${t.outcome} IN ('running', 'succeeded', 'failed', 'skipped', 'aborted')`),
+    // A row is finished exactly when it is not running.
+    check('job_runs_finished_check', sql`(${t.outcome} = 'running') = (${t.finishedAt} IS NULL)`),
+    index('job_runs_job_started').on(t.job, t.startedAt),
+    // "When did each job last succeed" (/metrics, catch-up at start): one index probe per job.
+    index('job_runs_job_succeeded').on(t.job, t.finishedAt).where(sql`${t.outcome} = 'succeeded'`),
+    // Closing the runs a dead process left 'running' looks only at running rows.
+    index('job_runs_running').on(t.job).where(sql`${t.outcome} = 'running'`),
+  ],
 );
 
 /** Bearer tokens for the HTTP API, stored as SHA-256 hashes; the token itself is shown once. */
@@ -344,7 +414,7 @@ export const apiTokens = archive.table(
     name: text('name').notNull(),
     tokenSha256: bytea('token_sha256').notNull(),
     /** reader | exporter | admin */
-    role: text('role').notNull(),
+    role: text('role', { enum: ['reader', 'exporter', 'admin'] }).notNull(),
     createdAt: tstz('created_at').notNull().defaultNow(),
     revokedAt: tstz('revoked_at'),
     lastUsedAt: tstz('last_used_at'),
@@ -354,4 +424,50 @@ export const apiTokens = archive.table(
     uniqueIndex('api_tokens_name').on(t.name),
     uniqueIndex('api_tokens_hash').on(t.tokenSha256),
   ],
+);
+
+/**
+ * Calibration: a version that a settled-month (or interim) sweep found in a unit no activity pass
+ * had news for. Each row measures Zoom's real listing behaviour on this account. Append-only (a
+ * trigger rejects UPDATE and DELETE).
+ */
+export const listingMisses = archive.table(
+  'listing_misses',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    /** archive.message_versions.id of the version found. */
+    versionId: bigint('version_id', { mode: 'number' }).notNull(),
+    sessionId: idText('session_id').notNull(),
+    monthStart: date('month_start', { mode: 'string' }).notNull(),
+    messageId: idText('message_id').notNull(),
+    kind: idText('kind').$type<'original' | 'edited' | 'deleted'>().notNull(),
+    actionAt: tstz('action_at').notNull(),
+    /** settled | interim: the sweep that found it. */
+    readKind: text('read_kind', { enum: ['settled', 'interim'] }).notNull(),
+    foundAt: tstz('found_at').notNull().defaultNow(),
+    syncRunId: bigint('sync_run_id', { mode: 'number' }),
+  },
+  (t) => [
+    check('listing_misses_read_kind_check', sql`${t.readKind} in ('settled', 'interim')`),
+    check('listing_misses_kind_check', sql`${t.kind} in ('original', 'edited', 'deleted')`),
+    index('listing_misses_found_at').on(t.foundAt),
+  ],
+);
+
+/**
+ * Fencing tokens of the advisory locks (src/db/advisory-lock.ts): one row per lock name ever taken,
+ * with the newest token, who took it and when. Written by archive.take_fence, checked by
+ * archive.assert_fence (functions of 0007_lock_fences.sql).
+ */
+export const lockFences = archive.table(
+  'lock_fences',
+  {
+    name: idText('name').primaryKey(),
+    /** Strictly greater than every earlier token of the same name. */
+    token: bigint('token', { mode: 'bigint' }).notNull(),
+    /** `<hostname>:<pid>` of the process that took it. */
+    holder: text('holder').notNull(),
+    acquiredAt: tstz('acquired_at').notNull().defaultNow(),
+  },
+  (t) => [check('lock_fences_token_check', sql`${t.token} > 0`)],
 );

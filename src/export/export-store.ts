@@ -1,5 +1,7 @@
+import { and, desc, eq, like } from 'drizzle-orm';
 import { recordAudit } from '../audit/audit-log.js';
-import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
+import { runDrizzle, withTransaction, type Pool, type Queryable } from '../db/pool.js';
+import { exports } from '../db/schema.js';
 import type { ExportCounts, ExportFilter, ExportFormat, ExportRecord, ExportState } from './types.js';
 
 /**
@@ -8,43 +10,10 @@ import type { ExportCounts, ExportFilter, ExportFormat, ExportRecord, ExportStat
  * the two cannot disagree.
  */
 
-interface ExportRow {
-  export_id: string;
-  requested_by: string;
-  requested_at: Date;
-  filter: ExportFilter;
-  formats: ExportFormat[];
-  state: ExportState;
-  progress: Record<string, unknown> | null;
-  counts: ExportCounts | null;
-  bytes: number | null;
-  sha256: string | null;
-  path: string | null;
-  error: string | null;
-  finished_at: Date | null;
-  updated_at: Date;
-}
+/** The JSON columns hold what this module wrote: the filter, formats and counts as typed here. */
+const toRecord = (row: typeof exports.$inferSelect): ExportRecord => row as ExportRecord;
 
-const COLUMNS = 'export_id, requested_by, requested_at, filter, formats, state, progress, counts, bytes, sha256, path, error, finished_at, updated_at';
-
-function toRecord(row: ExportRow): ExportRecord {
-  return {
-    exportId: row.export_id,
-    requestedBy: row.requested_by,
-    requestedAt: row.requested_at,
-    filter: row.filter,
-    formats: row.formats,
-    state: row.state,
-    progress: row.progress,
-    counts: row.counts,
-    bytes: row.bytes,
-    sha256: row.sha256,
-    path: row.path,
-    error: row.error,
-    finishedAt: row.finished_at,
-    updatedAt: row.updated_at,
-  };
-}
+const isRunning = (exportId: string) => and(eq(exports.exportId, exportId), eq(exports.state, 'running'));
 
 export interface NewExport {
   exportId: string;
@@ -58,11 +27,20 @@ export interface NewExport {
 
 export async function createExportRecord(pool: Pool, entry: NewExport, actor: string): Promise<ExportRecord> {
   return withTransaction(pool, async (client) => {
-    const res = await client.query<ExportRow>(
-      `INSERT INTO archive.exports (export_id, requested_by, requested_at, filter, formats, state, progress, path)
-       VALUES ($1, $2, $3, $4::jsonb, $5::text[], 'running', '{"phase":"preparing"}'::jsonb, $6)
-       RETURNING ${COLUMNS}`,
-      [entry.exportId, entry.requestedBy, entry.requestedAt, JSON.stringify(entry.filter), entry.formats, entry.path],
+    const [row] = await runDrizzle(client, (orm) =>
+      orm
+        .insert(exports)
+        .values({
+          exportId: entry.exportId,
+          requestedBy: entry.requestedBy,
+          requestedAt: entry.requestedAt,
+          filter: entry.filter,
+          formats: [...entry.formats],
+          state: 'running',
+          progress: { phase: 'preparing' },
+          path: entry.path,
+        })
+        .returning(),
     );
     await recordAudit(client, {
       actor,
@@ -71,12 +49,13 @@ export async function createExportRecord(pool: Pool, entry: NewExport, actor: st
       subjectId: entry.exportId,
       after: { state: 'running', requestedBy: entry.requestedBy, filter: entry.filter, formats: entry.formats, path: entry.path },
     });
-    return toRecord(res.rows[0] as ExportRow);
+    if (!row) throw new Error(`export ${entry.exportId} insert returned no row`);
+    return toRecord(row);
   });
 }
 
 export async function updateExportProgress(db: Queryable, exportId: string, progress: Record<string, unknown>): Promise<void> {
-  await db.query(`UPDATE archive.exports SET progress = $2::jsonb WHERE export_id = $1 AND state = 'running'`, [exportId, JSON.stringify(progress)]);
+  await runDrizzle(db, (orm) => orm.update(exports).set({ progress }).where(isRunning(exportId)));
 }
 
 export interface CompletedExport {
@@ -90,14 +69,22 @@ export interface CompletedExport {
 
 export async function completeExportRecord(pool: Pool, exportId: string, result: CompletedExport, actor: string): Promise<ExportRecord> {
   return withTransaction(pool, async (client) => {
-    const res = await client.query<ExportRow>(
-      `UPDATE archive.exports
-       SET state = 'complete', counts = $2::jsonb, bytes = $3, sha256 = $4, path = $5, finished_at = $6, progress = $7::jsonb, error = NULL
-       WHERE export_id = $1 AND state = 'running'
-       RETURNING ${COLUMNS}`,
-      [exportId, JSON.stringify(result.counts), result.bytes, result.sha256, result.path, result.finishedAt, JSON.stringify(result.progress)],
+    const [row] = await runDrizzle(client, (orm) =>
+      orm
+        .update(exports)
+        .set({
+          state: 'complete',
+          counts: result.counts,
+          bytes: result.bytes,
+          sha256: result.sha256,
+          path: result.path,
+          finishedAt: result.finishedAt,
+          progress: result.progress,
+          error: null,
+        })
+        .where(isRunning(exportId))
+        .returning(),
     );
-    const row = res.rows[0];
     if (!row) throw new Error(`export ${exportId} is no longer running (was it marked failed by another process?)`);
     await recordAudit(client, {
       actor,
@@ -114,13 +101,7 @@ export async function completeExportRecord(pool: Pool, exportId: string, result:
 /** Marks a running export failed (idempotent: a row no longer running is left alone). */
 export async function failExportRecord(pool: Pool, exportId: string, error: string, actor: string, finishedAt: Date): Promise<ExportRecord | undefined> {
   return withTransaction(pool, async (client) => {
-    const res = await client.query<ExportRow>(
-      `UPDATE archive.exports SET state = 'failed', error = $2, finished_at = $3
-       WHERE export_id = $1 AND state = 'running'
-       RETURNING ${COLUMNS}`,
-      [exportId, error, finishedAt],
-    );
-    const row = res.rows[0];
+    const [row] = await runDrizzle(client, (orm) => orm.update(exports).set({ state: 'failed', error, finishedAt }).where(isRunning(exportId)).returning());
     if (!row) return undefined;
     await recordAudit(client, {
       actor,
@@ -135,25 +116,27 @@ export async function failExportRecord(pool: Pool, exportId: string, error: stri
 }
 
 export async function getExport(db: Queryable, exportId: string): Promise<ExportRecord | undefined> {
-  const res = await db.query<ExportRow>(`SELECT ${COLUMNS} FROM archive.exports WHERE export_id = $1`, [exportId]);
-  return res.rows[0] ? toRecord(res.rows[0]) : undefined;
+  const [row] = await runDrizzle(db, (orm) => orm.select().from(exports).where(eq(exports.exportId, exportId)));
+  return row ? toRecord(row) : undefined;
 }
 
 /** Exports whose id starts with `prefix` (ids are UUIDs; people type the first few characters). */
 export async function findExportsByPrefix(db: Queryable, prefix: string, limit = 5): Promise<ExportRecord[]> {
-  const res = await db.query<ExportRow>(
-    `SELECT ${COLUMNS} FROM archive.exports WHERE export_id LIKE $1 || '%' ORDER BY requested_at DESC LIMIT $2`,
-    [prefix.replace(/[%_\\]/g, (c) => `\\${c}`), limit],
-  );
-  return res.rows.map(toRecord);
+  const pattern = `${prefix.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
+  const rows = await runDrizzle(db, (orm) => orm.select().from(exports).where(like(exports.exportId, pattern)).orderBy(desc(exports.requestedAt)).limit(limit));
+  return rows.map(toRecord);
 }
 
 export async function listExports(db: Queryable, options: { limit?: number; state?: ExportState } = {}): Promise<ExportRecord[]> {
-  const res = await db.query<ExportRow>(
-    `SELECT ${COLUMNS} FROM archive.exports WHERE ($2::text IS NULL OR state = $2) ORDER BY requested_at DESC, export_id LIMIT $1`,
-    [options.limit ?? 50, options.state ?? null],
+  const rows = await runDrizzle(db, (orm) =>
+    orm
+      .select()
+      .from(exports)
+      .where(options.state === undefined ? undefined : eq(exports.state, options.state))
+      .orderBy(desc(exports.requestedAt), exports.exportId)
+      .limit(options.limit ?? 50),
   );
-  return res.rows.map(toRecord);
+  return rows.map(toRecord);
 }
 
 export async function listRunningExports(db: Queryable): Promise<ExportRecord[]> {

@@ -1,3 +1,4 @@
+import type { exports } from '../db/schema.js';
 import type { ChatMessageVersionColumns, IsoDate } from '../domain/types.js';
 
 /**
@@ -113,21 +114,12 @@ export interface ExportProgress {
   elapsedMs: number;
 }
 
-/** One row of archive.exports. */
-export interface ExportRecord {
-  exportId: string;
-  requestedBy: string;
-  requestedAt: Date;
+/**
+ * One row of archive.exports, as src/db/schema.ts declares it, with the JSON and array columns
+ * typed as this module writes them.
+ */
+export type ExportRecord = Omit<typeof exports.$inferSelect, 'filter' | 'formats' | 'counts'> & {
   filter: ExportFilter;
   formats: ExportFormat[];
-  state: ExportState;
-  progress: Record<string, unknown> | null;
   counts: ExportCounts | null;
-  bytes: number | null;
-  sha256: string | null;
-  /** Relative to ARCHIVE_DATA_DIR, or absolute when --out pointed elsewhere. */
-  path: string | null;
-  error: string | null;
-  finishedAt: Date | null;
-  updatedAt: Date;
-}
+};

@@ -1,8 +1,10 @@
+import { and, asc, count, eq, getTableColumns, inArray, ne, sql } from 'drizzle-orm';
 import { recordAudit } from '../audit/audit-log.js';
-import type { IsoDate } from '../domain/types.js';
 import { assertFences, type Fence } from '../db/advisory-lock.js';
-import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
+import { runDrizzle, withTransaction, type Pool, type Queryable } from '../db/pool.js';
+import { legalHoldFiles, legalHoldMatters } from '../db/schema.js';
 import type { ZoomLegalHoldFile } from '../zoom/legal-hold.js';
+import type { MatterState } from './matter-store.js';
 import { ZOOM_ACTOR } from './deps.js';
 import type { FileIdentity } from './storage-paths.js';
 
@@ -17,110 +19,55 @@ import type { FileIdentity } from './storage-paths.js';
  * taken over fails with LOCK_SUPERSEDED instead of writing over the new holder's state.
  */
 
-export type FileState = 'pending' | 'ready' | 'downloading' | 'stored' | 'failed';
+export type FileState = (typeof legalHoldFiles.$inferSelect)['state'];
 
-export interface FileRecord extends FileIdentity {
-  fileStartDate: IsoDate | null;
-  fileEndDate: IsoDate | null;
-  fileCount: number | null;
-  announcedBytes: number | null;
-  state: FileState;
-  attempts: number;
-  lastError: string | null;
-  lastErrorAt: Date | null;
-  firstSeenAt: Date;
-  lastSeenAt: Date;
-  readyAt: Date | null;
-  storedPath: string | null;
-  storedBytes: number | null;
-  sha256: string | null;
-  zipEntries: number | null;
-  storedAt: Date | null;
-}
+/** A file's row without Zoom's latest item (`raw`) and the row's own `updated_at`. */
+export type FileRecord = Omit<typeof legalHoldFiles.$inferSelect, 'raw' | 'updatedAt'>;
 
-interface FileRow {
-  matter_id: string;
-  custodian: string;
-  file_key: string;
-  file_start_date: string | null;
-  file_end_date: string | null;
-  file_count: number | null;
-  announced_bytes: number | null;
-  state: FileState;
-  attempts: number;
-  last_error: string | null;
-  last_error_at: Date | null;
-  first_seen_at: Date;
-  last_seen_at: Date;
-  ready_at: Date | null;
-  stored_path: string | null;
-  stored_bytes: number | null;
-  sha256: string | null;
-  zip_entries: number | null;
-  stored_at: Date | null;
-}
+const f = legalHoldFiles;
+const { raw: _raw, updatedAt: _updatedAt, ...FILE } = getTableColumns(f);
 
-const FILE_COLUMNS = `matter_id, custodian, file_key, file_start_date, file_end_date, file_count, announced_bytes, state, attempts, last_error,
-  last_error_at, first_seen_at, last_seen_at, ready_at, stored_path, stored_bytes, sha256, zip_entries, stored_at`;
-
-function toRecord(row: FileRow): FileRecord {
-  return {
-    matterId: row.matter_id,
-    custodian: row.custodian,
-    fileKey: row.file_key,
-    fileStartDate: row.file_start_date,
-    fileEndDate: row.file_end_date,
-    fileCount: row.file_count,
-    announcedBytes: row.announced_bytes,
-    state: row.state,
-    attempts: row.attempts,
-    lastError: row.last_error,
-    lastErrorAt: row.last_error_at,
-    firstSeenAt: row.first_seen_at,
-    lastSeenAt: row.last_seen_at,
-    readyAt: row.ready_at,
-    storedPath: row.stored_path,
-    storedBytes: row.stored_bytes,
-    sha256: row.sha256,
-    zipEntries: row.zip_entries,
-    storedAt: row.stored_at,
-  };
-}
-
-const KEY_WHERE = 'matter_id = $1 AND custodian = $2 AND file_key = $3';
-const keyParams = (f: FileIdentity) => [f.matterId, f.custodian, f.fileKey];
+const byKey = (file: FileIdentity) => and(eq(f.matterId, file.matterId), eq(f.custodian, file.custodian), eq(f.fileKey, file.fileKey));
 
 export interface FileQuery {
   matterId?: string | undefined;
   states?: readonly FileState[] | undefined;
   /** Only files of matters in these states. */
-  matterStates?: readonly string[] | undefined;
+  matterStates?: readonly MatterState[] | undefined;
 }
 
 export async function loadFiles(db: Queryable, query: FileQuery = {}): Promise<FileRecord[]> {
-  const res = await db.query<FileRow>(
-    `SELECT ${FILE_COLUMNS.split(',').map((c) => `f.${c.trim()}`).join(', ')}
-     FROM archive.legal_hold_files f
-     JOIN archive.legal_hold_matters m ON m.matter_id = f.matter_id
-     WHERE ($1::text IS NULL OR f.matter_id = $1)
-       AND ($2::text[] IS NULL OR f.state = ANY($2::text[]))
-       AND ($3::text[] IS NULL OR m.state = ANY($3::text[]))
-     ORDER BY f.matter_id, f.custodian, f.file_start_date NULLS FIRST, f.file_key`,
-    [query.matterId ?? null, query.states ? [...query.states] : null, query.matterStates ? [...query.matterStates] : null],
+  const m = legalHoldMatters;
+  return runDrizzle(db, (orm) =>
+    orm
+      .select(FILE)
+      .from(f)
+      .innerJoin(m, eq(m.matterId, f.matterId))
+      .where(
+        and(
+          query.matterId === undefined ? undefined : eq(f.matterId, query.matterId),
+          query.states ? inArray(f.state, [...query.states]) : undefined,
+          query.matterStates ? inArray(m.state, [...query.matterStates]) : undefined,
+        ),
+      )
+      .orderBy(asc(f.matterId), asc(f.custodian), sql`${f.fileStartDate} NULLS FIRST`, asc(f.fileKey)),
   );
-  return res.rows.map(toRecord);
 }
 
 export async function loadFile(db: Queryable, file: FileIdentity): Promise<FileRecord | undefined> {
-  const res = await db.query<FileRow>(`SELECT ${FILE_COLUMNS} FROM archive.legal_hold_files WHERE ${KEY_WHERE}`, keyParams(file));
-  const row = res.rows[0];
-  return row ? toRecord(row) : undefined;
+  const [row] = await runDrizzle(db, (orm) => orm.select(FILE).from(f).where(byKey(file)));
+  return row;
 }
 
 /** Files of a matter that are not stored here (yet): what deleting the matter would give up. */
 export async function countUnstoredFiles(db: Queryable, matterId: string): Promise<number> {
-  const res = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM archive.legal_hold_files WHERE matter_id = $1 AND state <> 'stored'`, [matterId]);
-  return res.rows[0]?.n ?? 0;
+  const [row] = await runDrizzle(db, (orm) =>
+    orm
+      .select({ n: count() })
+      .from(f)
+      .where(and(eq(f.matterId, matterId), ne(f.state, 'stored'))),
+  );
+  return row?.n ?? 0;
 }
 
 export interface ListedFilesOutcome {
@@ -151,11 +98,16 @@ export async function recordListedFiles(
   return withTransaction(pool, async (client) => {
     await assertFences(client, fences);
     const keys = unique.map((f) => f.fileKey);
-    const before = await client.query<{ file_key: string; state: FileState }>(
-      `SELECT file_key, state FROM archive.legal_hold_files WHERE matter_id = $1 AND custodian = $2 AND file_key = ANY($3::text[]) FOR UPDATE`,
-      [matterId, custodian, keys],
+    const before = await runDrizzle(client, (orm) =>
+      orm
+        .select({ fileKey: f.fileKey, state: f.state })
+        .from(f)
+        .where(and(eq(f.matterId, matterId), eq(f.custodian, custodian), inArray(f.fileKey, keys)))
+        .for('update'),
     );
-    const previous = new Map(before.rows.map((r) => [r.file_key, r.state]));
+    const previous = new Map(before.map((r) => [r.fileKey, r.state]));
+    // One set-based upsert for the page; the state only moves forward (SQL: drizzle cannot alias
+    // the target row in ON CONFLICT DO UPDATE).
     await client.query(
       `INSERT INTO archive.legal_hold_files AS f
          (matter_id, custodian, file_key, file_start_date, file_end_date, file_count, announced_bytes, state, first_seen_at, last_seen_at, ready_at, raw, updated_at)
@@ -217,14 +169,14 @@ export function fileSubject(f: FileIdentity): string {
 export async function claimFile(pool: Pool, file: FileIdentity, now: Date, fences: readonly Fence[] = []): Promise<FileRecord | undefined> {
   return withTransaction(pool, async (client) => {
     await assertFences(client, fences);
-    const res = await client.query<FileRow>(
-      `UPDATE archive.legal_hold_files SET state = 'downloading', updated_at = $4
-       WHERE ${KEY_WHERE} AND state IN ('ready', 'failed', 'downloading')
-       RETURNING ${FILE_COLUMNS}`,
-      [...keyParams(file), now],
+    const [row] = await runDrizzle(client, (orm) =>
+      orm
+        .update(f)
+        .set({ state: 'downloading', updatedAt: now })
+        .where(and(byKey(file), inArray(f.state, ['ready', 'failed', 'downloading'])))
+        .returning(FILE),
     );
-    const row = res.rows[0];
-    return row ? toRecord(row) : undefined;
+    return row;
   });
 }
 
@@ -239,15 +191,24 @@ export interface StoredCopy {
 export async function recordStored(pool: Pool, file: FileIdentity, copy: StoredCopy, actor: string, details: Record<string, unknown>, fences: readonly Fence[] = []): Promise<FileRecord> {
   return withTransaction(pool, async (client) => {
     await assertFences(client, fences);
-    const res = await client.query<FileRow>(
-      `UPDATE archive.legal_hold_files
-       SET state = 'stored', stored_path = $4, stored_bytes = $5, sha256 = $6, zip_entries = $7, stored_at = $8,
-           attempts = attempts + 1, last_error = NULL, last_error_at = NULL, updated_at = $8
-       WHERE ${KEY_WHERE} AND state = 'downloading'
-       RETURNING ${FILE_COLUMNS}`,
-      [...keyParams(file), copy.storedPath, copy.bytes, copy.sha256, copy.zipEntries, copy.storedAt],
+    const [row] = await runDrizzle(client, (orm) =>
+      orm
+        .update(f)
+        .set({
+          state: 'stored',
+          storedPath: copy.storedPath,
+          storedBytes: copy.bytes,
+          sha256: copy.sha256,
+          zipEntries: copy.zipEntries,
+          storedAt: copy.storedAt,
+          attempts: sql`${f.attempts} + 1`,
+          lastError: null,
+          lastErrorAt: null,
+          updatedAt: copy.storedAt,
+        })
+        .where(and(byKey(file), eq(f.state, 'downloading')))
+        .returning(FILE),
     );
-    const row = res.rows[0];
     if (!row) throw new Error(`legal-hold file ${fileSubject(file)} was not in state downloading when its copy was recorded`);
     await recordAudit(client, {
       actor,
@@ -257,7 +218,7 @@ export async function recordStored(pool: Pool, file: FileIdentity, copy: StoredC
       after: { storedPath: copy.storedPath, bytes: copy.bytes, sha256: copy.sha256, zipEntries: copy.zipEntries, storedAt: copy.storedAt.toISOString() },
       details,
     });
-    return toRecord(row);
+    return row;
   });
 }
 
@@ -265,10 +226,11 @@ export async function recordStored(pool: Pool, file: FileIdentity, copy: StoredC
 export async function recordAttemptFailure(pool: Pool, file: FileIdentity, error: string, now: Date, fences: readonly Fence[] = []): Promise<void> {
   await withTransaction(pool, async (client) => {
     await assertFences(client, fences);
-    await client.query(
-      `UPDATE archive.legal_hold_files SET attempts = attempts + 1, last_error = $4, last_error_at = $5, updated_at = $5
-       WHERE ${KEY_WHERE} AND state = 'downloading'`,
-      [...keyParams(file), error, now],
+    await runDrizzle(client, (orm) =>
+      orm
+        .update(f)
+        .set({ attempts: sql`${f.attempts} + 1`, lastError: error, lastErrorAt: now, updatedAt: now })
+        .where(and(byKey(file), eq(f.state, 'downloading'))),
     );
   });
 }
@@ -288,11 +250,13 @@ export async function releaseFile(
 ): Promise<void> {
   await withTransaction(pool, async (client) => {
     await assertFences(client, fences);
-    const res = await client.query<{ attempts: number; last_error: string | null }>(
-      `UPDATE archive.legal_hold_files SET state = $4, updated_at = $5 WHERE ${KEY_WHERE} AND state = 'downloading' RETURNING attempts, last_error`,
-      [...keyParams(file), state, now],
+    const [row] = await runDrizzle(client, (orm) =>
+      orm
+        .update(f)
+        .set({ state, updatedAt: now })
+        .where(and(byKey(file), eq(f.state, 'downloading')))
+        .returning({ attempts: f.attempts, lastError: f.lastError }),
     );
-    const row = res.rows[0];
     if (row && state === 'failed') {
       await recordAudit(client, {
         actor,
@@ -300,7 +264,7 @@ export async function releaseFile(
         subjectType: 'legal_hold_file',
         subjectId: fileSubject(file),
         before: { state: 'downloading' },
-        after: { state: 'failed', attempts: row.attempts, lastError: row.last_error },
+        after: { state: 'failed', attempts: row.attempts, lastError: row.lastError },
         details,
       });
     }

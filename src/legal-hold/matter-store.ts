@@ -1,6 +1,8 @@
+import { and, asc, eq, getTableColumns, inArray, isNull, lt, notInArray, or, sql } from 'drizzle-orm';
 import { recordAudit } from '../audit/audit-log.js';
 import type { IsoDate } from '../domain/types.js';
-import { withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.js';
+import { runDrizzle, withTransaction, type Db, type Pool, type PoolClient, type Queryable } from '../db/pool.js';
+import { legalHoldCustodians, legalHoldMatters } from '../db/schema.js';
 import type { ZoomMatter, ZoomMatterUser } from '../zoom/legal-hold.js';
 import { ZOOM_ACTOR } from './deps.js';
 
@@ -10,67 +12,30 @@ import { ZOOM_ACTOR } from './deps.js';
  * log cannot disagree. Rows are never deleted (a trigger forbids it): a matter only changes state.
  */
 
-export type MatterState = 'active' | 'deleted_in_zoom' | 'deleted_here';
+export type MatterState = (typeof legalHoldMatters.$inferSelect)['state'];
 
-export interface CustodianRecord {
-  identifier: string;
-  email: string | null;
-  userId: string | null;
-}
+export type CustodianRecord = Pick<typeof legalHoldCustodians.$inferSelect, 'identifier' | 'email' | 'userId'>;
 
-export interface MatterRecord {
-  matterId: string;
-  matterName: string;
-  state: MatterState;
-  startDate: IsoDate | null;
-  endDate: IsoDate | null;
-  creationDate: IsoDate | null;
-  firstSeenAt: Date;
-  lastSeenAt: Date;
-  createdHereAt: Date | null;
-  deletedAt: Date | null;
-  updatedAt: Date;
-  custodians: CustodianRecord[];
-}
+/** A matter as the mirror holds it (the latest listing item, `raw`, left out) with its custodians. */
+export type MatterRecord = Omit<typeof legalHoldMatters.$inferSelect, 'raw'> & { custodians: CustodianRecord[] };
 
-interface MatterRow {
-  matter_id: string;
-  matter_name: string;
-  state: MatterState;
-  start_date: string | null;
-  end_date: string | null;
-  creation_date: string | null;
-  first_seen_at: Date;
-  last_seen_at: Date;
-  created_here_at: Date | null;
-  deleted_at: Date | null;
-  updated_at: Date;
-  custodians: Array<{ identifier: string; email: string | null; user_id: string | null }> | null;
-}
+const { raw: _raw, ...matterColumns } = getTableColumns(legalHoldMatters);
 
-const SELECT_MATTERS = `
-  SELECT m.matter_id, m.matter_name, m.state, m.start_date, m.end_date, m.creation_date, m.first_seen_at, m.last_seen_at,
-         m.created_here_at, m.deleted_at, m.updated_at,
-         (SELECT json_agg(json_build_object('identifier', c.identifier, 'email', c.email, 'user_id', c.user_id) ORDER BY c.identifier)
-            FROM archive.legal_hold_custodians c WHERE c.matter_id = m.matter_id) AS custodians
-  FROM archive.legal_hold_matters m`;
+const m = legalHoldMatters;
 
-function toRecord(row: MatterRow): MatterRecord {
-  return {
-    matterId: row.matter_id,
-    matterName: row.matter_name,
-    state: row.state,
-    startDate: row.start_date,
-    endDate: row.end_date,
-    creationDate: row.creation_date,
-    firstSeenAt: row.first_seen_at,
-    lastSeenAt: row.last_seen_at,
-    createdHereAt: row.created_here_at,
-    deletedAt: row.deleted_at,
-    updatedAt: row.updated_at,
-    custodians: (row.custodians ?? []).map((c) => ({ identifier: c.identifier, email: c.email, userId: c.user_id })),
-  };
-}
+/**
+ * Every column but `raw`, and the custodians in identifier order (one subquery, no second round
+ * trip). The subquery is plain SQL on purpose: drizzle prints a single-table select's columns
+ * unqualified, which inside it would compare the custodian's matter_id with itself.
+ */
+const MATTER = {
+  ...matterColumns,
+  custodians: sql<CustodianRecord[]>`coalesce((
+    SELECT json_agg(json_build_object('identifier', lc.identifier, 'email', lc.email, 'userId', lc.user_id) ORDER BY lc.identifier)
+    FROM archive.legal_hold_custodians lc WHERE lc.matter_id = legal_hold_matters.matter_id), '[]'::json)`,
+};
+
+const selectMatters = (orm: Db) => orm.select(MATTER).from(m);
 
 /** What the audit log records of a matter: its identity and terms, not its bookkeeping. */
 export function auditView(m: Pick<MatterRecord, 'matterId' | 'matterName' | 'state' | 'startDate' | 'endDate' | 'creationDate' | 'custodians'>): Record<string, unknown> {
@@ -86,27 +51,23 @@ export function auditView(m: Pick<MatterRecord, 'matterId' | 'matterName' | 'sta
 }
 
 export async function loadMatter(db: Queryable, matterId: string, options: { forUpdate?: boolean } = {}): Promise<MatterRecord | undefined> {
-  if (options.forUpdate) await db.query('SELECT 1 FROM archive.legal_hold_matters WHERE matter_id = $1 FOR UPDATE', [matterId]);
-  const res = await db.query<MatterRow>(`${SELECT_MATTERS} WHERE m.matter_id = $1`, [matterId]);
-  const row = res.rows[0];
-  return row ? toRecord(row) : undefined;
+  if (options.forUpdate) await runDrizzle(db, (orm) => orm.select({ one: sql`1` }).from(m).where(eq(m.matterId, matterId)).for('update'));
+  const [row] = await runDrizzle(db, (orm) => selectMatters(orm).where(eq(m.matterId, matterId)));
+  return row;
 }
 
 export async function loadMatters(db: Queryable, options: { states?: readonly MatterState[]; matterId?: string } = {}): Promise<MatterRecord[]> {
-  const res = await db.query<MatterRow>(
-    `${SELECT_MATTERS}
-     WHERE ($1::text[] IS NULL OR m.state = ANY($1::text[])) AND ($2::text IS NULL OR m.matter_id = $2)
-     ORDER BY m.first_seen_at, m.matter_id`,
-    [options.states ? [...options.states] : null, options.matterId ?? null],
-  );
-  return res.rows.map(toRecord);
+  const where = and(options.states ? inArray(m.state, [...options.states]) : undefined, options.matterId === undefined ? undefined : eq(m.matterId, options.matterId));
+  return runDrizzle(db, (orm) => selectMatters(orm).where(where).orderBy(asc(m.firstSeenAt), asc(m.matterId)));
 }
 
 /** Matters whose name is exactly `name` (names are not unique in Zoom). */
 export async function findMattersByName(db: Queryable, name: string): Promise<MatterRecord[]> {
-  const res = await db.query<MatterRow>(`${SELECT_MATTERS} WHERE m.matter_name = $1 ORDER BY m.first_seen_at`, [name]);
-  return res.rows.map(toRecord);
+  return runDrizzle(db, (orm) => selectMatters(orm).where(eq(m.matterName, name)).orderBy(asc(m.firstSeenAt)));
 }
+
+/** Zoom's item exactly as received (JSON text): cast by PostgreSQL, never re-serialised here. */
+const rawJsonb = (json: string) => sql`${json}::jsonb`;
 
 /** The email part of an identifier the user typed, so the matter holds by email before Zoom confirms. */
 function custodianFromIdentifier(identifier: string): CustodianRecord {
@@ -115,12 +76,11 @@ function custodianFromIdentifier(identifier: string): CustodianRecord {
 
 async function insertCustodians(db: Queryable, matterId: string, custodians: readonly CustodianRecord[], now: Date): Promise<void> {
   if (custodians.length === 0) return;
-  await db.query(
-    `INSERT INTO archive.legal_hold_custodians (matter_id, identifier, email, user_id, first_seen_at)
-     SELECT $1, i.identifier, i.email, i.user_id, $5
-     FROM unnest($2::text[], $3::text[], $4::text[]) AS i(identifier, email, user_id)
-     ON CONFLICT (matter_id, identifier) DO NOTHING`,
-    [matterId, custodians.map((c) => c.identifier), custodians.map((c) => c.email), custodians.map((c) => c.userId), now],
+  await runDrizzle(db, (orm) =>
+    orm
+      .insert(legalHoldCustodians)
+      .values(custodians.map((x) => ({ matterId, identifier: x.identifier, email: x.email, userId: x.userId, firstSeenAt: now })))
+      .onConflictDoNothing(),
   );
 }
 
@@ -135,15 +95,31 @@ export interface CreatedMatter {
 /** A matter Zoom just created at our request: mirrored as active, with its custodians, and audited. */
 export async function recordCreatedMatter(pool: Pool, matter: CreatedMatter, actor: string, now: Date, details: Record<string, unknown>): Promise<MatterRecord> {
   return withTransaction(pool, async (client) => {
-    const inserted = await client.query(
-      `INSERT INTO archive.legal_hold_matters (matter_id, matter_name, start_date, end_date, creation_date, state, first_seen_at, last_seen_at, created_here_at, updated_at)
-       VALUES ($1, $2, $3, $4, NULL, 'active', $5, $5, $5, $5)
-       ON CONFLICT (matter_id) DO NOTHING`,
-      [matter.matterId, matter.name, matter.startDate, matter.endDate, now],
+    const inserted = await runDrizzle(client, (orm) =>
+      orm
+        .insert(m)
+        .values({
+          matterId: matter.matterId,
+          matterName: matter.name,
+          startDate: matter.startDate,
+          endDate: matter.endDate,
+          creationDate: null,
+          state: 'active',
+          firstSeenAt: now,
+          lastSeenAt: now,
+          createdHereAt: now,
+          updatedAt: now,
+        })
+        .onConflictDoNothing(),
     );
     if (inserted.rowCount === 0) {
       // A concurrent listing saw it first: it is ours all the same.
-      await client.query('UPDATE archive.legal_hold_matters SET created_here_at = coalesce(created_here_at, $2), updated_at = $2 WHERE matter_id = $1', [matter.matterId, now]);
+      await runDrizzle(client, (orm) =>
+        orm
+          .update(m)
+          .set({ createdHereAt: sql`coalesce(${m.createdHereAt}, ${now.toISOString()}::timestamptz)`, updatedAt: now })
+          .where(eq(m.matterId, matter.matterId)),
+      );
     }
     await insertCustodians(client, matter.matterId, matter.identifiers.map(custodianFromIdentifier), now);
     const record = await loadMatter(client, matter.matterId);
@@ -156,7 +132,7 @@ export async function recordCreatedMatter(pool: Pool, matter: CreatedMatter, act
 export async function recordRenamedMatter(pool: Pool, matterId: string, name: string, actor: string, now: Date, details: Record<string, unknown>): Promise<MatterRecord> {
   return withTransaction(pool, async (client) => {
     const before = await requireMatter(client, matterId);
-    await client.query('UPDATE archive.legal_hold_matters SET matter_name = $2, updated_at = $3 WHERE matter_id = $1', [matterId, name, now]);
+    await runDrizzle(client, (orm) => orm.update(m).set({ matterName: name, updatedAt: now }).where(eq(m.matterId, matterId)));
     const after = await requireMatter(client, matterId);
     await recordAudit(client, { actor, action: 'legal_hold.matter.rename', subjectType: 'legal_hold_matter', subjectId: matterId, before: auditView(before), after: auditView(after), details });
     return after;
@@ -167,7 +143,7 @@ export async function recordRenamedMatter(pool: Pool, matterId: string, name: st
 export async function recordDeletedHere(pool: Pool, matterId: string, actor: string, now: Date, details: Record<string, unknown>): Promise<MatterRecord> {
   return withTransaction(pool, async (client) => {
     const before = await requireMatter(client, matterId);
-    await client.query(`UPDATE archive.legal_hold_matters SET state = 'deleted_here', deleted_at = $2, updated_at = $2 WHERE matter_id = $1`, [matterId, now]);
+    await runDrizzle(client, (orm) => orm.update(m).set({ state: 'deleted_here', deletedAt: now, updatedAt: now }).where(eq(m.matterId, matterId)));
     const after = await requireMatter(client, matterId);
     await recordAudit(client, { actor, action: 'legal_hold.matter.delete', subjectType: 'legal_hold_matter', subjectId: matterId, before: auditView(before), after: auditView(after), details });
     return after;
@@ -179,7 +155,7 @@ export async function recordDeletedInZoom(db: PoolClient | Pool, matterId: strin
   const work = async (client: PoolClient) => {
     const before = await loadMatter(client, matterId, { forUpdate: true });
     if (!before || before.state !== 'active') return undefined;
-    await client.query(`UPDATE archive.legal_hold_matters SET state = 'deleted_in_zoom', deleted_at = $2, updated_at = $2 WHERE matter_id = $1`, [matterId, now]);
+    await runDrizzle(client, (orm) => orm.update(m).set({ state: 'deleted_in_zoom', deletedAt: now, updatedAt: now }).where(eq(m.matterId, matterId)));
     const after = await requireMatter(client, matterId);
     await recordAudit(client, { actor: ZOOM_ACTOR, action: 'legal_hold.matter.deleted_in_zoom', subjectType: 'legal_hold_matter', subjectId: matterId, before: auditView(before), after: auditView(after), details });
     return after;
@@ -210,10 +186,21 @@ function sameIdentity(c: CustodianRecord, user: ZoomMatterUser): boolean {
 export async function applyListedMatter(client: PoolClient, zoom: ZoomMatter, now: Date, listingStartedAt: Date): Promise<ListingOutcome> {
   const before = await loadMatter(client, zoom.matterId, { forUpdate: true });
   if (!before) {
-    await client.query(
-      `INSERT INTO archive.legal_hold_matters (matter_id, matter_name, start_date, end_date, creation_date, state, first_seen_at, last_seen_at, raw, updated_at)
-       VALUES ($1, $2, $3, $4, $5, 'active', $6, $6, $7::jsonb, $6)`,
-      [zoom.matterId, zoom.matterName, zoom.startDate, zoom.endDate, zoom.creationDate, now, zoom.rawJson],
+    await runDrizzle(client, (orm) =>
+      orm
+        .insert(m)
+        .values({
+          matterId: zoom.matterId,
+          matterName: zoom.matterName,
+          startDate: zoom.startDate,
+          endDate: zoom.endDate,
+          creationDate: zoom.creationDate,
+          state: 'active',
+          firstSeenAt: now,
+          lastSeenAt: now,
+          raw: rawJsonb(zoom.rawJson),
+          updatedAt: now,
+        }),
     );
     await insertCustodians(client, zoom.matterId, zoom.users.map(listedCustodian), now);
     const after = await requireMatter(client, zoom.matterId);
@@ -233,32 +220,35 @@ export async function applyListedMatter(client: PoolClient, zoom: ZoomMatter, no
       continue;
     }
     if ((user.email !== null && known.email !== user.email) || (user.userId !== null && known.userId !== user.userId)) {
-      await client.query(
-        'UPDATE archive.legal_hold_custodians SET email = coalesce($3, email), user_id = coalesce($4, user_id) WHERE matter_id = $1 AND identifier = $2',
-        [zoom.matterId, known.identifier, user.email, user.userId],
+      await runDrizzle(client, (orm) =>
+        orm
+          .update(legalHoldCustodians)
+          .set({ email: user.email ?? undefined, userId: user.userId ?? undefined })
+          .where(and(eq(legalHoldCustodians.matterId, zoom.matterId), eq(legalHoldCustodians.identifier, known.identifier))),
       );
     }
   }
   await insertCustodians(client, zoom.matterId, added, now);
 
   const learnt = (local: string | null, remote: string | null) => (remote === null ? local : remote);
-  await client.query(
-    `UPDATE archive.legal_hold_matters
-     SET matter_name = CASE WHEN $2 = '' THEN matter_name ELSE $2 END,
-         start_date = $3, end_date = $4, creation_date = $5, raw = $6::jsonb, last_seen_at = $7, updated_at = $7,
-         state = 'active',
-         deleted_at = CASE WHEN state = 'active' THEN deleted_at ELSE NULL END
-     WHERE matter_id = $1`,
-    [
-      zoom.matterId,
-      zoom.matterName,
-      learnt(before.startDate, zoom.startDate),
-      // An end date Zoom no longer lists means the matter is open-ended now; only a value Zoom sends is kept.
-      zoom.endDate,
-      learnt(before.creationDate, zoom.creationDate),
-      zoom.rawJson,
-      now,
-    ],
+  await runDrizzle(client, (orm) =>
+    orm
+      .update(m)
+      .set({
+        // Zoom sometimes lists a matter without its name: the one we know stays.
+        matterName: zoom.matterName === '' ? undefined : zoom.matterName,
+        startDate: learnt(before.startDate, zoom.startDate),
+        // An end date Zoom no longer lists means the matter is open-ended now; only a value Zoom sends is kept.
+        endDate: zoom.endDate,
+        creationDate: learnt(before.creationDate, zoom.creationDate),
+        raw: rawJsonb(zoom.rawJson),
+        lastSeenAt: now,
+        updatedAt: now,
+        state: 'active',
+        // `before` was read FOR UPDATE: a matter coming back loses its deletion time.
+        deletedAt: before.state === 'active' ? undefined : null,
+      })
+      .where(eq(m.matterId, zoom.matterId)),
   );
   const after = await requireMatter(client, zoom.matterId);
   const changed =
@@ -332,12 +322,19 @@ export const NEW_MATTER_GRACE_MS = 10 * 60_000;
 
 /** Active matters Zoom's listing no longer shows and that were last seen before it started. */
 export async function findVanishedMatters(db: Queryable, listedIds: readonly string[], listingStartedAt: Date): Promise<string[]> {
-  const res = await db.query<{ matter_id: string }>(
-    `SELECT matter_id FROM archive.legal_hold_matters
-     WHERE state = 'active' AND last_seen_at < $2 AND NOT (matter_id = ANY($1::text[]))
-       AND (created_here_at IS NULL OR created_here_at < $2::timestamptz - make_interval(secs => $3::double precision / 1000))
-     ORDER BY matter_id`,
-    [[...listedIds], listingStartedAt, NEW_MATTER_GRACE_MS],
+  const rows = await runDrizzle(db, (orm) =>
+    orm
+      .select({ matterId: m.matterId })
+      .from(m)
+      .where(
+        and(
+          eq(m.state, 'active'),
+          lt(m.lastSeenAt, listingStartedAt),
+          notInArray(m.matterId, [...listedIds]),
+          or(isNull(m.createdHereAt), lt(m.createdHereAt, new Date(listingStartedAt.getTime() - NEW_MATTER_GRACE_MS))),
+        ),
+      )
+      .orderBy(asc(m.matterId)),
   );
-  return res.rows.map((r) => r.matter_id);
+  return rows.map((r) => r.matterId);
 }

@@ -1,5 +1,7 @@
+import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import { assertFences, type Fence } from '../db/advisory-lock.js';
-import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
+import { runDrizzle, withTransaction, type Pool, type Queryable } from '../db/pool.js';
+import { jobRuns } from '../db/schema.js';
 
 /**
  * archive.job_runs: one row per run of a scheduled job (public view `job_runs`). A run starts as
@@ -8,7 +10,7 @@ import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
  * change (a trigger in migrations/0004_service.sql enforces it).
  */
 
-export type JobOutcome = 'running' | 'succeeded' | 'failed' | 'skipped' | 'aborted';
+export type JobOutcome = JobRunRecord['outcome'];
 export type FinishedJobOutcome = Exclude<JobOutcome, 'running'>;
 
 /** What a job reports about its run: counts and identifiers, never message content. */
@@ -17,8 +19,8 @@ export type JobFigures = Record<string, unknown>;
 export async function startJobRun(pool: Pool, run: { job: string; instance: string; fence: Fence }): Promise<number> {
   return withTransaction(pool, async (client) => {
     await assertFences(client, [run.fence]);
-    const res = await client.query<{ id: number }>(`INSERT INTO archive.job_runs (job, instance) VALUES ($1, $2) RETURNING id`, [run.job, run.instance]);
-    const id = res.rows[0]?.id;
+    const [row] = await runDrizzle(client, (orm) => orm.insert(jobRuns).values({ job: run.job, instance: run.instance }).returning({ id: jobRuns.id }));
+    const id = row?.id;
     if (id === undefined) throw new Error('job_runs insert returned no id');
     return id;
   });
@@ -36,10 +38,11 @@ export async function finishJobRun(
 ): Promise<boolean> {
   return withTransaction(pool, async (client) => {
     await assertFences(client, [fence]);
-    const res = await client.query(
-      `UPDATE archive.job_runs SET finished_at = now(), outcome = $2, figures = $3::jsonb, error = $4
-       WHERE id = $1 AND outcome = 'running'`,
-      [runId, result.outcome, result.figures === null ? null : JSON.stringify(result.figures), result.error],
+    const res = await runDrizzle(client, (orm) =>
+      orm
+        .update(jobRuns)
+        .set({ finishedAt: sql`now()`, outcome: result.outcome, figures: result.figures, error: result.error })
+        .where(and(eq(jobRuns.id, runId), eq(jobRuns.outcome, 'running'))),
     );
     return (res.rowCount ?? 0) > 0;
   });
@@ -47,13 +50,16 @@ export async function finishJobRun(
 
 /** A tick that did not run because another process held the job: recorded so the trail shows who ran what. */
 export async function recordSkippedRun(db: Queryable, run: { job: string; instance: string; reason: string; figures?: JobFigures }): Promise<number> {
-  const res = await db.query<{ id: number }>(
-    `INSERT INTO archive.job_runs (job, instance, finished_at, outcome, figures, error)
-     VALUES ($1, $2, now(), 'skipped', $3::jsonb, $4) RETURNING id`,
-    [run.job, run.instance, run.figures === undefined ? null : JSON.stringify(run.figures), run.reason],
+  const [row] = await runDrizzle(db, (orm) =>
+    orm
+      .insert(jobRuns)
+      .values({ job: run.job, instance: run.instance, finishedAt: sql`now()`, outcome: 'skipped', figures: run.figures ?? null, error: run.reason })
+      .returning({ id: jobRuns.id }),
   );
-  return res.rows[0]?.id ?? 0;
+  return row?.id ?? 0;
 }
+
+const ABANDONED = "the process ended or lost the job's lock before the run finished (killed, crashed, or its database connection was cut); what it stored is kept";
 
 /**
  * Called while holding the job's lock: a row of this job still `running` belongs to a process that
@@ -63,53 +69,36 @@ export async function recordSkippedRun(db: Queryable, run: { job: string; instan
 export async function closeAbandonedJobRuns(pool: Pool, job: string, fence: Fence): Promise<number> {
   return withTransaction(pool, async (client) => {
     await assertFences(client, [fence]);
-    const res = await client.query(
-      `UPDATE archive.job_runs SET outcome = 'aborted', finished_at = now(),
-              error = coalesce(error, 'the process ended or lost the job''s lock before the run finished (killed, crashed, or its database connection was cut); what it stored is kept')
-       WHERE job = $1 AND outcome = 'running'`,
-      [job],
+    const res = await runDrizzle(client, (orm) =>
+      orm
+        .update(jobRuns)
+        .set({ outcome: 'aborted', finishedAt: sql`now()`, error: sql`coalesce(${jobRuns.error}, ${ABANDONED})` })
+        .where(and(eq(jobRuns.job, job), eq(jobRuns.outcome, 'running'))),
     );
     return res.rowCount ?? 0;
   });
 }
 
-export interface JobRunRecord {
-  id: number;
-  job: string;
-  instance: string;
-  startedAt: Date;
-  finishedAt: Date | null;
-  outcome: JobOutcome;
-  figures: JobFigures | null;
-  error: string | null;
-}
+export type JobRunRecord = typeof jobRuns.$inferSelect;
 
-interface JobRunRow {
-  id: number;
-  job: string;
-  instance: string;
-  started_at: Date;
-  finished_at: Date | null;
-  outcome: JobOutcome;
-  figures: JobFigures | null;
-  error: string | null;
-}
+/** A row of archive.job_runs by its schema.ts names, for the two queries below that stay SQL. */
+const RECORD_COLUMNS = `id, job, instance, started_at AS "startedAt", finished_at AS "finishedAt", outcome, figures, error`;
 
-function toRecord(r: JobRunRow): JobRunRecord {
-  return { id: r.id, job: r.job, instance: r.instance, startedAt: r.started_at, finishedAt: r.finished_at, outcome: r.outcome, figures: r.figures, error: r.error };
-}
-
-/** The latest run of each job that actually ran (skipped ticks left out), newest first per job. */
+/**
+ * The latest run of each job that actually ran (skipped ticks left out), newest first per job. SQL:
+ * one probe of job_runs_job_started per job (a LATERAL over the jobs), which drizzle's builder
+ * cannot say over an unnest.
+ */
 export async function loadLatestRuns(db: Queryable, jobs: readonly string[]): Promise<Map<string, JobRunRecord>> {
-  const res = await db.query<JobRunRow>(
+  const res = await db.query<JobRunRecord>(
     `SELECT r.* FROM unnest($1::text[]) AS j(job)
      CROSS JOIN LATERAL (
-       SELECT id, job, instance, started_at, finished_at, outcome, figures, error FROM archive.job_runs
+       SELECT ${RECORD_COLUMNS} FROM archive.job_runs
        WHERE job = j.job AND outcome <> 'skipped' ORDER BY started_at DESC LIMIT 1
      ) r`,
     [jobs],
   );
-  return new Map(res.rows.map((r) => [r.job, toRecord(r)]));
+  return new Map(res.rows.map((r) => [r.job, r]));
 }
 
 /** When each job last succeeded (index job_runs_job_succeeded: one index probe per job). */
@@ -126,11 +115,12 @@ export async function loadLastSuccesses(db: Queryable, jobs: readonly string[]):
 
 /** Recent runs, newest first, optionally of one job; keyset-paged by id. */
 export async function listJobRuns(db: Queryable, options: { job?: string | undefined; beforeId?: number | undefined; limit: number }): Promise<JobRunRecord[]> {
-  const res = await db.query<JobRunRow>(
-    `SELECT id, job, instance, started_at, finished_at, outcome, figures, error FROM archive.job_runs
-     WHERE ($1::text IS NULL OR job = $1) AND ($2::bigint IS NULL OR id < $2)
-     ORDER BY id DESC LIMIT $3`,
-    [options.job ?? null, options.beforeId ?? null, options.limit],
+  return runDrizzle(db, (orm) =>
+    orm
+      .select()
+      .from(jobRuns)
+      .where(and(options.job === undefined ? undefined : eq(jobRuns.job, options.job), options.beforeId === undefined ? undefined : lt(jobRuns.id, options.beforeId)))
+      .orderBy(desc(jobRuns.id))
+      .limit(options.limit),
   );
-  return res.rows.map(toRecord);
 }

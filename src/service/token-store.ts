@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { and, asc, eq, isNull, lt, or, sql } from 'drizzle-orm';
 import { recordAudit } from '../audit/audit-log.js';
-import { withTransaction, type Pool, type Queryable } from '../db/pool.js';
+import { runDrizzle, withTransaction, type Pool, type Queryable } from '../db/pool.js';
+import { apiTokens } from '../db/schema.js';
 import { InputError } from '../errors.js';
 
 /**
@@ -48,75 +50,70 @@ export function validateRole(value: unknown): Role {
   throw new InputError(`role must be one of ${ROLES.join(', ')} (reader: queries; exporter: + exports; admin: + legal-hold changes)`, 'role');
 }
 
-export interface TokenRecord {
-  id: number;
-  name: string;
-  role: Role;
-  createdAt: Date;
-  revokedAt: Date | null;
-  lastUsedAt: Date | null;
-}
+/** A token as listed: everything but its hash. */
+export type TokenRecord = Omit<typeof apiTokens.$inferSelect, 'tokenSha256'>;
 
-interface TokenRow {
-  id: number;
-  name: string;
-  role: Role;
-  created_at: Date;
-  revoked_at: Date | null;
-  last_used_at: Date | null;
-}
-
-const toRecord = (r: TokenRow): TokenRecord => ({ id: r.id, name: r.name, role: r.role, createdAt: r.created_at, revokedAt: r.revoked_at, lastUsedAt: r.last_used_at });
+const RECORD = { id: apiTokens.id, name: apiTokens.name, role: apiTokens.role, createdAt: apiTokens.createdAt, revokedAt: apiTokens.revokedAt, lastUsedAt: apiTokens.lastUsedAt };
 
 export async function createToken(pool: Pool, input: { name: string; role: Role }, actor: string): Promise<{ token: string; record: TokenRecord }> {
   const name = validateTokenName(input.name);
   const role = validateRole(input.role);
   const token = generateToken();
   return withTransaction(pool, async (client) => {
-    const res = await client.query<TokenRow>(
-      `INSERT INTO archive.api_tokens (name, token_sha256, role) VALUES ($1, $2, $3)
-       ON CONFLICT (name) DO NOTHING
-       RETURNING id, name, role, created_at, revoked_at, last_used_at`,
-      [name, hashToken(token), role],
+    const [row] = await runDrizzle(client, (orm) =>
+      orm
+        .insert(apiTokens)
+        .values({ name, tokenSha256: hashToken(token), role })
+        .onConflictDoNothing({ target: apiTokens.name })
+        .returning(RECORD),
     );
-    const row = res.rows[0];
     if (!row) throw new InputError(`a token named ${JSON.stringify(name)} already exists (names of revoked tokens stay reserved so the audit log stays unambiguous); choose another name`, 'name');
     await recordAudit(client, { actor, action: 'api.token.create', subjectType: 'api_token', subjectId: name, after: { name, role } });
-    return { token, record: toRecord(row) };
+    return { token, record: row };
   });
 }
 
 export async function listTokens(db: Queryable): Promise<TokenRecord[]> {
-  const res = await db.query<TokenRow>(`SELECT id, name, role, created_at, revoked_at, last_used_at FROM archive.api_tokens ORDER BY name`);
-  return res.rows.map(toRecord);
+  return runDrizzle(db, (orm) => orm.select(RECORD).from(apiTokens).orderBy(asc(apiTokens.name)));
 }
 
 export async function revokeToken(pool: Pool, nameInput: string, actor: string): Promise<TokenRecord> {
   const name = validateTokenName(nameInput);
   return withTransaction(pool, async (client) => {
-    const res = await client.query<TokenRow>(
-      `UPDATE archive.api_tokens SET revoked_at = now() WHERE name = $1 AND revoked_at IS NULL
-       RETURNING id, name, role, created_at, revoked_at, last_used_at`,
-      [name],
+    const [row] = await runDrizzle(client, (orm) =>
+      orm
+        .update(apiTokens)
+        .set({ revokedAt: sql`now()` })
+        .where(and(eq(apiTokens.name, name), isNull(apiTokens.revokedAt)))
+        .returning(RECORD),
     );
-    const row = res.rows[0];
     if (!row) {
-      const exists = await client.query<{ revoked_at: Date | null }>(`SELECT revoked_at FROM archive.api_tokens WHERE name = $1`, [name]);
-      const revokedAt = exists.rows[0]?.revoked_at;
+      const [existing] = await runDrizzle(client, (orm) => orm.select({ revokedAt: apiTokens.revokedAt }).from(apiTokens).where(eq(apiTokens.name, name)));
+      const revokedAt = existing?.revokedAt;
       throw new InputError(revokedAt ? `token ${JSON.stringify(name)} was already revoked on ${revokedAt.toISOString()}` : `no token named ${JSON.stringify(name)}; \`token list\` shows them`, 'name');
     }
     await recordAudit(client, { actor, action: 'api.token.revoke', subjectType: 'api_token', subjectId: name, before: { revoked: false }, after: { revoked: true, role: row.role } });
-    return toRecord(row);
+    return row;
   });
 }
 
 /** The active token with this hash, if any. */
 export async function findActiveToken(db: Queryable, tokenSha256: Buffer): Promise<{ id: number; name: string; role: Role } | undefined> {
-  const res = await db.query<{ id: number; name: string; role: Role }>(`SELECT id, name, role FROM archive.api_tokens WHERE token_sha256 = $1 AND revoked_at IS NULL`, [tokenSha256]);
-  return res.rows[0];
+  const [row] = await runDrizzle(db, (orm) =>
+    orm
+      .select({ id: apiTokens.id, name: apiTokens.name, role: apiTokens.role })
+      .from(apiTokens)
+      .where(and(eq(apiTokens.tokenSha256, tokenSha256), isNull(apiTokens.revokedAt))),
+  );
+  return row;
 }
 
 /** Sets last_used_at unless it was set within the last minute (by any replica). */
 export async function touchToken(db: Queryable, id: number): Promise<void> {
-  await db.query(`UPDATE archive.api_tokens SET last_used_at = now() WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`, [id]);
+  await runDrizzle(db, (orm) =>
+    orm
+      .update(apiTokens)
+      .set({ lastUsedAt: sql`now()` })
+      .where(and(eq(apiTokens.id, id), or(isNull(apiTokens.lastUsedAt), lt(apiTokens.lastUsedAt, sql`now() - interval '1 minute'`)))),
+  );
 }
