@@ -2,17 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { InputError } from '../../errors.js';
 import { readAuditFor, type ApiContext } from '../api-context.js';
-import {
-  findSession,
-  findSessions,
-  isSearchableQuery,
-  readTranscriptPage,
-  searchVersions,
-  sessionExists,
-  type SearchPosition,
-  type TranscriptPosition,
-  type VersionRow,
-} from '../archive-queries.js';
+import type { VersionRow } from '../../read-model/content-read.js';
+import { isSearchableQuery, searchVersions, type SearchPosition } from '../../read-model/message-search.js';
+import { findSession, findSessions, sessionExists } from '../../read-model/sessions.js';
+import { readTranscriptPage, type TranscriptPosition } from '../../read-model/transcript.js';
 import { decodeCursor, encodeCursor, exactInstantKey, filterFingerprint } from '../cursor.js';
 import { notFound } from '../http-errors.js';
 import { VERSION_PAGE_SCHEMA } from '../openapi.js';

@@ -6,7 +6,8 @@ import { z } from 'zod';
 import { getExport, resolveRecordedPath, summariseFilter, type ExportRecord } from '../../export/index.js';
 import { API_STATEMENT_TIMEOUT_MS, auditRead, tokenOf, type ApiContext } from '../api-context.js';
 import { inBoundedTransaction } from '../bounded-transaction.js';
-import { decodeCursor, encodeCursor, exactInstantKey, exactInstantSql, filterFingerprint } from '../cursor.js';
+import { listExportIds } from '../../read-model/export-bundles.js';
+import { decodeCursor, encodeCursor, exactInstantKey, filterFingerprint } from '../cursor.js';
 import { launchExport } from '../export-launcher.js';
 import { ApiError, notFound } from '../http-errors.js';
 import { decideRange } from '../range-request.js';
@@ -107,21 +108,10 @@ export function registerExportRoutes(app: FastifyInstance, ctx: ApiContext, deps
     const fingerprint = filterFingerprint({ state: params.state });
     const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor, 'exports', fingerprint, listCursor);
     const rows = await inBoundedTransaction(ctx.pool, { statementTimeoutMs: API_STATEMENT_TIMEOUT_MS, readOnly: true }, async (client) => {
-      const values: unknown[] = [params.state ?? null, params.limit + 1];
-      let keyset = '';
-      if (after) {
-        values.push(after[0], after[1]);
-        keyset = 'AND (requested_at, export_id) < ($3::timestamptz, $4)';
-      }
-      const res = await client.query<{ export_id: string; key: string }>(
-        `SELECT export_id, ${exactInstantSql('requested_at')} AS key FROM archive.exports
-         WHERE ($1::text IS NULL OR state = $1) ${keyset}
-         ORDER BY requested_at DESC, export_id DESC LIMIT $2`,
-        values,
-      );
+      const ids = await listExportIds(client, { state: params.state, after: after ? { requestedAtKey: after[0], exportId: after[1] } : undefined, limit: params.limit + 1 });
       const records: Array<{ record: ExportRecord; key: string }> = [];
-      for (const r of res.rows) {
-        const record = await getExport(client, r.export_id);
+      for (const r of ids) {
+        const record = await getExport(client, r.exportId);
         if (record) records.push({ record, key: r.key });
       }
       return records;

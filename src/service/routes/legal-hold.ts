@@ -13,6 +13,7 @@ import {
   type MatterState,
 } from '../../legal-hold/index.js';
 import { InputError } from '../../errors.js';
+import { countFilesByMatter } from '../../read-model/legal-hold.js';
 import type { ZoomClient } from '../../zoom/client.js';
 import { tokenOf, type ApiContext } from '../api-context.js';
 import { ApiError, notFound } from '../http-errors.js';
@@ -95,15 +96,8 @@ export function registerLegalHoldRoutes(app: FastifyInstance, ctx: ApiContext, d
   app.get('/v1/legal-hold/matters', { preHandler: reader }, async (request) => {
     const params = parseParams(listQuery, request.query);
     const matters = await loadMatters(ctx.pool, params.state ? { states: [params.state as MatterState] } : {});
-    const counts = await ctx.pool.query<{ matter_id: string; state: string; n: number }>(
-      `SELECT matter_id, state, count(*)::int AS n FROM archive.legal_hold_files GROUP BY matter_id, state`,
-    );
-    return {
-      items: matters.map((m) => ({
-        ...presentMatter(m),
-        files: Object.fromEntries(counts.rows.filter((c) => c.matter_id === m.matterId).map((c) => [c.state, c.n])),
-      })),
-    };
+    const counts = await countFilesByMatter(ctx.pool);
+    return { items: matters.map((m) => ({ ...presentMatter(m), files: counts.get(m.matterId) ?? {} })) };
   });
 
   app.get('/v1/legal-hold/matters/:matter', { preHandler: reader }, async (request) => {

@@ -1,19 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { WindowSummary } from '../../read-model/horizon.js';
+import { gatherStatus } from '../../read-model/status-report.js';
 import { API_STATEMENT_TIMEOUT_MS, type ApiContext } from '../api-context.js';
 import { inBoundedTransaction } from '../bounded-transaction.js';
 import { decodeCursor, encodeCursor, filterFingerprint } from '../cursor.js';
-import { gatherStatus } from '../../status/status-report.js';
-import { assessHorizonStatus } from '../horizon-status.js';
 import { listJobRuns, loadLatestRuns } from '../job-run-store.js';
 import { ApiError } from '../http-errors.js';
 import type { JobName } from '../jobs.js';
 import { pageLimit, NO_PARAMS, parseParams } from '../request-params.js';
 
 /**
- * Operational state for people and dashboards (role `reader`): the windows of the horizon with
- * their state, each job's schedule, next tick on this instance and last run on any replica, and
- * the job-run history; and (role `admin`) running a job now.
+ * Operational state for people and dashboards (role `reader`): the status report `status` prints
+ * (src/read-model/status-report.ts: last sync, horizon, windows, failing session windows, legal
+ * hold, exports, locks, sync cost; not the exact totals, which need a scan), each job's schedule,
+ * next tick on this instance and last run on any replica, and the job-run history; and (role
+ * `admin`) running a job now.
  */
 export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): void {
   const reader = ctx.auth.requireRole('reader');
@@ -29,31 +31,17 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
   app.get('/v1/status', { preHandler: reader }, async (request) => {
     parseParams(NO_PARAMS, request.query);
     return inBoundedTransaction(ctx.pool, { statementTimeoutMs: API_STATEMENT_TIMEOUT_MS, readOnly: true }, async (client) => {
-      const windows = await client.query(
-        `SELECT month_start, range_from, range_to, status, sessions_listed, units, units_complete, units_failing, versions_archived,
-                listed_at, last_swept_at, completed_at, days_until_expiry
-         FROM public.sync_windows
-         WHERE status <> 'expired' OR month_start >= (now() AT TIME ZONE 'utc')::date - interval '8 months'
-         ORDER BY month_start`,
-      );
-      const horizon = await assessHorizonStatus(client, ctx.clock, ctx.config.sync);
+      const report = await gatherStatus({ db: client, clock: ctx.clock, sync: ctx.config.sync, totals: false, mediumRatePerSecond: ctx.config.zoom.ratePerSecond.medium });
       const latest = await loadLatestRuns(client, jobNames);
       const next = ctx.scheduler?.nextRuns() ?? {};
-      // The sections `status` shows (src/status/status-report.ts), without the exact totals.
-      const report = await gatherStatus({ db: client, clock: ctx.clock, sync: ctx.config.sync, totals: false, mediumRatePerSecond: ctx.config.zoom.ratePerSecond.medium });
       return {
         last_sync: report.last_sync,
         failing_units: report.failing_units,
         legal_hold: report.legal_hold,
         exports: report.exports,
         locks: report.locks,
-        horizon: {
-          today: horizon.today,
-          start: horizon.horizonStart,
-          at_risk: horizon.atRisk.map((r) => ({ window: r.monthStart, days_until_expiry: r.daysUntilExpiry, leaves_horizon_on: r.leavesHorizonOn })),
-          oldest_incomplete_days_until_expiry: horizon.oldestIncompleteDaysUntilExpiry,
-        },
-        windows: windows.rows,
+        horizon: report.horizon,
+        windows: report.windows.map(presentWindow),
         sync_cost: report.sync_cost,
         jobs: ctx.jobs.map((job) => {
           const last = latest.get(job.name);
@@ -97,4 +85,23 @@ export function registerStatusRoutes(app: FastifyInstance, ctx: ApiContext): voi
     reply.code(202);
     return { job, status: 'started', runs_url: `/v1/jobs/runs?job=${encodeURIComponent(job)}` };
   });
+}
+
+/** A window under the `sync_windows` view's column names, as this endpoint has always shown it (`status --json` uses shorter ones). */
+function presentWindow(w: WindowSummary): Record<string, unknown> {
+  return {
+    month_start: w.window,
+    range_from: w.from,
+    range_to: w.to,
+    status: w.status,
+    sessions_listed: w.sessions,
+    units: w.units,
+    units_complete: w.units_complete,
+    units_failing: w.failing,
+    versions_archived: w.versions,
+    listed_at: w.listed_at,
+    last_swept_at: w.last_swept_at,
+    completed_at: w.completed_at,
+    days_until_expiry: w.days_until_expiry,
+  };
 }
