@@ -432,6 +432,11 @@ describe('operations endpoints', () => {
       windows: Array<{ month_start: string; status: string }>;
       jobs: Array<{ job: string; schedule: string }>;
       horizon: { at_risk: unknown[]; risk_days: number };
+      last_sync: { last_finished: Record<string, unknown> | null };
+      failing_units: unknown;
+      legal_hold: unknown;
+      exports: unknown;
+      locks: unknown;
       sync_cost: { known_sessions: number; budget_per_day: number; last_day: { calls_by_kind: Record<string, number> }; projected: { recurring_peak: number }; warnings: string[] };
     }>('/v1/status', tokens.reader);
     expect(status.status).toBe(200);
@@ -444,8 +449,12 @@ describe('operations endpoints', () => {
     expect(status.body.horizon.at_risk).toEqual([]);
     // One report: the endpoint's horizon and windows are the ones `status` gathers, the windows under
     // the sync_windows view's column names.
-    const report = JSON.parse(JSON.stringify(await gatherStatus({ db: harness.db.pool, clock: systemClock, sync: harness.config.sync, totals: false }))) as StatusReport;
+    const report = JSON.parse(JSON.stringify(await gatherStatus({ db: harness.db.pool, clock: systemClock, sync: harness.config.sync, totals: false, mediumRatePerSecond: status.body.sync_cost.budget_per_day / 86_400 }))) as StatusReport;
     expect(status.body.horizon).toEqual(report.horizon);
+    // Every section is the report's, whole: nothing the report holds is left out of the answer.
+    const { age_seconds: _a1, ...lastFinished } = report.last_sync.last_finished ?? { age_seconds: 0 };
+    expect(status.body.last_sync.last_finished).toMatchObject(lastFinished);
+    for (const section of ['failing_units', 'legal_hold', 'exports', 'locks', 'sync_cost'] as const) expect(status.body[section], section).toEqual(report[section]);
     expect(status.body.horizon).toHaveProperty('risk_days', harness.config.sync.horizonRiskDays);
     expect(status.body.windows).toEqual(
       report.windows.map((w) => ({
