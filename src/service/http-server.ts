@@ -3,12 +3,13 @@ import { STATUS_CODES } from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
-import { serializerCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from '../logging/logger.js';
 import type { ApiContext } from './api-context.js';
 import { clientErrorResponse, toErrorResponse } from './http-errors.js';
 import { registerOpenApiDocument } from './openapi-document.js';
 import { validatorCompiler } from './request-params.js';
+import { serializerCompiler } from './response-serializer.js';
 import { registerArchiveRoutes } from './routes/archive.js';
 import { registerExportRoutes, type ExportRoutesDeps } from './routes/exports.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -25,8 +26,8 @@ import { registerStatusRoutes } from './routes/status.js';
  *
  * Each route states its contract in its schema with zod (route-contract.ts): parameters are checked
  * by request-params.ts's validator, every answer is serialised through its response shape
- * (fastify-type-provider-zod's serializer: what is not described is not sent), and /openapi.json
- * is generated from the same shapes (openapi-document.ts).
+ * (response-serializer.ts: what is not described is not sent), and /openapi.json is generated from
+ * the same shapes (openapi-document.ts).
  */
 
 /** The fastify instance the route modules register on: zod shapes type requests and replies. */

@@ -10,6 +10,7 @@ import { decodeCursor, encodeCursor, exactInstantKey, filterFingerprint } from '
 import type { ApiApp } from '../http-server.js';
 import { notFound } from '../http-errors.js';
 import { booleanFlag, instant, NO_PARAMS, pageCursor, pageLimit, requireOrderedRange, text } from '../request-params.js';
+import { serialisedFast } from '../response-serializer.js';
 import { errorResponse, json, secured } from '../route-contract.js';
 
 /**
@@ -32,8 +33,9 @@ const sessionType = z
   .refine((v) => (SESSION_TYPES as readonly string[]).includes(v), { error: 'type must be Group or 1:1' })
   .meta({ enum: [...SESSION_TYPES], description: 'Group or 1:1 (group in any case).' });
 
-const VersionPage = pageOf(Version);
-const Transcript = z.object({ session_id: z.string(), ...VersionPage.shape });
+// Pages of message content, the API's hot path: serialised by fast-json-stringify (response-serializer.ts).
+const VersionPage = serialisedFast(pageOf(Version));
+const Transcript = serialisedFast(z.object({ session_id: z.string(), ...pageOf(Version).shape }));
 
 /** '2026-06-01T10:00:00.123456Z' → '2026-06-01T10:00:00.123Z', the form the rest of the API uses. */
 function millisecondsIso(exact: string): string {
