@@ -91,7 +91,7 @@ export async function findSession(db: Queryable, sessionId: string): Promise<Ses
   return res.rows[0];
 }
 
-/** A session the archive knows: listed, or (versions archived before its listing was stored) with versions. */
+/** A session the archive knows: listed, or with archived versions (a version can be archived for a session no listing row is kept for). */
 export async function sessionExists(db: Queryable, sessionId: string): Promise<boolean> {
   const res = await db.query<{ found: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM public.chat_sessions WHERE session_id = $1) OR EXISTS (SELECT 1 FROM public.chat_message_versions WHERE session_id = $1) AS found`,
