@@ -97,7 +97,7 @@ export async function countWindowsByStatus(db: Queryable): Promise<Array<{ statu
  * SYNC_HORIZON_MARGIN_DAYS) before any sync pass recorded its expiry, and it has no `expired_at`
  * column. This lists what the sync engine recorded (`expired_at`, set by expireWindows), the same
  * windows a sync pass reports as windowsExpiredIncomplete. Once a pass has run the two agree
- * (test/read-model/read-model.test.ts).
+ * (test/read-model/index-use-and-agreement.test.ts).
  */
 export async function listWindowsExpiredIncomplete(db: Queryable): Promise<IsoDate[]> {
   const res = await db.query<{ month_start: IsoDate }>(
