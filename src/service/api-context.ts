@@ -4,7 +4,7 @@ import type { Config } from '../config/config.js';
 import type { Pool, Queryable } from '../db/pool.js';
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../util/clock.js';
-import type { ReadAudit } from './archive-queries.js';
+import type { ReadAudit } from '../read-model/content-read.js';
 import type { Authenticator, AuthenticatedToken } from './auth.js';
 import type { InFlightWork } from './in-flight-work.js';
 import type { JobDefinition, JobName } from './jobs.js';
@@ -61,7 +61,7 @@ export async function auditRead(
   });
 }
 
-/** The audit entry of a read, for queries that write it in the same statement (archive-queries.ts). */
+/** The audit entry of a read, for queries that write it in the same statement (src/read-model/content-read.ts). */
 export function readAuditFor(request: FastifyRequest, entry: { action: string; subjectType?: string; subjectId?: string; parameters: Record<string, unknown> }): ReadAudit {
   return {
     actor: tokenOf(request).actor,

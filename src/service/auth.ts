@@ -1,4 +1,4 @@
-import type { FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../logging/logger.js';
 import { ApiError } from './http-errors.js';
@@ -33,8 +33,12 @@ const REALM = 'zoom-chat-archiver';
 const TOUCH_INTERVAL_MS = 60_000;
 
 export interface Authenticator {
-  /** A preHandler that lets the request through only with a token of at least `role`. */
-  requireRole(role: Role): preHandlerAsyncHookHandler;
+  /**
+   * A hook that lets the request through only with a token of at least `role`. Routes run it as
+   * `preValidation`: a caller without the right token learns nothing about the parameters (401 or
+   * 403 before any 400), while a body that is not JSON is refused before (it is parsed first).
+   */
+  requireRole(role: Role): (request: FastifyRequest) => Promise<void>;
 }
 
 export function createAuthenticator(deps: { pool: Pool; logger: Logger }): Authenticator {

@@ -14,9 +14,9 @@ const MAX_CURSOR_CHARS = 2048;
 
 /**
  * A timestamp as a cursor carries it: ISO 8601 UTC with microseconds, PostgreSQL's full precision,
- * so the next page starts exactly after the last row (milliseconds could skip or repeat rows).
+ * so the next page starts exactly after the last row (milliseconds could skip or repeat rows); the
+ * read model hands it out in this form (src/read-model/instants.ts).
  */
-export const exactInstantSql = (column: string): string => `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 const EXACT_INSTANT = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})\.\d{6}Z$/;
 
 /**

@@ -1,10 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type RawServerDefault } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from '../logging/logger.js';
 import type { ApiContext } from './api-context.js';
 import { clientErrorResponse, toErrorResponse } from './http-errors.js';
+import { registerOpenApiDocument } from './openapi-document.js';
+import { validatorCompiler } from './request-params.js';
+import { serializerCompiler } from './response-serializer.js';
 import { registerArchiveRoutes } from './routes/archive.js';
 import { registerExportRoutes, type ExportRoutesDeps } from './routes/exports.js';
 import { registerHealthRoutes } from './routes/health.js';
@@ -18,12 +23,22 @@ import { registerStatusRoutes } from './routes/status.js';
  * not trusted) and returned in `X-Request-Id`; every error answer has the same shape; responses are
  * `Cache-Control: no-store` because they may hold message content. Requests are logged at debug
  * level by route pattern (never the query string: it may hold search words).
+ *
+ * Each route states its contract in its schema with zod (route-contract.ts): parameters are checked
+ * by request-params.ts's validator, every answer is serialised through its response shape
+ * (response-serializer.ts: what is not described is not sent), and /openapi.json is generated from
+ * the same shapes (openapi-document.ts).
  */
+
+/** The fastify instance the route modules register on: zod shapes type requests and replies. */
+export type ApiApp = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, ZodTypeProvider>;
 
 export interface RegisteredRoute {
   method: string;
   /** Fastify's pattern, e.g. `/v1/sessions/:sessionId`. */
   url: string;
+  /** The route's schema: its zod shapes and operation fields (route-contract.ts). */
+  schema: unknown;
 }
 
 export interface HttpAppOptions {
@@ -69,9 +84,11 @@ export function buildHttpApp(ctx: ApiContext, options: HttpAppOptions = {}): { a
       socket.destroy(err);
     },
   });
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
   const routes: RegisteredRoute[] = [];
   app.addHook('onRoute', (route) => {
-    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url });
+    for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url, schema: route.schema });
   });
   // JSON only: a text/plain body is answered 415 instead of reaching a handler as a string.
   app.removeContentTypeParser('text/plain');
@@ -102,13 +119,18 @@ export function buildHttpApp(ctx: ApiContext, options: HttpAppOptions = {}): { a
     });
   });
 
-  registerHealthRoutes(app, ctx);
-  registerMetricsRoutes(app, ctx);
-  registerOpenApiRoutes(app, { legalHold: options.legalHold !== undefined, exports: options.exports !== undefined });
-  registerStatusRoutes(app, ctx);
-  registerArchiveRoutes(app, ctx);
-  if (options.legalHold) registerLegalHoldRoutes(app, ctx, options.legalHold);
-  if (options.exports) registerExportRoutes(app, ctx, options.exports);
+  // The document plugin first: it documents the routes it sees being registered after it.
+  registerOpenApiDocument(app);
+  void app.register(async (scope) => {
+    const api: ApiApp = scope.withTypeProvider<ZodTypeProvider>();
+    registerHealthRoutes(api, ctx);
+    registerMetricsRoutes(api, ctx);
+    registerOpenApiRoutes(api);
+    registerStatusRoutes(api, ctx);
+    registerArchiveRoutes(api, ctx);
+    if (options.legalHold) registerLegalHoldRoutes(api, ctx, options.legalHold);
+    if (options.exports) registerExportRoutes(api, ctx, options.exports);
+  });
   return { app, routes };
 }
 

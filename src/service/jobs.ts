@@ -9,7 +9,7 @@ import { loadCostPlan } from '../sync/cost-plan.js';
 import { runSyncPass } from '../sync/sync-pass.js';
 import type { Clock } from '../util/clock.js';
 import type { ZoomClient } from '../zoom/client.js';
-import { assessHorizonStatus } from './horizon-status.js';
+import { assessHorizonStatus, listWindowsExpiredIncomplete } from '../read-model/horizon.js';
 import type { JobFigures } from './job-run-store.js';
 import type { ServiceMetrics } from './metrics.js';
 
@@ -223,9 +223,7 @@ function horizonCheckJob(deps: JobDependencies, schedule: string): JobDefinition
     usesZoom: false,
     async run(ctx) {
       const status = await assessHorizonStatus(deps.pool, deps.clock, deps.config.sync);
-      const expired = await deps.pool.query<{ month_start: string }>(
-        `SELECT month_start FROM archive.sync_windows WHERE expired_at IS NOT NULL AND completed_at IS NULL ORDER BY month_start`,
-      );
+      const expired = await listWindowsExpiredIncomplete(deps.pool);
       for (const risk of status.atRisk) {
         ctx.logger.error(
           { window: risk.monthStart, from: risk.from, daysUntilExpiry: risk.daysUntilExpiry, leavesHorizonOn: risk.leavesHorizonOn },
@@ -246,7 +244,7 @@ function horizonCheckJob(deps: JobDependencies, schedule: string): JobDefinition
           windowsComplete: status.windows.filter((w) => w.complete).length,
           atRisk: status.atRisk.map((r) => ({ window: r.monthStart, daysUntilExpiry: r.daysUntilExpiry, leavesHorizonOn: r.leavesHorizonOn })),
           oldestIncompleteDaysUntilExpiry: status.oldestIncompleteDaysUntilExpiry,
-          windowsExpiredIncomplete: expired.rows.map((r) => r.month_start),
+          windowsExpiredIncomplete: expired,
           knownSessions: cost.knownSessions,
           recurringCallsPeak: cost.projected.recurringPeak,
           budgetPerDay: cost.budgetPerDay,

@@ -8,8 +8,10 @@ import { VERSION } from '../version.js';
 import type { ZoomCallEvent } from '../zoom/client.js';
 import { CALL_KINDS } from '../sync/call-accounting.js';
 import { loadCostPlan } from '../sync/cost-plan.js';
+import { countArchiveTotals, countSessions } from '../read-model/archive-totals.js';
+import { assessHorizonStatus, countWindowsByStatus } from '../read-model/horizon.js';
+import { loadScrapeFigures } from '../read-model/metrics-figures.js';
 import { inBoundedTransaction } from './bounded-transaction.js';
-import { assessHorizonStatus } from './horizon-status.js';
 import { loadLastSuccesses, type FinishedJobOutcome } from './job-run-store.js';
 
 /**
@@ -18,12 +20,12 @@ import { loadLastSuccesses, type FinishedJobOutcome } from './job-run-store.js';
  * Two kinds:
  * - recorded in-process as things happen: Zoom API calls and 429s, job runs and their durations,
  *   versions added, HTTP requests;
- * - read from the database at scrape time (`refreshFromDatabase`), so every replica reports the
- *   same archive state whoever ran the jobs. Each scrape query reads small tables only:
- *   sync_windows (one row per month), sync_units (sessions × ~7 windows, aggregated per window),
- *   job_runs through a partial index (one probe per job), legal_hold_files and exports grouped by
- *   state. The exact archive totals (versions, messages, sessions) need a scan of
- *   message_versions, so they are recomputed in the background at most every
+ * - read from the database at scrape time (`refreshFromDatabase`), through the read model
+ *   (src/read-model), so every replica reports the same archive state whoever ran the jobs. Each
+ *   scrape query reads small tables only: sync_windows (one row per month), sync_units (sessions ×
+ *   ~7 windows, aggregated per window), job_runs through a partial index (one probe per job),
+ *   legal_hold_files and exports grouped by state. The exact archive totals (versions, messages)
+ *   need a scan of message_versions, so they are recomputed in the background at most every
  *   ARCHIVE_TOTALS_MAX_AGE_MS and a scrape reports the last result (with its age) without waiting.
  *
  * Every series an alert or dashboard relies on exists from start-up with a value (0, or +Inf for
@@ -249,10 +251,10 @@ export class ServiceMetrics {
   async refreshFromDatabase(settings: ScrapeSettings): Promise<void> {
     try {
       await inBoundedTransaction(settings.pool, { statementTimeoutMs: SCRAPE_STATEMENT_TIMEOUT_MS, readOnly: true }, async (client) => {
-        const windows = await client.query<{ status: string; n: number }>(`SELECT status, count(*)::int AS n FROM public.sync_windows GROUP BY status`);
+        const windows = await countWindowsByStatus(client);
         this.windows.reset();
         for (const status of ['complete', 'open', 'incomplete', 'expired']) this.windows.set({ status }, 0);
-        for (const r of windows.rows) this.windows.set({ status: r.status }, r.n);
+        for (const r of windows) this.windows.set({ status: r.status }, r.n);
 
         const horizon = await assessHorizonStatus(client, settings.clock, settings.sync);
         this.windowsAtRisk.set(horizon.atRisk.length);
@@ -262,24 +264,18 @@ export class ServiceMetrics {
         this.lastSuccess.reset();
         for (const job of new Set([...this.jobNames, ...settings.jobNames])) this.lastSuccess.set({ job }, (successes.get(job)?.getTime() ?? 0) / 1000);
 
-        const files = await client.query<{ state: string; n: number; bytes: number }>(
-          `SELECT state, count(*)::int AS n, coalesce(sum(stored_bytes), 0)::bigint AS bytes FROM archive.legal_hold_files GROUP BY state`,
-        );
+        const figures = await loadScrapeFigures(client);
         this.legalHoldFiles.reset();
         for (const state of ['pending', 'ready', 'downloading', 'stored', 'failed']) this.legalHoldFiles.set({ state }, 0);
-        for (const r of files.rows) this.legalHoldFiles.set({ state: r.state }, r.n);
-        this.legalHoldStoredBytes.set(files.rows.reduce((sum, r) => sum + r.bytes, 0));
+        for (const r of figures.legalHoldFiles) this.legalHoldFiles.set({ state: r.state }, r.n);
+        this.legalHoldStoredBytes.set(figures.legalHoldFiles.reduce((sum, r) => sum + r.bytes, 0));
 
-        const exports = await client.query<{ state: string; n: number; bytes: number }>(
-          `SELECT state, count(*)::int AS n, coalesce(sum(bytes) FILTER (WHERE state = 'complete'), 0)::bigint AS bytes FROM archive.exports GROUP BY state`,
-        );
         this.exportsByState.reset();
         for (const state of ['running', 'complete', 'failed']) this.exportsByState.set({ state }, 0);
-        for (const r of exports.rows) this.exportsByState.set({ state: r.state }, r.n);
-        this.exportBytes.set(exports.rows.reduce((sum, r) => sum + r.bytes, 0));
+        for (const r of figures.exports) this.exportsByState.set({ state: r.state }, r.n);
+        this.exportBytes.set(figures.exports.reduce((sum, r) => sum + r.bytes, 0));
 
-        const sessions = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM archive.sessions`);
-        this.archiveSessions.set(sessions.rows[0]?.n ?? 0);
+        this.archiveSessions.set(await countSessions(client));
 
         const cost = await loadCostPlan(client, settings.clock, settings.sync, settings.mediumRatePerSecond);
         for (const kind of CALL_KINDS) this.costCallsLastDay.set({ kind }, cost.measured.callsByKind[kind]);
@@ -290,8 +286,7 @@ export class ServiceMetrics {
         this.costWarning.set(cost.warnings.length > 0 ? 1 : 0);
 
         // A counter: the archive's rows only grow, so each scrape adds what is new since the last.
-        const misses = await client.query<{ kind: string; n: number }>(`SELECT kind, count(*)::int AS n FROM archive.listing_misses GROUP BY kind`);
-        for (const r of misses.rows) {
+        for (const r of figures.listingMisses) {
           const delta = r.n - (this.listingMissesSeen.get(r.kind) ?? 0);
           if (delta > 0) this.listingMisses.inc({ kind: r.kind }, delta);
           this.listingMissesSeen.set(r.kind, r.n);
@@ -343,11 +338,6 @@ export class ServiceMetrics {
 }
 
 async function computeArchiveTotals(pool: Pool): Promise<{ versions: number; messages: number }> {
-  return inBoundedTransaction(pool, { statementTimeoutMs: TOTALS_STATEMENT_TIMEOUT_MS, readOnly: true }, async (client) => {
-    const res = await client.query<{ versions: number; messages: number }>(
-      `SELECT (SELECT count(*) FROM archive.message_versions)::bigint AS versions,
-              (SELECT count(*) FROM (SELECT DISTINCT session_id, message_id FROM archive.message_versions) m)::bigint AS messages`,
-    );
-    return { versions: res.rows[0]?.versions ?? 0, messages: res.rows[0]?.messages ?? 0 };
-  });
+  const totals = await inBoundedTransaction(pool, { statementTimeoutMs: TOTALS_STATEMENT_TIMEOUT_MS, readOnly: true }, (client) => countArchiveTotals(client));
+  return { versions: totals.versions, messages: totals.messages };
 }

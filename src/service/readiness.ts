@@ -1,9 +1,12 @@
 import type { SyncConfig } from '../config/config.js';
 import type { Pool } from '../db/pool.js';
 import { migrationStatus } from '../db/migrate.js';
+import type { Queryable } from '../db/pool.js';
+import { pingDatabase } from '../read-model/database-reachable.js';
+import { assessHorizonStatus } from '../read-model/horizon.js';
+import { findLatestSyncPass } from '../read-model/sync-runs.js';
 import type { Clock } from '../util/clock.js';
 import { inBoundedTransaction } from './bounded-transaction.js';
-import { assessHorizonStatus } from './horizon-status.js';
 
 /**
  * Readiness, in two strengths; each check names what is wrong, and when the database cannot be
@@ -59,7 +62,7 @@ export async function checkReadiness(deps: {
   try {
     await withDeadline(
       inBoundedTransaction(deps.pool, { statementTimeoutMs: CHECK_TIMEOUT_MS, readOnly: true }, async (client) => {
-        await client.query('SELECT 1');
+        await pingDatabase(client);
         checks.database = { ok: true, detail: 'reachable' };
         checks.migrations = await checkMigrations(client);
         if (!deps.strict) return;
@@ -103,13 +106,9 @@ async function checkMigrations(client: Parameters<typeof migrationStatus>[0]): P
   }
 }
 
-async function checkLastSync(client: Parameters<typeof migrationStatus>[0]): Promise<CheckResult> {
-  const res = await client.query<{ run_id: number; mode: string; outcome: string; finished_at: Date; error: string | null }>(
-    `SELECT id AS run_id, mode, outcome, finished_at, error FROM archive.sync_runs
-     WHERE finished_at IS NOT NULL AND outcome <> 'aborted' ORDER BY finished_at DESC LIMIT 1`,
-  );
-  const last = res.rows[0];
-  if (!last) return { ok: true, detail: 'no sync pass has finished yet' };
+async function checkLastSync(client: Queryable): Promise<CheckResult> {
+  const last = await findLatestSyncPass(client, 'judged');
+  if (!last?.finished_at) return { ok: true, detail: 'no sync pass has finished yet' };
   const when = last.finished_at.toISOString();
   if (last.outcome === 'complete') return { ok: true, detail: `sync pass #${last.run_id} (${last.mode}) finished complete at ${when}` };
   return { ok: false, detail: `sync pass #${last.run_id} (${last.mode}) finished ${last.outcome} at ${when}${last.error ? `: ${last.error}` : ''}` };

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gatherStatus, type StatusReport } from '../../src/read-model/status-report.js';
 import { generateDataset } from '../../src/simulator/dataset.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { ManualClock, systemClock } from '../../src/util/clock.js';
 import { startSyncHarness, type SyncHarness } from '../helpers/sync-harness.js';
 import { parsePrometheusText, sampleValue } from './prometheus-text.js';
 import { createTestToken, getJson, loadRuns, serviceEnv, startServiceProcess, waitFor, type ServiceProcess, removeServiceDataDirs } from './service-process.js';
@@ -430,7 +431,12 @@ describe('operations endpoints', () => {
     const status = await get<{
       windows: Array<{ month_start: string; status: string }>;
       jobs: Array<{ job: string; schedule: string }>;
-      horizon: { at_risk: unknown[] };
+      horizon: { at_risk: unknown[]; risk_days: number };
+      last_sync: { last_finished: Record<string, unknown> | null };
+      failing_units: unknown;
+      legal_hold: unknown;
+      exports: unknown;
+      locks: unknown;
       sync_cost: { known_sessions: number; budget_per_day: number; last_day: { calls_by_kind: Record<string, number> }; projected: { recurring_peak: number }; warnings: string[] };
     }>('/v1/status', tokens.reader);
     expect(status.status).toBe(200);
@@ -441,6 +447,32 @@ describe('operations endpoints', () => {
     expect(status.body.windows.length).toBeGreaterThanOrEqual(7);
     expect(status.body.jobs.map((j) => j.job)).toEqual(['sync', 'deep-sync', 'legal-hold', 'horizon-check']);
     expect(status.body.horizon.at_risk).toEqual([]);
+    // One report: the endpoint's horizon and windows are the ones `status` gathers, the windows under
+    // the sync_windows view's column names.
+    const report = JSON.parse(JSON.stringify(await gatherStatus({ db: harness.db.pool, clock: systemClock, sync: harness.config.sync, totals: false, mediumRatePerSecond: status.body.sync_cost.budget_per_day / 86_400 }))) as StatusReport;
+    expect(status.body.horizon).toEqual(report.horizon);
+    // Every section is the report's, whole: nothing the report holds is left out of the answer.
+    const { age_seconds: _a1, ...lastFinished } = report.last_sync.last_finished ?? { age_seconds: 0 };
+    expect(status.body.last_sync.last_finished).toMatchObject(lastFinished);
+    for (const section of ['failing_units', 'legal_hold', 'exports', 'locks', 'sync_cost'] as const) expect(status.body[section], section).toEqual(report[section]);
+    expect(status.body.horizon).toHaveProperty('risk_days', harness.config.sync.horizonRiskDays);
+    expect(status.body.windows).toEqual(
+      report.windows.map((w) => ({
+        month_start: w.window,
+        range_from: w.from,
+        range_to: w.to,
+        status: w.status,
+        sessions_listed: w.sessions,
+        units: w.units,
+        units_complete: w.units_complete,
+        units_failing: w.failing,
+        versions_archived: w.versions,
+        listed_at: w.listed_at,
+        last_swept_at: w.last_swept_at,
+        completed_at: w.completed_at,
+        days_until_expiry: w.days_until_expiry,
+      })),
+    );
     const runs = await get<Page<unknown>>('/v1/jobs/runs?job=sync', tokens.reader);
     expect(runs.status).toBe(200);
     const bad = await get<ErrorBody>('/v1/jobs/runs?job=nope', tokens.reader);

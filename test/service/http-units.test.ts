@@ -1,21 +1,10 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseJobSelection } from '../../src/cli/commands/serve.js';
-import { loadConfig } from '../../src/config/config.js';
-import { createSilentLogger } from '../../src/logging/logger.js';
-import type { ApiContext } from '../../src/service/api-context.js';
-import { createAuthenticator } from '../../src/service/auth.js';
 import { decodeCursor, encodeCursor, filterFingerprint } from '../../src/service/cursor.js';
-import { buildHttpApp } from '../../src/service/http-server.js';
-import { InFlightWork } from '../../src/service/in-flight-work.js';
-import { buildJobs } from '../../src/service/jobs.js';
-import { ServiceMetrics } from '../../src/service/metrics.js';
-import { buildOpenApiDocument, toOpenApiPath } from '../../src/service/openapi.js';
 import { decideRange } from '../../src/service/range-request.js';
-import { systemClock } from '../../src/util/clock.js';
 import { z } from 'zod';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
-// The pure parts of the HTTP layer, and the OpenAPI document against the routes fastify registers.
+// The pure parts of the HTTP layer (the OpenAPI document: openapi-contract.test.ts).
 
 describe('Range header', () => {
   const size = 1000;
@@ -83,60 +72,5 @@ describe('serve --jobs', () => {
     expect(parseJobSelection('sync, horizon-check')).toEqual(['sync', 'horizon-check']);
     expect(parseJobSelection(false)).toEqual([]);
     expect(() => parseJobSelection('sync,backup')).toThrow(/unknown: backup/);
-  });
-});
-
-describe('OpenAPI document', () => {
-  let db: TestDatabase;
-  beforeAll(async () => {
-    db = await createTestDatabase();
-  });
-  afterAll(async () => {
-    await db.close();
-  });
-
-  it('documents every route the server registers, with the same methods, and nothing more', async () => {
-    const config = loadConfig({ DATABASE_URL: db.url });
-    const metrics = new ServiceMetrics();
-    const logger = createSilentLogger();
-    const ctx: ApiContext = {
-      config,
-      pool: db.pool,
-      backgroundPool: db.pool,
-      logger,
-      clock: systemClock,
-      auth: createAuthenticator({ pool: db.pool, logger }),
-      metrics,
-      inFlight: new InFlightWork(),
-      jobs: buildJobs({ config, pool: db.pool, clock: systemClock, metrics, zoom: undefined }),
-      scheduler: undefined,
-      isShuttingDown: () => false,
-      triggerJob: () => 'started',
-    };
-    const { app, routes } = buildHttpApp(ctx, { legalHold: { zoom: undefined }, exports: { maxConcurrentExports: 1 } });
-    await app.ready();
-    try {
-      const registered = routes.map((r) => `${r.method} ${toOpenApiPath(r.url)}`).sort();
-      const doc = buildOpenApiDocument({ legalHold: true, exports: true }) as { openapi: string; paths: Record<string, Record<string, { operationId: string; responses: Record<string, unknown> }>> };
-      const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort();
-      expect(documented).toEqual(registered);
-      expect(registered.length).toBeGreaterThanOrEqual(18);
-      // Every operation has an id and a success response.
-      for (const ops of Object.values(doc.paths)) {
-        for (const op of Object.values(ops)) {
-          expect(op.operationId).toBeTruthy();
-          expect(Object.keys(op.responses).some((s) => s.startsWith('2'))).toBe(true);
-        }
-      }
-      const ids = Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((o) => o.operationId));
-      expect(new Set(ids).size).toBe(ids.length);
-    } finally {
-      await app.close();
-    }
-  });
-
-  it('leaves out what the server does not serve', () => {
-    const doc = buildOpenApiDocument({ legalHold: false, exports: false }) as { paths: Record<string, unknown> };
-    expect(Object.keys(doc.paths).some((p) => p.startsWith('/v1/exports') || p.startsWith('/v1/legal-hold'))).toBe(false);
   });
 });

@@ -70,6 +70,13 @@ describe('legal-hold matters over HTTP', () => {
     });
     expect(run.figures).toMatchObject({ downloadsFailed: 0, fileListingFailures: 0 });
     expect(typeof run.figures?.['mattersListed']).toBe('number');
+
+    // /v1/status shows the scheduled job's next tick on this instance, and its last run.
+    const status = await send<{ jobs: Array<{ job: string; next_run_here: string | null; last_run: { outcome: string } | null }> }>('GET', '/v1/status', admin);
+    expect(status.status).toBe(200);
+    const job = status.body.jobs.find((j) => j.job === 'legal-hold');
+    expect(job?.next_run_here).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
+    expect(job?.last_run?.outcome).toBeDefined();
   });
 
   it('creates, lists, shows, renames and deletes a matter in Zoom and here, audited as api:<token>', async () => {

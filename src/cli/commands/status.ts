@@ -1,4 +1,4 @@
-import { formatAge, gatherStatus, type StatusReport } from '../../status/status-report.js';
+import { formatAge, gatherStatus, type StatusReport } from '../../read-model/status-report.js';
 import type { CostPlanReport } from '../../sync/cost-plan.js';
 import { systemClock } from '../../util/clock.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
@@ -6,7 +6,7 @@ import type { CommandContext } from '../context.js';
 import { formatTable } from '../format-table.js';
 
 /**
- * `status`: the archive at a glance (src/status/status-report.ts gathers it). `--json` prints the
+ * `status`: the archive at a glance (src/read-model/status-report.ts gathers it). `--json` prints the
  * report object itself — named sections, stable. Exit 3 when an incomplete window is about to leave
  * the horizon, as `sync` does.
  */
@@ -16,6 +16,9 @@ export async function statusCommand(ctx: CommandContext, options: { json?: boole
   process.stdout.write(options.json ? `${JSON.stringify(report)}\n` : formatStatus(report));
   return report.horizon.at_risk.length > 0 ? EXIT.HORIZON_AT_RISK : EXIT.OK;
 }
+
+/** The windows table: the report's window fields but listed_at and completed_at (in --json and GET /v1/status). */
+const WINDOW_TABLE_COLUMNS = ['window', 'from', 'to', 'status', 'sessions', 'units', 'units_complete', 'failing', 'versions', 'last_swept_at', 'days_until_expiry'] as const;
 
 export function formatStatus(r: StatusReport): string {
   const out: string[] = [];
@@ -33,7 +36,7 @@ export function formatStatus(r: StatusReport): string {
   if (r.last_sync.running) out.push(`  running now: pass #${r.last_sync.running.run_id} (${r.last_sync.running.mode}), started ${formatAge(r.last_sync.running.age_seconds)} ago`);
 
   section(`Horizon ${r.horizon.start} … ${r.horizon.today}`);
-  out.push(formatTable(Object.keys(r.windows[0] ?? { window: '' }), r.windows).replace(/^/gm, '  '));
+  out.push(formatTable(r.windows.length > 0 ? WINDOW_TABLE_COLUMNS : ['window'], r.windows).replace(/^/gm, '  '));
   for (const w of r.horizon.at_risk) out.push(`  !! HORIZON RISK: window ${w.window} is incomplete and leaves Zoom's horizon in ${w.days_until_expiry} day(s), on ${w.leaves_horizon_on}`);
 
   if (r.totals) {

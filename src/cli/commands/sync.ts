@@ -1,6 +1,6 @@
 import { requireZoomCredentials } from '../../config/config.js';
 import { ArchiverError } from '../../errors.js';
-import { assessHorizonStatus } from '../../service/horizon-status.js';
+import { assessHorizonStatus } from '../../read-model/horizon.js';
 import { SyncProgress } from '../../sync/progress.js';
 import type { SyncSummary } from '../../sync/sync-engine.js';
 import { runSyncPass, type SyncPassDependencies } from '../../sync/sync-pass.js';

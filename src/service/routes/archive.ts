@@ -1,27 +1,23 @@
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { InputError } from '../../errors.js';
+import type { VersionRow } from '../../read-model/content-read.js';
+import { isSearchableQuery, searchVersions, type SearchPosition } from '../../read-model/message-search.js';
+import { findSession, findSessions, sessionExists } from '../../read-model/sessions.js';
+import { readTranscriptPage, type TranscriptPosition } from '../../read-model/transcript.js';
 import { readAuditFor, type ApiContext } from '../api-context.js';
-import {
-  findSession,
-  findSessions,
-  isSearchableQuery,
-  readTranscriptPage,
-  searchVersions,
-  sessionExists,
-  type SearchPosition,
-  type TranscriptPosition,
-  type VersionRow,
-} from '../archive-queries.js';
+import { pageOf, Session, SessionDetail, Version } from '../api-schemas.js';
 import { decodeCursor, encodeCursor, exactInstantKey, filterFingerprint } from '../cursor.js';
+import type { ApiApp } from '../http-server.js';
 import { notFound } from '../http-errors.js';
-import { VERSION_PAGE_SCHEMA } from '../openapi.js';
-import { booleanFlag, instant, pageLimit, NO_PARAMS, parseParams, requireOrderedRange, text } from '../request-params.js';
+import { booleanFlag, instant, NO_PARAMS, pageCursor, pageLimit, requireOrderedRange, text } from '../request-params.js';
+import { serialisedFast } from '../response-serializer.js';
+import { errorResponse, json, secured } from '../route-contract.js';
 
 /**
- * Archive queries (role `reader`): sessions, one session, a session's transcript, message search.
- * Reads of message content (transcript, search) are written to the audit log with the token's name
- * and the parameters, in the same transaction as the read.
+ * Archive queries (role `reader`): sessions, one session, a session's transcript, message search,
+ * answered by the read model (src/read-model). Reads of message content (transcript, search) are
+ * written to the audit log with the token's name and the parameters, in the same statement as the
+ * read.
  */
 
 const SESSION_TYPES = ['Group', '1:1'] as const;
@@ -29,19 +25,24 @@ const EMAIL_MAX = 320;
 const ID_MAX = 200;
 const Q_MAX = 500;
 
-const sessionIdParam = { sessionId: text('session id', ID_MAX) };
+const sessionIdParam = z.object({ sessionId: text('session id', ID_MAX).meta({ description: 'The Zoom session id.' }) });
 
 const sessionType = z
   .string({ error: 'type must be Group or 1:1' })
   .transform((v) => (v.trim().toLowerCase() === 'group' ? 'Group' : v.trim()))
-  .refine((v) => (SESSION_TYPES as readonly string[]).includes(v), { error: 'type must be Group or 1:1' });
+  .refine((v) => (SESSION_TYPES as readonly string[]).includes(v), { error: 'type must be Group or 1:1' })
+  .meta({ enum: [...SESSION_TYPES], description: 'Group or 1:1 (group in any case).' });
+
+// Pages of message content, the API's hot path: serialised by fast-json-stringify (response-serializer.ts).
+const VersionPage = serialisedFast(pageOf(Version));
+const Transcript = serialisedFast(z.object({ session_id: z.string(), ...pageOf(Version).shape }));
 
 /** '2026-06-01T10:00:00.123456Z' → '2026-06-01T10:00:00.123Z', the form the rest of the API uses. */
 function millisecondsIso(exact: string): string {
   return `${exact.slice(0, 23)}Z`;
 }
 
-export function presentVersion(row: VersionRow): Record<string, unknown> {
+export function presentVersion(row: VersionRow): z.output<typeof Version> {
   return {
     version_id: row.version_id,
     session_id: row.session_id,
@@ -62,104 +63,158 @@ export function presentVersion(row: VersionRow): Record<string, unknown> {
   };
 }
 
-export function registerArchiveRoutes(app: FastifyInstance, ctx: ApiContext): void {
+export function registerArchiveRoutes(app: ApiApp, ctx: ApiContext): void {
   const { pool, config } = ctx;
   const maxPageSize = config.service.maxPageSize;
   const reader = ctx.auth.requireRole('reader');
+  const tags = ['archive'];
   // Schemas are built once: building zod schemas per request costs more than the query.
-  const sessionsQuery = {
+  const sessionsQuery = z.object({
     type: sessionType.optional(),
-    name: text('name', ID_MAX).optional(),
-    member: text('member', EMAIL_MAX, 'an email address').optional(),
-    active_from: instant('active_from', 'from').optional(),
-    active_to: instant('active_to', 'to').optional(),
+    name: text('name', ID_MAX).optional().meta({ description: 'Substring of the session name, case-insensitive.' }),
+    member: text('member', EMAIL_MAX, 'an email address').optional().meta({ description: 'An email: a 1:1 member, or anyone who sent or received a message in the session (case-insensitive).' }),
+    active_from: instant('active_from', 'from').optional().meta({ description: 'Sessions with a message sent at or after this instant (yyyy-mm-dd is a UTC day).' }),
+    active_to: instant('active_to', 'to').optional().meta({ description: 'Sessions with a message sent before this instant; a day (yyyy-mm-dd) includes that whole day.' }),
     limit: pageLimit(maxPageSize),
-    cursor: text('cursor', 2048).optional(),
-  };
-  const transcriptQuery = { limit: pageLimit(maxPageSize), cursor: text('cursor', 2048).optional(), include_raw: booleanFlag('include_raw') };
-  const searchQuery = {
-    sender: text('sender', EMAIL_MAX, 'an email address').optional(),
-    receiver: text('receiver', EMAIL_MAX, 'an email address').optional(),
-    session: text('session', ID_MAX, 'a session id').optional(),
-    from: instant('from', 'from').optional(),
-    to: instant('to', 'to').optional(),
-    q: text('q', Q_MAX, 'words to search for').optional(),
+    cursor: pageCursor().optional(),
+  });
+  const includeRaw = booleanFlag('include_raw').meta({ description: "Also return each version's raw JSON exactly as Zoom sent it (default false)." });
+  const transcriptQuery = z.object({ limit: pageLimit(maxPageSize), cursor: pageCursor().optional(), include_raw: includeRaw });
+  const searchQuery = z.object({
+    sender: text('sender', EMAIL_MAX, 'an email address').optional().meta({ description: 'Sender email (case-insensitive).' }),
+    receiver: text('receiver', EMAIL_MAX, 'an email address').optional().meta({ description: 'Receiver email of 1:1 messages (case-insensitive).' }),
+    session: text('session', ID_MAX, 'a session id').optional().meta({ description: 'A session id.' }),
+    from: instant('from', 'from').optional().meta({ description: 'Sent at or after (yyyy-mm-dd is a UTC day, or a date-time with zone).' }),
+    to: instant('to', 'to').optional().meta({ description: 'Sent before (a day includes that whole day).' }),
+    q: text('q', Q_MAX, 'words to search for').optional().meta({ description: 'Full-text query over message bodies (web-search syntax: words, "a phrase", -excluded, or).' }),
     limit: pageLimit(maxPageSize),
-    cursor: text('cursor', 2048).optional(),
-    include_raw: booleanFlag('include_raw'),
-  };
+    cursor: pageCursor().optional(),
+    include_raw: includeRaw,
+  });
   const sessionsCursor = z.tuple([z.union([exactInstantKey, z.literal('-infinity')]), key]);
+  const noSession = errorResponse('No such session in the archive.');
 
-  app.get('/v1/sessions', { preHandler: reader }, async (request) => {
-    const params = parseParams(sessionsQuery, request.query);
-    requireOrderedRange(params.active_from, params.active_to, ['active_from', 'active_to']);
-    const filters = { type: params.type, name: params.name, member: params.member, activeFrom: params.active_from, activeTo: params.active_to };
-    const fingerprint = filterFingerprint(filters);
-    const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor, 'sessions', fingerprint, sessionsCursor);
-    const rows = await findSessions(pool, filters, after ? { sortKey: after[0], sessionId: after[1] } : undefined, params.limit + 1);
-    const page = rows.slice(0, params.limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(({ sort_key: _sortKey, ...session }) => session),
-      next_cursor: rows.length > params.limit && last ? encodeCursor('sessions', fingerprint, [last.sort_key, last.session_id]) : null,
-    };
-  });
+  app.get(
+    '/v1/sessions',
+    {
+      preValidation: reader,
+      schema: secured('reader', { operationId: 'listSessions', summary: 'Chat sessions, newest activity first', tags }, { querystring: sessionsQuery, response: { 200: json('A page of sessions.', pageOf(Session)) } }),
+    },
+    async (request) => {
+      const params = request.query;
+      requireOrderedRange(params.active_from, params.active_to, ['active_from', 'active_to']);
+      const filters = { type: params.type, name: params.name, member: params.member, activeFrom: params.active_from, activeTo: params.active_to };
+      const fingerprint = filterFingerprint(filters);
+      const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor, 'sessions', fingerprint, sessionsCursor);
+      const rows = await findSessions(pool, filters, after ? { sortKey: after[0], sessionId: after[1] } : undefined, params.limit + 1);
+      const page = rows.slice(0, params.limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map(({ sort_key: _sortKey, ...session }) => session),
+        next_cursor: rows.length > params.limit && last ? encodeCursor('sessions', fingerprint, [last.sort_key, last.session_id]) : null,
+      };
+    },
+  );
 
-  app.get('/v1/sessions/:sessionId', { preHandler: reader }, async (request) => {
-    const { sessionId } = parseParams(sessionIdParam, request.params, 'query');
-    parseParams(NO_PARAMS, request.query);
-    const session = await findSession(pool, sessionId);
-    if (!session) throw notFound(`no session ${JSON.stringify(sessionId)} in the archive`);
-    return session;
-  });
+  app.get(
+    '/v1/sessions/:sessionId',
+    {
+      preValidation: reader,
+      schema: secured(
+        'reader',
+        { operationId: 'getSession', summary: 'One session with its version and message counts', tags },
+        { params: sessionIdParam, querystring: NO_PARAMS, response: { 200: json('The session.', SessionDetail), 404: noSession } },
+      ),
+    },
+    async (request) => {
+      const { sessionId } = request.params;
+      const session = await findSession(pool, sessionId);
+      if (!session) throw notFound(`no session ${JSON.stringify(sessionId)} in the archive`);
+      return session;
+    },
+  );
 
-  app.get('/v1/sessions/:sessionId/transcript', { preHandler: reader, schema: { response: { 200: VERSION_PAGE_SCHEMA } } }, async (request) => {
-    const { sessionId } = parseParams(sessionIdParam, request.params, 'query');
-    const params = parseParams(transcriptQuery, request.query);
-    const fingerprint = filterFingerprint({ sessionId });
-    const position = params.cursor === undefined ? undefined : decodeTranscriptCursor(params.cursor, fingerprint);
-    const audit = readAuditFor(request, {
-      action: 'api.sessions.transcript',
-      subjectType: 'session',
-      subjectId: sessionId,
-      parameters: { limit: params.limit, cursor: params.cursor ?? null, include_raw: params.include_raw },
-    });
-    const rows = await readTranscriptPage(pool, sessionId, position, params.limit + 1, params.include_raw, audit);
-    if (rows.length === 0 && position === undefined && !(await sessionExists(pool, sessionId))) throw notFound(`no session ${JSON.stringify(sessionId)} in the archive`);
-    const page = rows.slice(0, params.limit);
-    const last = page[page.length - 1];
-    return {
-      session_id: sessionId,
-      items: page.map(presentVersion),
-      next_cursor: rows.length > params.limit && last ? encodeTranscriptCursor(last, fingerprint) : null,
-    };
-  });
+  app.get(
+    '/v1/sessions/:sessionId/transcript',
+    {
+      preValidation: reader,
+      schema: secured(
+        'reader',
+        {
+          operationId: 'getTranscript',
+          summary: "A session's transcript: every version in order",
+          description:
+            'Every archived version (original, each edit, the deletion) ordered by send time, message id, version time and version id. Versions without a send time come last. Each request is written to the audit log.',
+          tags,
+        },
+        { params: sessionIdParam, querystring: transcriptQuery, response: { 200: json('A page of versions.', Transcript), 404: noSession } },
+      ),
+    },
+    async (request) => {
+      const { sessionId } = request.params;
+      const params = request.query;
+      const fingerprint = filterFingerprint({ sessionId });
+      const position = params.cursor === undefined ? undefined : decodeTranscriptCursor(params.cursor, fingerprint);
+      const audit = readAuditFor(request, {
+        action: 'api.sessions.transcript',
+        subjectType: 'session',
+        subjectId: sessionId,
+        parameters: { limit: params.limit, cursor: params.cursor ?? null, include_raw: params.include_raw },
+      });
+      const rows = await readTranscriptPage(pool, sessionId, position, params.limit + 1, params.include_raw, audit);
+      if (rows.length === 0 && position === undefined && !(await sessionExists(pool, sessionId))) throw notFound(`no session ${JSON.stringify(sessionId)} in the archive`);
+      const page = rows.slice(0, params.limit);
+      const last = page[page.length - 1];
+      return {
+        session_id: sessionId,
+        items: page.map(presentVersion),
+        next_cursor: rows.length > params.limit && last ? encodeTranscriptCursor(last, fingerprint) : null,
+      };
+    },
+  );
 
-  app.get('/v1/messages/search', { preHandler: reader, schema: { response: { 200: VERSION_PAGE_SCHEMA } } }, async (request) => {
-    const params = parseParams(searchQuery, request.query);
-    if (params.sender === undefined && params.receiver === undefined && params.session === undefined && params.q === undefined) {
-      throw new InputError('give at least one of sender, receiver, session or q (from and to only narrow a search)', 'sender');
-    }
-    requireOrderedRange(params.from, params.to);
-    const filters = { sender: params.sender, receiver: params.receiver, sessionId: params.session, from: params.from, to: params.to, q: params.q };
-    const fingerprint = filterFingerprint(filters);
-    const position = params.cursor === undefined ? undefined : decodeSearchCursor(params.cursor, fingerprint);
-    if (params.q !== undefined && !(await isSearchableQuery(pool, params.q))) {
-      throw new InputError('q has no searchable words (give words, "a phrase", -excluded or or)', 'q');
-    }
-    const audit = readAuditFor(request, {
-      action: 'api.messages.search',
-      ...(params.session !== undefined ? { subjectType: 'session', subjectId: params.session } : {}),
-      parameters: { ...filters, limit: params.limit, cursor: params.cursor ?? null, include_raw: params.include_raw },
-    });
-    const rows = await searchVersions(pool, filters, position, params.limit + 1, params.include_raw, audit);
-    const page = rows.slice(0, params.limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map(presentVersion),
-      next_cursor: rows.length > params.limit && last ? encodeSearchCursor(last, fingerprint) : null,
-    };
-  });
+  app.get(
+    '/v1/messages/search',
+    {
+      preValidation: reader,
+      schema: secured(
+        'reader',
+        {
+          operationId: 'searchMessages',
+          summary: 'Search message versions',
+          description:
+            'At least one of sender, receiver, session or q; from and to narrow. Results are ordered by send time, then version id. Senders and receivers match case-insensitively; q uses PostgreSQL websearch syntax ("a phrase", -excluded, or) with the simple configuration (no stemming). Each request is written to the audit log.',
+          tags,
+        },
+        { querystring: searchQuery, response: { 200: json('A page of versions.', VersionPage) } },
+      ),
+    },
+    async (request) => {
+      const params = request.query;
+      if (params.sender === undefined && params.receiver === undefined && params.session === undefined && params.q === undefined) {
+        throw new InputError('give at least one of sender, receiver, session or q (from and to only narrow a search)', 'sender');
+      }
+      requireOrderedRange(params.from, params.to);
+      const filters = { sender: params.sender, receiver: params.receiver, sessionId: params.session, from: params.from, to: params.to, q: params.q };
+      const fingerprint = filterFingerprint(filters);
+      const position = params.cursor === undefined ? undefined : decodeSearchCursor(params.cursor, fingerprint);
+      if (params.q !== undefined && !(await isSearchableQuery(pool, params.q))) {
+        throw new InputError('q has no searchable words (give words, "a phrase", -excluded or or)', 'q');
+      }
+      const audit = readAuditFor(request, {
+        action: 'api.messages.search',
+        ...(params.session !== undefined ? { subjectType: 'session', subjectId: params.session } : {}),
+        parameters: { ...filters, limit: params.limit, cursor: params.cursor ?? null, include_raw: params.include_raw },
+      });
+      const rows = await searchVersions(pool, filters, position, params.limit + 1, params.include_raw, audit);
+      const page = rows.slice(0, params.limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map(presentVersion),
+        next_cursor: rows.length > params.limit && last ? encodeSearchCursor(last, fingerprint) : null,
+      };
+    },
+  );
 }
 
 // Cursor parts are checked for shape, so a hand-made cursor can never reach SQL as a malformed value.

@@ -1,16 +1,19 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { getExport, resolveRecordedPath, summariseFilter, type ExportRecord } from '../../export/index.js';
 import { API_STATEMENT_TIMEOUT_MS, auditRead, tokenOf, type ApiContext } from '../api-context.js';
+import { Export, pageOf } from '../api-schemas.js';
 import { inBoundedTransaction } from '../bounded-transaction.js';
-import { decodeCursor, encodeCursor, exactInstantKey, exactInstantSql, filterFingerprint } from '../cursor.js';
+import { listExportIds } from '../../read-model/export-bundles.js';
+import { decodeCursor, encodeCursor, exactInstantKey, filterFingerprint } from '../cursor.js';
 import { launchExport } from '../export-launcher.js';
+import type { ApiApp } from '../http-server.js';
 import { ApiError, notFound } from '../http-errors.js';
 import { decideRange } from '../range-request.js';
-import { pageLimit, NO_PARAMS, parseParams, text } from '../request-params.js';
+import { pageCursor, pageLimit, NO_PARAMS, text } from '../request-params.js';
+import { errorResponse, json, secured, type ResponseContract } from '../route-contract.js';
 
 /**
  * Export bundles over HTTP (role `exporter`), with the same logic as `zoom-chat-archiver export`
@@ -26,7 +29,7 @@ export interface ExportRoutesDeps {
 
 const EXPORT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-function presentExport(r: ExportRecord): Record<string, unknown> {
+function presentExport(r: ExportRecord): z.output<typeof Export> {
   return {
     export_id: r.exportId,
     state: r.state,
@@ -36,7 +39,7 @@ function presentExport(r: ExportRecord): Record<string, unknown> {
     filter: r.filter,
     formats: r.formats,
     progress: r.progress,
-    counts: r.counts,
+    counts: r.counts === null ? null : { ...r.counts },
     bytes: r.bytes,
     sha256: r.sha256,
     error: r.error,
@@ -47,27 +50,46 @@ function presentExport(r: ExportRecord): Record<string, unknown> {
 }
 
 const stringList = (name: string) =>
-  z.union([z.string(), z.array(z.string({ error: `${name} must be a list of strings` }))], { error: `${name} must be a string or a list of strings` }).transform((v) => (typeof v === 'string' ? [v] : v));
+  z
+    .union([z.string(), z.array(z.string({ error: `${name} must be a list of strings` }))], { error: `${name} must be a string or a list of strings` })
+    .transform((v) => (typeof v === 'string' ? [v] : v));
 
-export function registerExportRoutes(app: FastifyInstance, ctx: ApiContext, deps: ExportRoutesDeps): void {
+/** A bundle's bytes (all, or one range), with its digests. */
+function bundleResponse(description: string, extraHeaders: ResponseContract['headers'] = {}): ResponseContract {
+  return {
+    description,
+    content: { 'application/zip': { schema: z.string().meta({ contentMediaType: 'application/zip' }) } },
+    headers: {
+      'X-Content-SHA256': { type: 'string', description: 'SHA-256 of the whole bundle, lower-case hex.' },
+      'Repr-Digest': { type: 'string', description: 'RFC 9530 digest of the whole bundle (sha-256).' },
+      ETag: { type: 'string', description: '"sha256-<hex>": use it in If-Range.' },
+      'Accept-Ranges': { type: 'string', enum: ['bytes'] },
+      ...extraHeaders,
+    },
+  };
+}
+
+export function registerExportRoutes(app: ApiApp, ctx: ApiContext, deps: ExportRoutesDeps): void {
   const exporter = ctx.auth.requireRole('exporter');
-  const idParam = { exportId: z.string().regex(EXPORT_ID, { error: 'an export id is a UUID, e.g. 2f1c…-…' }) };
-  const createBody = {
-    matter: text('matter', 200).optional(),
-    custodians: stringList('custodians').optional(),
-    sessions: stringList('sessions').optional(),
-    from: text('from', 10, 'a date as yyyy-mm-dd').optional(),
-    to: text('to', 10, 'a date as yyyy-mm-dd').optional(),
-    query: text('query', 1000, 'words to search for').optional(),
-    formats: stringList('formats').optional(),
-    requested_by: text('requested_by', 200, 'a name or ticket reference').optional(),
-  };
-  const listQuery = {
-    state: z.enum(['running', 'complete', 'failed'], { error: 'state must be running, complete or failed' }).optional(),
+  const tags = ['exports'];
+  const idParam = z.object({ exportId: z.string().regex(EXPORT_ID, { error: 'an export id is a UUID, e.g. 2f1c…-…' }).meta({ description: 'The export id (UUID).', format: 'uuid' }) });
+  const createBody = z.strictObject({
+    matter: text('matter', 200).optional().meta({ description: 'A legal-hold matter (id or exact name): everything it holds, and its stored zips.' }),
+    custodians: stringList('custodians').optional().meta({ description: 'Emails (1–100), with from and to: what they sent or received, in their sessions.' }),
+    sessions: stringList('sessions').optional().meta({ description: 'Session ids (1–1,000).' }),
+    from: text('from', 10, 'a date as yyyy-mm-dd').optional().meta({ format: 'date', description: 'First UTC day (send time), inclusive.' }),
+    to: text('to', 10, 'a date as yyyy-mm-dd').optional().meta({ format: 'date', description: 'Last UTC day, inclusive.' }),
+    query: text('query', 1000, 'words to search for').optional().meta({ description: 'Only messages any version of which matches this full-text query (web-search syntax).' }),
+    formats: stringList('formats').optional().meta({ description: 'A subset of jsonl, csv, html, rsmf (default all four).' }),
+    requested_by: text('requested_by', 200, 'a name or ticket reference').optional().meta({ description: 'Who asked, or a ticket reference (default: the token).' }),
+  });
+  const listQuery = z.object({
+    state: z.enum(['running', 'complete', 'failed'], { error: 'state must be running, complete or failed' }).optional().meta({ description: 'Only exports in this state.' }),
     limit: pageLimit(ctx.config.service.maxPageSize, 50),
-    cursor: text('cursor', 2048).optional(),
-  };
+    cursor: pageCursor().optional(),
+  });
   const listCursor = z.tuple([exactInstantKey, z.string().regex(EXPORT_ID)]);
+  const unknownExport = errorResponse('No such export.');
 
   const loadExport = async (exportId: string): Promise<ExportRecord> => {
     const record = await getExport(ctx.pool, exportId);
@@ -75,114 +97,167 @@ export function registerExportRoutes(app: FastifyInstance, ctx: ApiContext, deps
     return record;
   };
 
-  app.post('/v1/exports', { preHandler: exporter }, async (request, reply) => {
-    const body = parseParams(createBody, request.body, 'body');
-    const running = ctx.inFlight.list().filter((e) => e.kind === 'export').length;
-    if (running >= deps.maxConcurrentExports) {
-      throw new ApiError(429, 'TOO_MANY_EXPORTS', `${running} export(s) are already running on this instance; try again when one has finished`, undefined, { 'Retry-After': '30' });
-    }
-    if (!ctx.inFlight.isAccepting) throw new ApiError(503, 'SERVICE_UNAVAILABLE', 'the service is shutting down; try again on another instance', undefined, { 'Retry-After': '5' });
-    const actor = tokenOf(request).actor;
-    const launched = await launchExport(
-      { pool: ctx.backgroundPool, dataDir: ctx.config.dataDir, logger: ctx.logger, clock: ctx.clock, inFlight: ctx.inFlight },
-      {
-        matter: body.matter,
-        custodians: body.custodians,
-        sessions: body.sessions,
-        from: body.from,
-        to: body.to,
-        query: body.query,
-        formats: body.formats,
-        requestedBy: body.requested_by,
-      },
-      actor,
-    );
-    const location = `/v1/exports/${launched.record.exportId}`;
-    reply.code(202).header('Location', location);
-    return { ...presentExport(launched.record), status_url: location };
-  });
-
-  app.get('/v1/exports', { preHandler: exporter }, async (request) => {
-    const params = parseParams(listQuery, request.query);
-    const fingerprint = filterFingerprint({ state: params.state });
-    const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor, 'exports', fingerprint, listCursor);
-    const rows = await inBoundedTransaction(ctx.pool, { statementTimeoutMs: API_STATEMENT_TIMEOUT_MS, readOnly: true }, async (client) => {
-      const values: unknown[] = [params.state ?? null, params.limit + 1];
-      let keyset = '';
-      if (after) {
-        values.push(after[0], after[1]);
-        keyset = 'AND (requested_at, export_id) < ($3::timestamptz, $4)';
+  app.post(
+    '/v1/exports',
+    {
+      preValidation: exporter,
+      schema: secured(
+        'exporter',
+        {
+          operationId: 'createExport',
+          summary: 'Start an export; answers 202 with its id at once',
+          description: 'Exactly one of matter, custodians (with from and to) or sessions. The bundle is written in the background; poll the status URL.',
+          tags,
+        },
+        {
+          querystring: NO_PARAMS,
+          body: createBody,
+          response: {
+            202: { ...json('Accepted; `Location` (and `status_url`) is the status URL.', Export.extend({ status_url: z.string() })), headers: { Location: { type: 'string' } } },
+            429: errorResponse('Too many exports running on this instance (Retry-After).'),
+          },
+        },
+      ),
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const running = ctx.inFlight.list().filter((e) => e.kind === 'export').length;
+      if (running >= deps.maxConcurrentExports) {
+        throw new ApiError(429, 'TOO_MANY_EXPORTS', `${running} export(s) are already running on this instance; try again when one has finished`, undefined, { 'Retry-After': '30' });
       }
-      const res = await client.query<{ export_id: string; key: string }>(
-        `SELECT export_id, ${exactInstantSql('requested_at')} AS key FROM archive.exports
-         WHERE ($1::text IS NULL OR state = $1) ${keyset}
-         ORDER BY requested_at DESC, export_id DESC LIMIT $2`,
-        values,
+      if (!ctx.inFlight.isAccepting) throw new ApiError(503, 'SERVICE_UNAVAILABLE', 'the service is shutting down; try again on another instance', undefined, { 'Retry-After': '5' });
+      const actor = tokenOf(request).actor;
+      const launched = await launchExport(
+        { pool: ctx.backgroundPool, dataDir: ctx.config.dataDir, logger: ctx.logger, clock: ctx.clock, inFlight: ctx.inFlight },
+        {
+          matter: body.matter,
+          custodians: body.custodians,
+          sessions: body.sessions,
+          from: body.from,
+          to: body.to,
+          query: body.query,
+          formats: body.formats,
+          requestedBy: body.requested_by,
+        },
+        actor,
       );
-      const records: Array<{ record: ExportRecord; key: string }> = [];
-      for (const r of res.rows) {
-        const record = await getExport(client, r.export_id);
-        if (record) records.push({ record, key: r.key });
-      }
-      return records;
-    });
-    const page = rows.slice(0, params.limit);
-    const last = page[page.length - 1];
-    return {
-      items: page.map((r) => presentExport(r.record)),
-      next_cursor: rows.length > params.limit && last ? encodeCursor('exports', fingerprint, [last.key, last.record.exportId]) : null,
-    };
-  });
+      const location = `/v1/exports/${launched.record.exportId}`;
+      reply.code(202).header('Location', location);
+      return { ...presentExport(launched.record), status_url: location };
+    },
+  );
 
-  app.get('/v1/exports/:exportId', { preHandler: exporter }, async (request) => {
-    const { exportId } = parseParams(idParam, request.params);
-    parseParams(NO_PARAMS, request.query);
-    return presentExport(await loadExport(exportId));
-  });
-
-  app.get('/v1/exports/:exportId/bundle', { preHandler: exporter }, async (request, reply) => {
-    const { exportId } = parseParams(idParam, request.params);
-    parseParams(NO_PARAMS, request.query);
-    const record = await loadExport(exportId);
-    if (record.state !== 'complete' || !record.path || !record.sha256 || record.bytes === null) {
-      throw new ApiError(409, 'CONFLICT', record.state === 'running' ? `export ${exportId} is still running; GET /v1/exports/${exportId} shows its progress` : `export ${exportId} failed; it has no bundle (${record.error ?? 'no reason recorded'})`);
-    }
-    const file = resolveRecordedPath(ctx.config.dataDir, record.path);
-    const info = await stat(file).catch(() => undefined);
-    if (!info?.isFile()) throw new ApiError(410, 'GONE', `the bundle of export ${exportId} is no longer on disk; start a new export`);
-    if (info.size !== record.bytes) {
-      ctx.logger.error({ exportId, recordedBytes: record.bytes, actualBytes: info.size }, 'bundle on disk does not match its recorded size; refusing to serve it');
-      throw new ApiError(500, 'INTERNAL', `the bundle of export ${exportId} on disk does not match what was recorded; an operator should run \`zoom-chat-archiver export verify\``);
-    }
-
-    const etag = `"sha256-${record.sha256}"`;
-    const ifRange = request.headers['if-range'];
-    const range = decideRange(request.headers.range, info.size, { header: Array.isArray(ifRange) ? ifRange[0] : ifRange, etag });
-    if (range.kind === 'unsatisfiable') {
-      throw new ApiError(416, 'RANGE_NOT_SATISFIABLE', `the requested range is outside the bundle (${info.size} bytes)`, 'Range', { 'Content-Range': `bytes */${info.size}`, 'Accept-Ranges': 'bytes' });
-    }
-    // HEAD sends no content: nothing was handed out.
-    if (request.method !== 'HEAD') {
-      await auditRead(ctx.pool, request, {
-        action: 'api.exports.download',
-        subjectType: 'export',
-        subjectId: exportId,
-        parameters: { range: range.kind === 'partial' ? `bytes=${range.start}-${range.end}` : 'all', sha256: record.sha256, bytes: record.bytes },
+  app.get(
+    '/v1/exports',
+    {
+      preValidation: exporter,
+      schema: secured('exporter', { operationId: 'listExports', summary: 'Exports, newest first', tags }, { querystring: listQuery, response: { 200: json('A page of exports.', pageOf(Export)) } }),
+    },
+    async (request) => {
+      const params = request.query;
+      const fingerprint = filterFingerprint({ state: params.state });
+      const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor, 'exports', fingerprint, listCursor);
+      const rows = await inBoundedTransaction(ctx.pool, { statementTimeoutMs: API_STATEMENT_TIMEOUT_MS, readOnly: true }, async (client) => {
+        const ids = await listExportIds(client, { state: params.state, after: after ? { requestedAtKey: after[0], exportId: after[1] } : undefined, limit: params.limit + 1 });
+        const records: Array<{ record: ExportRecord; key: string }> = [];
+        for (const r of ids) {
+          const record = await getExport(client, r.exportId);
+          if (record) records.push({ record, key: r.key });
+        }
+        return records;
       });
-    }
-    reply.header('Accept-Ranges', 'bytes');
-    reply.header('ETag', etag);
-    reply.header('X-Content-SHA256', record.sha256);
-    reply.header('Repr-Digest', `sha-256=:${Buffer.from(record.sha256, 'hex').toString('base64')}:`);
-    reply.header('Content-Type', 'application/zip');
-    reply.header('Content-Disposition', `attachment; filename="${path.basename(file).replace(/["\\]/g, '_')}"`);
-    if (range.kind === 'partial') {
-      reply.code(206);
-      reply.header('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
-      reply.header('Content-Length', String(range.end - range.start + 1));
-      return reply.send(createReadStream(file, { start: range.start, end: range.end }));
-    }
-    reply.header('Content-Length', String(info.size));
-    return reply.send(createReadStream(file));
-  });
+      const page = rows.slice(0, params.limit);
+      const last = page[page.length - 1];
+      return {
+        items: page.map((r) => presentExport(r.record)),
+        next_cursor: rows.length > params.limit && last ? encodeCursor('exports', fingerprint, [last.key, last.record.exportId]) : null,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/exports/:exportId',
+    {
+      preValidation: exporter,
+      schema: secured(
+        'exporter',
+        { operationId: 'getExport', summary: 'An export: state, progress, counts, SHA-256', tags },
+        { params: idParam, querystring: NO_PARAMS, response: { 200: json('The export.', Export), 404: unknownExport } },
+      ),
+    },
+    async (request) => presentExport(await loadExport(request.params.exportId)),
+  );
+
+  app.get(
+    '/v1/exports/:exportId/bundle',
+    {
+      preValidation: exporter,
+      schema: secured(
+        'exporter',
+        {
+          operationId: 'downloadExport',
+          summary: 'Download the bundle (Range supported)',
+          description:
+            "One byte range per request (`bytes=0-99`, `bytes=100-`, `bytes=-100`); `If-Range` with the ETag. The bundle's SHA-256 is in `X-Content-SHA256` (hex) and `Repr-Digest`. Every download is written to the audit log.",
+          tags,
+        },
+        {
+          params: idParam,
+          querystring: NO_PARAMS,
+          response: {
+            200: bundleResponse('The whole bundle.'),
+            206: bundleResponse('The requested range.', { 'Content-Range': { type: 'string', description: 'bytes <first>-<last>/<size>' } }),
+            404: unknownExport,
+            409: errorResponse('The export is still running, or failed.'),
+            410: errorResponse('The bundle is no longer on disk.'),
+            416: errorResponse('The range is outside the bundle (`Content-Range: bytes */size`).'),
+          },
+        },
+      ),
+    },
+    async (request, reply) => {
+      const { exportId } = request.params;
+      const record = await loadExport(exportId);
+      if (record.state !== 'complete' || !record.path || !record.sha256 || record.bytes === null) {
+        throw new ApiError(409, 'CONFLICT', record.state === 'running' ? `export ${exportId} is still running; GET /v1/exports/${exportId} shows its progress` : `export ${exportId} failed; it has no bundle (${record.error ?? 'no reason recorded'})`);
+      }
+      const file = resolveRecordedPath(ctx.config.dataDir, record.path);
+      const info = await stat(file).catch(() => undefined);
+      if (!info?.isFile()) throw new ApiError(410, 'GONE', `the bundle of export ${exportId} is no longer on disk; start a new export`);
+      if (info.size !== record.bytes) {
+        ctx.logger.error({ exportId, recordedBytes: record.bytes, actualBytes: info.size }, 'bundle on disk does not match its recorded size; refusing to serve it');
+        throw new ApiError(500, 'INTERNAL', `the bundle of export ${exportId} on disk does not match what was recorded; an operator should run \`zoom-chat-archiver export verify\``);
+      }
+
+      const etag = `"sha256-${record.sha256}"`;
+      const ifRange = request.headers['if-range'];
+      const range = decideRange(request.headers.range, info.size, { header: Array.isArray(ifRange) ? ifRange[0] : ifRange, etag });
+      if (range.kind === 'unsatisfiable') {
+        throw new ApiError(416, 'RANGE_NOT_SATISFIABLE', `the requested range is outside the bundle (${info.size} bytes)`, 'Range', { 'Content-Range': `bytes */${info.size}`, 'Accept-Ranges': 'bytes' });
+      }
+      // HEAD sends no content: nothing was handed out.
+      if (request.method !== 'HEAD') {
+        await auditRead(ctx.pool, request, {
+          action: 'api.exports.download',
+          subjectType: 'export',
+          subjectId: exportId,
+          parameters: { range: range.kind === 'partial' ? `bytes=${range.start}-${range.end}` : 'all', sha256: record.sha256, bytes: record.bytes },
+        });
+      }
+      reply.header('Accept-Ranges', 'bytes');
+      reply.header('ETag', etag);
+      reply.header('X-Content-SHA256', record.sha256);
+      reply.header('Repr-Digest', `sha-256=:${Buffer.from(record.sha256, 'hex').toString('base64')}:`);
+      reply.header('Content-Type', 'application/zip');
+      reply.header('Content-Disposition', `attachment; filename="${path.basename(file).replace(/["\\]/g, '_')}"`);
+      if (range.kind === 'partial') {
+        reply.code(206);
+        reply.header('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
+        reply.header('Content-Length', String(range.end - range.start + 1));
+        return reply.send(createReadStream(file, { start: range.start, end: range.end }));
+      }
+      reply.header('Content-Length', String(info.size));
+      return reply.send(createReadStream(file));
+    },
+  );
 }

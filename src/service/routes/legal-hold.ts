@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import {
   createMatter,
@@ -13,10 +12,14 @@ import {
   type MatterState,
 } from '../../legal-hold/index.js';
 import { InputError } from '../../errors.js';
+import { countFilesByMatter } from '../../read-model/legal-hold.js';
 import type { ZoomClient } from '../../zoom/client.js';
 import { tokenOf, type ApiContext } from '../api-context.js';
+import { Matter, MatterWithFileCounts, MatterWithFiles } from '../api-schemas.js';
+import type { ApiApp } from '../http-server.js';
 import { ApiError, notFound } from '../http-errors.js';
-import { booleanFlag, NO_PARAMS, parseParams } from '../request-params.js';
+import { booleanFlag, NO_PARAMS } from '../request-params.js';
+import { errorResponse, json, secured } from '../route-contract.js';
 
 /**
  * Legal-hold matters over HTTP, with the same logic as `zoom-chat-archiver legal-hold …` (the
@@ -32,7 +35,7 @@ export interface LegalHoldRoutesDeps {
 
 const MATTER_STATES = ['active', 'deleted_in_zoom', 'deleted_here'] as const;
 
-export function presentMatter(m: MatterRecord, files?: readonly FileRecord[]): Record<string, unknown> {
+export function presentMatter(m: MatterRecord): z.output<typeof Matter> {
   return {
     matter_id: m.matterId,
     name: m.matterName,
@@ -46,40 +49,56 @@ export function presentMatter(m: MatterRecord, files?: readonly FileRecord[]): R
     created_here_at: m.createdHereAt,
     deleted_at: m.deletedAt,
     updated_at: m.updatedAt,
-    ...(files
-      ? {
-          files: files.map((f) => ({
-            custodian: f.custodian,
-            file_key: f.fileKey,
-            state: f.state,
-            file_start_date: f.fileStartDate,
-            file_end_date: f.fileEndDate,
-            file_count: f.fileCount,
-            announced_bytes: f.announcedBytes,
-            stored_bytes: f.storedBytes,
-            sha256: f.sha256,
-            zip_entries: f.zipEntries,
-            attempts: f.attempts,
-            last_error: f.lastError,
-            first_seen_at: f.firstSeenAt,
-            ready_at: f.readyAt,
-            stored_at: f.storedAt,
-          })),
-        }
-      : {}),
   };
 }
 
-export function registerLegalHoldRoutes(app: FastifyInstance, ctx: ApiContext, deps: LegalHoldRoutesDeps): void {
+export function presentMatterWithFiles(m: MatterRecord, files: readonly FileRecord[]): z.output<typeof MatterWithFiles> {
+  return {
+    ...presentMatter(m),
+    files: files.map((f) => ({
+      custodian: f.custodian,
+      file_key: f.fileKey,
+      state: f.state,
+      file_start_date: f.fileStartDate,
+      file_end_date: f.fileEndDate,
+      file_count: f.fileCount,
+      announced_bytes: f.announcedBytes,
+      stored_bytes: f.storedBytes,
+      sha256: f.sha256,
+      zip_entries: f.zipEntries,
+      attempts: f.attempts,
+      last_error: f.lastError,
+      first_seen_at: f.firstSeenAt,
+      ready_at: f.readyAt,
+      stored_at: f.storedAt,
+    })),
+  };
+}
+
+export function registerLegalHoldRoutes(app: ApiApp, ctx: ApiContext, deps: LegalHoldRoutesDeps): void {
   const reader = ctx.auth.requireRole('reader');
   const admin = ctx.auth.requireRole('admin');
-  const matterParam = { matter: z.string({ error: 'name a matter by its id or exact name' }) };
-  const listQuery = { state: z.enum(MATTER_STATES, { error: `state must be one of ${MATTER_STATES.join(', ')}` }).optional() };
+  const tags = ['legal hold'];
+  const matterParam = z.object({ matter: z.string({ error: 'name a matter by its id or exact name' }).meta({ description: 'Matter id or exact name.' }) });
+  const listQuery = z.object({
+    state: z.enum(MATTER_STATES, { error: `state must be one of ${MATTER_STATES.join(', ')}` }).optional().meta({ description: 'Only matters in this state.' }),
+  });
   // Checked by the same validation as the CLI (src/legal-hold/validate.ts), whose messages name the
-  // field and what a good value looks like; zod only refuses unknown fields here.
-  const createBody = { name: z.unknown().optional(), custodians: z.unknown().optional(), from: z.unknown().optional(), to: z.unknown().optional() };
-  const renameBody = { name: z.unknown().optional() };
-  const deleteQuery = { force: booleanFlag('force') };
+  // field and what a good value looks like; zod only refuses unknown fields here. The metadata is
+  // what that validation accepts, for the document.
+  const createBody = z.strictObject({
+    name: z.unknown().optional().meta({ type: 'string', minLength: 1, maxLength: 128, description: 'The matter name (required).' }),
+    custodians: z.unknown().optional().meta({ type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 20, description: 'Emails or Zoom user ids of 1–20 custodians (required).' }),
+    from: z.unknown().optional().meta({ type: 'string', format: 'date', description: 'First day held (default: the creation date).' }),
+    to: z.unknown().optional().meta({ type: 'string', format: 'date', description: 'Last day held (default: open-ended).' }),
+  });
+  const renameBody = z.strictObject({ name: z.unknown().optional().meta({ type: 'string', minLength: 1, maxLength: 128, description: 'The new name (required).' }) });
+  const deleteQuery = z.object({ force: booleanFlag('force').meta({ description: 'Delete even though some of its files are not stored here yet (default false).' }) });
+  const unknownMatter = errorResponse('No such matter is known here.');
+  const zoomErrors = {
+    502: errorResponse('Zoom refused or could not answer (`ZOOM_*`).'),
+    503: errorResponse('The database is unavailable, or this instance has no Zoom credentials configured.'),
+  };
 
   const findLocally = async (ref: string): Promise<MatterRecord> => {
     const found = await findMatterHere(ctx, ref);
@@ -92,56 +111,103 @@ export function registerLegalHoldRoutes(app: FastifyInstance, ctx: ApiContext, d
     return { pool: ctx.pool, zoom: deps.zoom, config: ctx.config, logger: ctx.logger, clock: ctx.clock, actor };
   };
 
-  app.get('/v1/legal-hold/matters', { preHandler: reader }, async (request) => {
-    const params = parseParams(listQuery, request.query);
-    const matters = await loadMatters(ctx.pool, params.state ? { states: [params.state as MatterState] } : {});
-    const counts = await ctx.pool.query<{ matter_id: string; state: string; n: number }>(
-      `SELECT matter_id, state, count(*)::int AS n FROM archive.legal_hold_files GROUP BY matter_id, state`,
-    );
-    return {
-      items: matters.map((m) => ({
-        ...presentMatter(m),
-        files: Object.fromEntries(counts.rows.filter((c) => c.matter_id === m.matterId).map((c) => [c.state, c.n])),
-      })),
-    };
-  });
+  app.get(
+    '/v1/legal-hold/matters',
+    {
+      preValidation: reader,
+      schema: secured(
+        'reader',
+        { operationId: 'listMatters', summary: 'Legal-hold matters known here (deleted ones included), with file counts by state', tags },
+        { querystring: listQuery, response: { 200: json('Matters.', z.object({ items: z.array(MatterWithFileCounts) })) } },
+      ),
+    },
+    async (request) => {
+      const params = request.query;
+      const matters = await loadMatters(ctx.pool, params.state ? { states: [params.state as MatterState] } : {});
+      const counts = await countFilesByMatter(ctx.pool);
+      return { items: matters.map((m) => ({ ...presentMatter(m), files: counts.get(m.matterId) ?? {} })) };
+    },
+  );
 
-  app.get('/v1/legal-hold/matters/:matter', { preHandler: reader }, async (request) => {
-    const { matter } = parseParams(matterParam, request.params);
-    parseParams(NO_PARAMS, request.query);
-    const found = await findLocally(matter);
-    return presentMatter(found, await loadFiles(ctx.pool, { matterId: found.matterId }));
-  });
+  app.get(
+    '/v1/legal-hold/matters/:matter',
+    {
+      preValidation: reader,
+      schema: secured(
+        'reader',
+        { operationId: 'getMatter', summary: 'One matter with its custodians and files', tags },
+        { params: matterParam, querystring: NO_PARAMS, response: { 200: json('The matter.', MatterWithFiles), 404: unknownMatter } },
+      ),
+    },
+    async (request) => {
+      const found = await findLocally(request.params.matter);
+      return presentMatterWithFiles(found, await loadFiles(ctx.pool, { matterId: found.matterId }));
+    },
+  );
 
-  app.post('/v1/legal-hold/matters', { preHandler: admin }, async (request, reply) => {
-    const body = parseParams(createBody, request.body, 'body');
-    if (body.custodians !== undefined && !Array.isArray(body.custodians)) throw new InputError('custodians must be a list of 1–20 emails or Zoom user ids', 'custodians');
-    const created = await createMatter(
-      zoomDeps(tokenOf(request).actor),
-      { name: body.name as string, custodians: (body.custodians ?? []) as string[], from: body.from as string | undefined, to: body.to as string | undefined },
-      tokenOf(request).actor,
-    ).catch((err: unknown) => {
-      // The shared validation names the CLI's --custodian as "custodian"; this body's field is "custodians".
-      if (err instanceof InputError && err.field === 'custodian') throw new InputError(err.message, 'custodians');
-      throw err;
-    });
-    reply.code(201).header('Location', `/v1/legal-hold/matters/${encodeURIComponent(created.matterId)}`);
-    return presentMatter(created);
-  });
+  app.post(
+    '/v1/legal-hold/matters',
+    {
+      preValidation: admin,
+      schema: secured(
+        'admin',
+        { operationId: 'createMatter', summary: 'Create a matter in Zoom and record it here', tags },
+        { querystring: NO_PARAMS, body: createBody, response: { 201: { ...json('Created; `Location` is its URL.', Matter), headers: { Location: { type: 'string' } } }, 404: errorResponse('Zoom does not know a custodian.'), ...zoomErrors } },
+      ),
+    },
+    async (request, reply) => {
+      const body = request.body;
+      if (body.custodians !== undefined && !Array.isArray(body.custodians)) throw new InputError('custodians must be a list of 1–20 emails or Zoom user ids', 'custodians');
+      const created = await createMatter(
+        zoomDeps(tokenOf(request).actor),
+        { name: body.name as string, custodians: (body.custodians ?? []) as string[], from: body.from as string | undefined, to: body.to as string | undefined },
+        tokenOf(request).actor,
+      ).catch((err: unknown) => {
+        // The shared validation names the CLI's --custodian as "custodian"; this body's field is "custodians".
+        if (err instanceof InputError && err.field === 'custodian') throw new InputError(err.message, 'custodians');
+        throw err;
+      });
+      reply.code(201).header('Location', `/v1/legal-hold/matters/${encodeURIComponent(created.matterId)}`);
+      return presentMatter(created);
+    },
+  );
 
-  app.patch('/v1/legal-hold/matters/:matter', { preHandler: admin }, async (request) => {
-    const { matter } = parseParams(matterParam, request.params);
-    const body = parseParams(renameBody, request.body, 'body');
-    const actor = tokenOf(request).actor;
-    const result = await renameMatter(zoomDeps(actor), { matter: (await findLocally(matter)).matterId, name: body.name as string }, actor);
-    return { changed: result.changed, matter: presentMatter(result.matter) };
-  });
+  app.patch(
+    '/v1/legal-hold/matters/:matter',
+    {
+      preValidation: admin,
+      schema: secured(
+        'admin',
+        { operationId: 'renameMatter', summary: 'Rename a matter in Zoom and here', tags },
+        {
+          params: matterParam,
+          querystring: NO_PARAMS,
+          body: renameBody,
+          response: { 200: json('Renamed (changed is false when the name was already that).', z.object({ changed: z.boolean(), matter: Matter })), 404: unknownMatter, ...zoomErrors },
+        },
+      ),
+    },
+    async (request) => {
+      const actor = tokenOf(request).actor;
+      const result = await renameMatter(zoomDeps(actor), { matter: (await findLocally(request.params.matter)).matterId, name: request.body.name as string }, actor);
+      return { changed: result.changed, matter: presentMatter(result.matter) };
+    },
+  );
 
-  app.delete('/v1/legal-hold/matters/:matter', { preHandler: admin }, async (request) => {
-    const { matter } = parseParams(matterParam, request.params);
-    const params = parseParams(deleteQuery, request.query);
-    const actor = tokenOf(request).actor;
-    const deleted = await deleteMatter(zoomDeps(actor), { matter: (await findLocally(matter)).matterId, force: params.force }, actor);
-    return presentMatter(deleted);
-  });
+  app.delete(
+    '/v1/legal-hold/matters/:matter',
+    {
+      preValidation: admin,
+      schema: secured(
+        'admin',
+        { operationId: 'deleteMatter', summary: 'Delete a matter in Zoom; here it stays, marked deleted_here, with its stored files', tags },
+        { params: matterParam, querystring: deleteQuery, response: { 200: json('Deleted.', Matter), 404: unknownMatter, ...zoomErrors } },
+      ),
+    },
+    async (request) => {
+      const actor = tokenOf(request).actor;
+      const deleted = await deleteMatter(zoomDeps(actor), { matter: (await findLocally(request.params.matter)).matterId, force: request.query.force }, actor);
+      return presentMatter(deleted);
+    },
+  );
 }

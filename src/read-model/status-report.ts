@@ -1,8 +1,10 @@
 import type { SyncConfig } from '../config/config.js';
 import { loadCostPlan, toCostPlanReport, type CostPlanReport } from '../sync/cost-plan.js';
 import type { Queryable } from '../db/pool.js';
-import { assessHorizonStatus } from '../service/horizon-status.js';
 import type { Clock } from '../util/clock.js';
+import { countArchiveTotals } from './archive-totals.js';
+import { assessHorizonStatus, listWindowSummaries, type WindowSummary } from './horizon.js';
+import { findLatestSyncPass, type SyncPassRow } from './sync-runs.js';
 
 /**
  * What `status` (and GET /v1/status) reports about the archive, gathered in one place: how fresh
@@ -12,8 +14,12 @@ import type { Clock } from '../util/clock.js';
  *
  * The shape is an object of named sections (snake_case, as the HTTP API): consumers of
  * `status --json` may rely on every section and field below being there; new sections are only
- * ever added. Every query reads a small table or an index (sessions and versions are counted
- * exactly: one scan of message_versions, about a second per few million rows).
+ * ever added. GET /v1/status shows the same report (src/service/routes/status.ts), without the
+ * exact totals.
+ *
+ * Every query reads a documented `public` view (the read model), over small tables or an index;
+ * sessions and versions are counted exactly: one scan of message_versions, about a second per few
+ * million rows. The horizon is judged by horizon.ts, exactly as the sync engine judges it.
  */
 
 export const STATUS_FORMAT_VERSION = 1;
@@ -37,7 +43,7 @@ export interface StatusReport {
     at_risk: Array<{ window: string; days_until_expiry: number; leaves_horizon_on: string }>;
     oldest_incomplete_days_until_expiry: number | null;
   };
-  windows: Array<Record<string, unknown>>;
+  windows: WindowSummary[];
   /** Exact counts; null when left out (GET /v1/status, polled by dashboards: /metrics has cached totals). */
   totals: { sessions: number; messages: number; versions: number; malformed_items: number } | null;
   failing_units: {
@@ -89,37 +95,25 @@ export async function gatherStatus(deps: StatusDependencies): Promise<StatusRepo
   const ageSeconds = (d: Date) => Math.max(0, Math.round((now.getTime() - d.getTime()) / 1000));
 
   const horizon = await assessHorizonStatus(db, clock, deps.sync);
-  const windows = await db.query(
-    `SELECT month_start AS window, range_from AS "from", range_to AS "to", status, sessions_listed AS sessions,
-            units, units_complete, units_failing AS failing, versions_archived AS versions, last_swept_at, days_until_expiry
-     FROM public.sync_windows
-     WHERE status <> 'expired' OR month_start >= (now() AT TIME ZONE 'utc')::date - interval '8 months'
-     ORDER BY month_start`,
-  );
+  const windows = await listWindowSummaries(db);
 
-  type PassRow = { run_id: number; mode: string; outcome: string; started_at: Date; finished_at: Date | null; error: string | null };
-  const pass = async (where: string): Promise<PassRow | undefined> =>
-    (await db.query<PassRow>(`SELECT id AS run_id, mode, outcome, started_at, finished_at, error FROM archive.sync_runs WHERE ${where} ORDER BY id DESC LIMIT 1`)).rows[0];
-  const summarise = (r: PassRow | undefined): SyncPassSummary | null =>
+  const summarise = (r: SyncPassRow | undefined): SyncPassSummary | null =>
     r === undefined
       ? null
       : { run_id: r.run_id, mode: r.mode, outcome: r.outcome, started_at: r.started_at.toISOString(), finished_at: iso(r.finished_at), age_seconds: ageSeconds(r.finished_at ?? r.started_at), error: r.error };
-  const running = await pass('finished_at IS NULL');
+  const running = await findLatestSyncPass(db, 'running');
+  const lastFinished = await findLatestSyncPass(db, 'finished');
+  const lastComplete = await findLatestSyncPass(db, 'complete');
 
-  const totals = deps.totals === false ? undefined : await db.query<{ sessions: number; messages: number; versions: number; malformed: number }>(
-    `SELECT (SELECT count(*) FROM archive.sessions)::bigint AS sessions,
-            (SELECT count(*) FROM (SELECT DISTINCT session_id, message_id FROM archive.message_versions) m)::bigint AS messages,
-            (SELECT count(*) FROM archive.message_versions)::bigint AS versions,
-            (SELECT count(*) FROM archive.item_errors)::bigint AS malformed`,
-  );
+  const totals = deps.totals === false ? undefined : await countArchiveTotals(db);
   const failing = await db.query<{ window: string; session_id: string; failures: number; last_error: string | null; last_error_at: Date | null; total: number }>(
     `SELECT month_start AS window, session_id, failures, last_error, last_error_at, count(*) OVER ()::int AS total
      FROM public.sync_units WHERE failures > 0
      ORDER BY failures DESC, last_error_at DESC NULLS LAST, month_start, session_id LIMIT ${STATUS_LIST_LIMIT}`,
   );
-  const matters = await db.query<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM archive.legal_hold_matters GROUP BY state ORDER BY state`);
+  const matters = await db.query<{ state: string; n: number }>(`SELECT state, count(*)::int AS n FROM public.legal_hold_matters GROUP BY state ORDER BY state`);
   const files = await db.query<{ state: StatusReport['legal_hold']['files'] extends Record<infer K, number> ? K : never; n: number }>(
-    `SELECT state, count(*)::int AS n FROM archive.legal_hold_files GROUP BY state`,
+    `SELECT state, count(*)::int AS n FROM public.legal_hold_files GROUP BY state`,
   );
   const notStored = await db.query<StatusReport['legal_hold']['not_stored'][number]>(
     `SELECT matter_id, matter_name, custodian, file_key, state, attempts, last_error, unready_hours FROM public.legal_hold_files
@@ -127,11 +121,11 @@ export async function gatherStatus(deps: StatusDependencies): Promise<StatusRepo
      ORDER BY (state = 'failed') DESC, first_seen_at, matter_id, custodian, file_key LIMIT ${STATUS_LIST_LIMIT}`,
   );
   const exportsRunning = await db.query<{ export_id: string; requested_by: string; requested_at: Date; progress: unknown }>(
-    `SELECT export_id, requested_by, requested_at, progress FROM archive.exports WHERE state = 'running' ORDER BY requested_at`,
+    `SELECT export_id, requested_by, requested_at, progress FROM public.export_bundles WHERE state = 'running' ORDER BY requested_at`,
   );
-  const exportsFailed = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM archive.exports WHERE state = 'failed' AND requested_at > now() - interval '7 days'`);
+  const exportsFailed = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM public.export_bundles WHERE state = 'failed' AND requested_at > now() - interval '7 days'`);
   const jobs = await db.query<{ job: string; instance: string; started_at: Date; finished_at: Date | null; outcome: string; error: string | null }>(
-    `SELECT DISTINCT ON (job) job, instance, started_at, finished_at, outcome, error FROM archive.job_runs
+    `SELECT DISTINCT ON (job) job, instance, started_at, finished_at, outcome, error FROM public.job_runs
      WHERE outcome <> 'skipped' ORDER BY job, started_at DESC`,
   );
   const locks = await db.query<{ name: string; fence: string; holder: string; acquired_at: Date }>(`SELECT name, fence, holder, acquired_at FROM public.lock_holders ORDER BY name`);
@@ -139,13 +133,12 @@ export async function gatherStatus(deps: StatusDependencies): Promise<StatusRepo
 
   const fileCounts: StatusReport['legal_hold']['files'] = { pending: 0, ready: 0, downloading: 0, stored: 0, failed: 0 };
   for (const r of files.rows) fileCounts[r.state] = r.n;
-  const t = totals?.rows[0];
   return {
     format_version: STATUS_FORMAT_VERSION,
     generated_at: now.toISOString(),
     last_sync: {
-      last_finished: summarise(await pass('finished_at IS NOT NULL')),
-      last_complete: summarise(await pass(`finished_at IS NOT NULL AND outcome = 'complete'`)),
+      last_finished: summarise(lastFinished),
+      last_complete: summarise(lastComplete),
       running: running ? { run_id: running.run_id, mode: running.mode, started_at: running.started_at.toISOString(), age_seconds: ageSeconds(running.started_at) } : null,
     },
     horizon: {
@@ -155,8 +148,8 @@ export async function gatherStatus(deps: StatusDependencies): Promise<StatusRepo
       at_risk: horizon.atRisk.map((r) => ({ window: r.monthStart, days_until_expiry: r.daysUntilExpiry, leaves_horizon_on: r.leavesHorizonOn })),
       oldest_incomplete_days_until_expiry: horizon.oldestIncompleteDaysUntilExpiry,
     },
-    windows: windows.rows,
-    totals: totals === undefined ? null : { sessions: t?.sessions ?? 0, messages: t?.messages ?? 0, versions: t?.versions ?? 0, malformed_items: t?.malformed ?? 0 },
+    windows,
+    totals: totals === undefined ? null : { sessions: totals.sessions, messages: totals.messages, versions: totals.versions, malformed_items: totals.malformedItems },
     failing_units: {
       count: failing.rows[0]?.total ?? 0,
       items: failing.rows.map((r) => ({ window: r.window, session_id: r.session_id, failures: r.failures, last_error: r.last_error, last_error_at: iso(r.last_error_at) })),
