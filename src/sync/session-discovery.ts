@@ -1,7 +1,7 @@
 import { recordListing, type WindowState } from '../archive/checkpoint-store.js';
 import { writeSessionPage } from '../archive/session-store.js';
 import { incrementalFrom, type SyncWindow } from './horizon.js';
-import type { SweepContext } from './unit-sweeper.js';
+import type { SweepContext } from './archive-unit.js';
 
 export interface ListingResult {
   listed: number;

@@ -31,7 +31,7 @@ import { needsListing, planRead, roundTake, sweepRounds, type PlannedRead, type 
 import type { ReportSource } from './report-source.js';
 import { runConcurrently } from './run-concurrently.js';
 import { listWindowSessions } from './session-discovery.js';
-import { recordSessionGone, sweepUnit, type SweepContext } from './unit-sweeper.js';
+import { recordSessionGone, archiveUnit, type SweepContext } from './archive-unit.js';
 
 /**
  * One sync pass (the plan of what is read, and why, is in read-plan.ts):
@@ -378,7 +378,7 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode, lock: HeldL
 
 async function readOrRecordGone(ctx: SweepContext, unit: DueUnit, window: SyncWindow, plan: PlannedRead, logger: Logger): Promise<void> {
   try {
-    const result = await sweepUnit(ctx, unit, window, plan);
+    const result = await archiveUnit(ctx, unit, window, plan);
     if (Object.keys(result.misses).length > 0) {
       logger.info(
         { sessionId: unit.sessionId, window: unit.monthStart, read: plan.kind, kinds: result.misses },

@@ -25,7 +25,7 @@ export interface SweepContext {
   signal: AbortSignal;
 }
 
-export interface SweepResult {
+export interface UnitResult {
   pages: number;
   versionsSeen: number;
   versionsAdded: number;
@@ -39,12 +39,12 @@ export interface SweepResult {
  * start on every page, its completion on the last one — so a one-page read costs one statement
  * and a read stopped anywhere resumes or starts over without duplicating anything.
  */
-export async function sweepUnit(ctx: SweepContext, unit: DueUnit, window: SyncWindow, plan: PlannedRead): Promise<SweepResult> {
+export async function archiveUnit(ctx: SweepContext, unit: DueUnit, window: SyncWindow, plan: PlannedRead): Promise<UnitResult> {
   const log = ctx.logger.child({ sessionId: unit.sessionId, window: unit.monthStart });
   if (plan.resumeToken !== undefined) log.debug({ from: plan.from, to: plan.to }, 'resuming an interrupted read from its saved page token');
   const finish = { complete: plan.completes, full: plan.full };
 
-  const result: SweepResult = { pages: 0, versionsSeen: 0, versionsAdded: 0, misses: {} };
+  const result: UnitResult = { pages: 0, versionsSeen: 0, versionsAdded: 0, misses: {} };
   const pages = ctx.reports.fetchMessages(unit.sessionId, { from: plan.from, to: plan.to, resumeToken: plan.resumeToken }, ctx.signal);
   for await (const page of pages) {
     // The pager logs a restart; pages that come again are simply not duplicated.
