@@ -1,4 +1,4 @@
-import { describeFailure, classifyFailure, asTypedError } from '../sync/failure.js';
+import { describeFailure, classifyFailure, asTypedError } from '../util/failure.js';
 import { listMatterFilePages } from '../zoom/legal-hold.js';
 import type { LegalHoldDeps } from './deps.js';
 import { recordListedFiles } from './file-store.js';

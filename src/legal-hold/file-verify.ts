@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { performance } from 'node:perf_hooks';
 import { recordAudit } from '../audit/audit-log.js';
-import { runConcurrently } from '../sync/run-concurrently.js';
+import { runConcurrently } from '../util/run-concurrently.js';
 import { actorOf, type LocalLegalHoldDeps } from './deps.js';
 import { systemErrorCode } from './errors.js';
 import { hashFile } from '../util/files.js';

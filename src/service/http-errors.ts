@@ -1,5 +1,5 @@
 import { ArchiverError, InputError, ZoomApiError } from '../errors.js';
-import { isDatabaseConnectionError } from '../sync/failure.js';
+import { isDatabaseConnectionError } from '../util/failure.js';
 
 /**
  * What the HTTP API answers when something goes wrong: a status and a body

@@ -4,7 +4,7 @@ import { fenceOf, tryAdvisoryLock, type HeldLock } from '../db/advisory-lock.js'
 import type { Pool } from '../db/pool.js';
 import { AbortError, hasCode, isArchiverError, throwIfAborted } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
-import { asTypedError } from '../sync/failure.js';
+import { asTypedError } from '../util/failure.js';
 import { sleep } from '../util/clock.js';
 import type { InFlightWork } from './in-flight-work.js';
 import { closeAbandonedJobRuns, finishJobRun, loadLastSuccesses, recordSkippedRun, startJobRun, type FinishedJobOutcome, type JobFigures } from './job-run-store.js';

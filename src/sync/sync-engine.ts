@@ -23,13 +23,13 @@ import { AbortError, ArchiverError, hasCode } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../util/clock.js';
 import { CallTally, type CallsByKind } from './call-accounting.js';
-import { asTypedError, classifyFailure, describeFailure } from './failure.js';
+import { asTypedError, classifyFailure, describeFailure } from '../util/failure.js';
 import { computeHorizon, type Horizon, type SyncWindow } from './horizon.js';
 import { assessHorizonRisk, type WindowRisk } from './horizon-risk.js';
 import { SyncProgress } from './progress.js';
 import { needsListing, planRead, roundTake, sweepRounds, type PlannedRead, type ReadKind, type SweepRound } from './read-plan.js';
 import type { ReportSource } from './report-source.js';
-import { runConcurrently } from './run-concurrently.js';
+import { runConcurrently } from '../util/run-concurrently.js';
 import { listWindowSessions } from './session-discovery.js';
 import { recordSessionGone, archiveUnit, type SweepContext } from './archive-unit.js';
 

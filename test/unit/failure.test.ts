@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ArchiverError, LockSupersededError, ZoomApiError } from '../../src/errors.js';
-import { asTypedError, classifyFailure } from '../../src/sync/failure.js';
+import { asTypedError, classifyFailure } from '../../src/util/failure.js';
 
 describe('failure classification', () => {
   it('stops the pass when Zoom cannot be reached or a lock the work runs under is gone', () => {

@@ -2,8 +2,9 @@ import { asLockSuperseded } from '../db/advisory-lock.js';
 import { ArchiverError, DatabaseError, isArchiverError } from '../errors.js';
 
 /**
- * How a failure inside a sync pass is handled:
- * - `unit`: this (window, session) or this listing failed; record it, carry on with the rest.
+ * How a failure inside a pass (sync, legal hold) is handled:
+ * - `unit`: this piece of work (a (window, session), a listing, a download) failed; record it,
+ *   carry on with the rest.
  * - `fatal`: every other piece of work would fail the same way (credentials, scopes, daily cap,
  *   Zoom unreachable, database gone) or must not happen at all (the lock the work runs under was
  *   lost or taken over); stop the pass, keep what was stored.
