@@ -32,7 +32,8 @@ export type ErrorCode =
   | 'EXPORT_FAILED'
   | 'EXPORT_DISK_FULL'
   | 'EXPORT_LEGAL_HOLD_FILE_INVALID'
-  | 'ABORTED';
+  | 'ABORTED'
+  | 'INTERNAL_ERROR';
 
 export class ArchiverError extends Error {
   readonly code: ErrorCode;
@@ -149,6 +150,13 @@ export class ZoomScopeError extends ZoomApiError {
 export class AbortError extends ArchiverError {
   constructor(message = 'operation aborted', options?: { cause?: unknown }) {
     super('ABORTED', message, options);
+  }
+}
+
+/** A broken invariant of this program (a bug, never bad input): says what was expected. */
+export class InternalError extends ArchiverError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('INTERNAL_ERROR', message, options);
   }
 }
 

@@ -2,6 +2,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { IsoDate } from '../domain/types.js';
 import { runDrizzle, type Queryable } from '../db/pool.js';
 import { syncRuns } from '../db/schema.js';
+import { InternalError } from '../errors.js';
 
 /** sync_runs: one row per pass, the provenance every archived version points to. */
 
@@ -17,7 +18,7 @@ export async function startRun(db: Queryable, run: { mode: SyncMode; horizonStar
       .returning({ id: syncRuns.id }),
   );
   const id = row?.id;
-  if (id === undefined) throw new Error('sync_runs insert returned no id');
+  if (id === undefined) throw new InternalError('sync_runs insert returned no id');
   return id;
 }
 

@@ -1,4 +1,5 @@
 import type { Logger } from '../logging/logger.js';
+import { AbortError } from '../errors.js';
 
 /**
  * First SIGINT/SIGTERM: abort the returned signal so work stops after the page in flight and
@@ -12,7 +13,7 @@ export function installShutdownSignals(logger: Logger): { signal: AbortSignal; d
     received++;
     if (received === 1) {
       logger.warn({ signal: name }, 'stopping: finishing the pages in flight (send the signal again to exit at once)');
-      controller.abort(new Error(`received ${name}`));
+      controller.abort(new AbortError(`received ${name}`));
     } else {
       logger.error({ signal: name }, 'second signal: exiting now');
       process.exit(130);

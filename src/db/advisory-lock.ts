@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
-import { ArchiverError, LockSupersededError } from '../errors.js';
+import { ArchiverError, LockSupersededError, InternalError } from '../errors.js';
 import type { Pool, PoolClient, Queryable } from './pool.js';
 
 /**
@@ -170,7 +170,7 @@ async function holdWith(client: PoolClient, name: string, key: bigint, fence: st
       await heartbeat;
       if (controller.signal.aborted || clientGone) {
         // The lock went with its connection (or is no longer provably ours): discard the client.
-        client.release(new Error(`advisory lock ${name} was lost`));
+        client.release(lockLostError(name, 'its connection was released as broken'));
         return;
       }
       try {
@@ -208,7 +208,7 @@ export async function tryAdvisoryLock(pool: Pool, name: string, options: Partial
       [name, settings.holder],
     );
     const token = fenced.rows[0]?.token;
-    if (token === undefined) throw new Error(`taking a fence for lock ${name} returned nothing`);
+    if (token === undefined) throw new InternalError(`taking a fence for lock ${name} returned nothing`);
     return await holdWith(client, name, key, token, settings);
   } catch (err) {
     // Whatever failed, this connection must not go back to the pool holding the lock.

@@ -54,7 +54,7 @@ async function findFreePort(): Promise<number> {
     server.on('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new ArchiverError('EMBEDDED_POSTGRES_FAILED', 'could not find a free port for the embedded PostgreSQL'))));
     });
   });
 }

@@ -5,6 +5,7 @@ import { runDrizzle, withTransaction, type Db, type Pool, type PoolClient, type 
 import { legalHoldCustodians, legalHoldMatters } from '../db/schema.js';
 import type { ZoomMatter, ZoomMatterUser } from '../zoom/legal-hold.js';
 import { ZOOM_ACTOR } from './deps.js';
+import { InternalError } from '../errors.js';
 
 /**
  * The local mirror of Zoom's matters (archive.legal_hold_matters and legal_hold_custodians). Every
@@ -123,7 +124,7 @@ export async function recordCreatedMatter(pool: Pool, matter: CreatedMatter, act
     }
     await insertCustodians(client, matter.matterId, matter.identifiers.map(custodianFromIdentifier), now);
     const record = await loadMatter(client, matter.matterId);
-    if (!record) throw new Error(`matter ${matter.matterId} vanished inside its own transaction`);
+    if (!record) throw new InternalError(`matter ${matter.matterId} vanished inside its own transaction`);
     await recordAudit(client, { actor, action: 'legal_hold.matter.create', subjectType: 'legal_hold_matter', subjectId: matter.matterId, after: auditView(record), details });
     return record;
   });
@@ -165,7 +166,7 @@ export async function recordDeletedInZoom(db: PoolClient | Pool, matterId: strin
 
 async function requireMatter(db: Queryable, matterId: string): Promise<MatterRecord> {
   const matter = await loadMatter(db, matterId, { forUpdate: true });
-  if (!matter) throw new Error(`legal-hold matter ${matterId} is not in the local mirror`);
+  if (!matter) throw new InternalError(`legal-hold matter ${matterId} is not in the local mirror`);
   return matter;
 }
 

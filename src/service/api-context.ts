@@ -10,6 +10,7 @@ import type { InFlightWork } from './in-flight-work.js';
 import type { JobDefinition, JobName } from './jobs.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { Scheduler } from './scheduler.js';
+import { InternalError } from '../errors.js';
 
 /** What the route modules are built from; assembled once by the service root. */
 export interface ApiContext {
@@ -36,7 +37,7 @@ export interface ApiContext {
 export const API_STATEMENT_TIMEOUT_MS = 15_000;
 
 export function tokenOf(request: FastifyRequest): AuthenticatedToken {
-  if (!request.apiToken) throw new Error('route reached without authentication');
+  if (!request.apiToken) throw new InternalError('route reached without authentication');
   return request.apiToken;
 }
 

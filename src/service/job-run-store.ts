@@ -2,6 +2,7 @@ import { and, desc, eq, lt, sql } from 'drizzle-orm';
 import { assertFences, type Fence } from '../db/advisory-lock.js';
 import { runDrizzle, withTransaction, type Pool, type Queryable } from '../db/pool.js';
 import { jobRuns } from '../db/schema.js';
+import { InternalError } from '../errors.js';
 
 /**
  * archive.job_runs: one row per run of a scheduled job (public view `job_runs`). A run starts as
@@ -21,7 +22,7 @@ export async function startJobRun(pool: Pool, run: { job: string; instance: stri
     await assertFences(client, [run.fence]);
     const [row] = await runDrizzle(client, (orm) => orm.insert(jobRuns).values({ job: run.job, instance: run.instance }).returning({ id: jobRuns.id }));
     const id = row?.id;
-    if (id === undefined) throw new Error('job_runs insert returned no id');
+    if (id === undefined) throw new InternalError('job_runs insert returned no id');
     return id;
   });
 }

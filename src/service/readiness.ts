@@ -7,6 +7,7 @@ import { assessHorizonStatus } from '../read-model/horizon.js';
 import { findLatestSyncPass } from '../read-model/sync-runs.js';
 import type { Clock } from '../util/clock.js';
 import { inBoundedTransaction } from './bounded-transaction.js';
+import { DatabaseError } from '../errors.js';
 
 /**
  * Readiness, in two strengths; each check names what is wrong, and when the database cannot be
@@ -122,7 +123,7 @@ function describeDatabaseError(err: unknown): string {
 async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(new DatabaseError('DATABASE_UNAVAILABLE', `no answer within ${ms} ms`)), ms);
   });
   try {
     return await Promise.race([promise, deadline]);

@@ -1,6 +1,6 @@
 import type { FastifySchemaCompiler } from 'fastify';
 import { z } from 'zod';
-import { InputError } from '../errors.js';
+import { InputError, InternalError } from '../errors.js';
 import { addDays, isIsoDate, startOfDayMs } from '../util/dates.js';
 
 /**
@@ -89,7 +89,7 @@ export const NO_PARAMS = z.strictObject({});
  * values (trimmed text, numbers, Dates).
  */
 export const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, httpPart }) => {
-  if (!(schema instanceof z.ZodObject)) throw new Error(`route schemas are z.object shapes (${httpPart ?? 'unknown part'})`);
+  if (!(schema instanceof z.ZodObject)) throw new InternalError(`route schemas are z.object shapes (${httpPart ?? 'unknown part'})`);
   const where = httpPart === 'body' ? 'body' : 'query';
   return (data: unknown) => {
     try {

@@ -13,6 +13,7 @@ import { buildJobs, JOB_NAMES, type JobDefinition, type JobName } from './jobs.j
 import { ServiceMetrics } from './metrics.js';
 import { createScheduler, type Scheduler } from './scheduler.js';
 import { shutDownGracefully, type ShutdownReport } from './shutdown.js';
+import { InternalError } from '../errors.js';
 
 /**
  * The long-running service: the job scheduler and the HTTP API around one pool. `serve` (the
@@ -72,7 +73,7 @@ export async function startService(deps: ServiceDependencies): Promise<RunningSe
     isShuttingDown: () => shuttingDown,
     triggerJob(name) {
       const job = jobs.find((j) => j.name === name);
-      if (!job) throw new Error(`unknown job ${name}`);
+      if (!job) throw new InternalError(`unknown job ${name}`);
       if (!inFlight.isAccepting) return 'shutting-down';
       if (runner.isRunning(name)) return 'already-running';
       void runner.run(job, 'manual');

@@ -1,3 +1,5 @@
+import { AbortError } from '../errors.js';
+
 /** The one source of "now": injected everywhere so tests control time instead of waiting for it. */
 export interface Clock {
   now(): Date;
@@ -30,7 +32,7 @@ export class ManualClock implements Clock {
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) {
-      reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      reject(signal.reason instanceof Error ? signal.reason : new AbortError());
       return;
     }
     const timer = setTimeout(() => {
@@ -39,7 +41,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
     }, ms);
     const onAbort = () => {
       clearTimeout(timer);
-      reject(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+      reject(signal?.reason instanceof Error ? signal.reason : new AbortError());
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });

@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import type { ZoomCredentials } from '../config/config.js';
-import { ZoomApiError, type ErrorCode, type ZoomErrorDetails } from '../errors.js';
+import { ZoomApiError, type ErrorCode, type ZoomErrorDetails, AbortError } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { abortErrorFor, raceWithAbort, sleepOrAbort } from './abort.js';
@@ -108,7 +108,7 @@ export class OAuthTokenProvider {
 
   /** Stops a fetch in flight; later calls fail. */
   close(): void {
-    this.closing.abort(new Error('token provider closed'));
+    this.closing.abort(new AbortError('token provider closed'));
   }
 
   private isFresh(token: CachedToken): boolean {

@@ -1,8 +1,17 @@
+import { ArchiverError } from '../errors.js';
+
 /**
  * Cuts the raw JSON text of array elements out of a response body, so each item can be archived
  * exactly as Zoom sent it instead of as `JSON.stringify` would rewrite it. The body must already be
  * known to be valid JSON (the caller parses it first); this scanner only finds boundaries.
  */
+
+/** The body was valid JSON for JSON.parse but not for this scanner: a bug here, or a body this scanner does not expect. */
+class RawJsonError extends ArchiverError {
+  constructor(message: string) {
+    super('ZOOM_INVALID_RESPONSE', `cannot cut items out of the response body: ${message}`);
+  }
+}
 
 const QUOTE = 34; // "
 const BACKSLASH = 92;
@@ -27,7 +36,7 @@ function skipString(text: string, i: number): number {
   let pos = i + 1;
   for (;;) {
     const q = text.indexOf('"', pos);
-    if (q < 0) throw new Error('unterminated string in JSON text');
+    if (q < 0) throw new RawJsonError('unterminated string in JSON text');
     let slashes = 0;
     for (let k = q - 1; k > i && text.charCodeAt(k) === BACKSLASH; k--) slashes++;
     if (slashes % 2 === 0) return q + 1;
@@ -55,7 +64,7 @@ function skipValue(text: string, i: number): number {
       }
       pos++;
     }
-    throw new Error('unterminated container in JSON text');
+    throw new RawJsonError('unterminated container in JSON text');
   }
   let pos = i;
   while (pos < text.length) {
@@ -82,7 +91,7 @@ function readArrayElements(text: string, i: number): { elements: string[]; end: 
       continue;
     }
     if (c === CLOSE_BRACKET) return { elements, end: pos + 1 };
-    throw new Error(`unexpected character at ${pos} in JSON array`);
+    throw new RawJsonError(`unexpected character at ${pos} in JSON array`);
   }
 }
 
@@ -102,7 +111,7 @@ export function extractRawArrays(bodyText: string, keys: readonly string[]): Map
     const keyEnd = skipString(bodyText, pos);
     const key = JSON.parse(bodyText.slice(pos, keyEnd)) as string;
     pos = skipWhitespace(bodyText, keyEnd);
-    if (bodyText.charCodeAt(pos) !== COLON) throw new Error(`expected ':' at ${pos} in JSON object`);
+    if (bodyText.charCodeAt(pos) !== COLON) throw new RawJsonError(`expected ':' at ${pos} in JSON object`);
     pos = skipWhitespace(bodyText, pos + 1);
     if (wanted.has(key) && bodyText.charCodeAt(pos) === OPEN_BRACKET) {
       const { elements, end } = readArrayElements(bodyText, pos);
@@ -119,6 +128,6 @@ export function extractRawArrays(bodyText: string, keys: readonly string[]): Map
       continue;
     }
     if (c === CLOSE_BRACE) return found;
-    throw new Error(`unexpected character at ${pos} in JSON object`);
+    throw new RawJsonError(`unexpected character at ${pos} in JSON object`);
   }
 }
