@@ -8,20 +8,20 @@ import type { Pool, PoolClient } from '../db/pool.js';
 import { AbortError, InputError, throwIfAborted } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { systemClock, type Clock } from '../util/clock.js';
+import { countSelection, loadCrossDayThreads, loadMatterCustodianEmails, loadSessionInfos, VersionCursor } from '../read-model/export-selection.js';
 import { VERSION } from '../version.js';
 import { defaultBundlePath, recordedPath, spoolPathFor, tmpPathFor } from './bundle-paths.js';
 import { BundleWriter, type BundleEntryStream } from './bundle-writer.js';
 import { ExportError, isDiskFull, isExportError } from './errors.js';
 import { completeExportRecord, createExportRecord, failExportRecord, updateExportProgress } from './export-store.js';
 import { summariseFilter } from './filter-summary.js';
-import { loadLegalHoldFiles, loadMatterCustodianEmails, type LegalHoldFileToExport } from './legal-hold-files.js';
+import { loadLegalHoldFiles, type LegalHoldFileToExport } from './legal-hold-files.js';
 import { MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION, MANIFEST_PATH, renderManifest, type BundleManifest, type ManifestEntry } from './manifest.js';
 import { describeMessage } from './message-history.js';
 import { loadPeople, PeopleDirectory } from './people.js';
 import { sessionTitle } from './session-title.js';
 import { createHeapGuard } from './heap-guard.js';
 import { checkExportRequest } from './request.js';
-import { buildCountQuery, buildCrossDayThreadQuery, buildVersionQuery, rowToCounts } from './selection.js';
 import { Spool, type SpooledEntry, type SpoolFile } from './spool.js';
 import { exportLockName, sweepStaleExports } from './stale-exports.js';
 import { safePathSegment } from './text.js';
@@ -64,7 +64,6 @@ const MAX_FETCH_ROWS = 1000;
 const MIN_FETCH_ROWS = 20;
 /** Aim for batches of about this much row data, so a run of 20k-character bodies cannot balloon memory. */
 const TARGET_BATCH_BYTES = 1024 * 1024;
-const CURSOR = 'export_versions';
 
 export async function runExport(deps: ExportDeps, request: ExportRequest, actor: string, options: RunExportOptions = {}): Promise<ExportRecord> {
   const clock = deps.clock ?? systemClock;
@@ -115,19 +114,6 @@ export async function runExport(deps: ExportDeps, request: ExportRequest, actor:
   } finally {
     await lock.release();
   }
-}
-
-/** Per session: main message id → its last reply's send time, for threads answered on a later UTC day. */
-async function loadCrossDayThreads(client: PoolClient, filter: ExportRequest['filter']): Promise<Map<string, Map<string, string>>> {
-  const query = buildCrossDayThreadQuery(filter);
-  const res = await client.query<{ session_id: string; main_message_id: string; last_reply_at: string }>(query.text, query.values);
-  const threads = new Map<string, Map<string, string>>();
-  for (const r of res.rows) {
-    let session = threads.get(r.session_id);
-    if (!session) threads.set(r.session_id, (session = new Map()));
-    session.set(r.main_message_id, r.last_reply_at);
-  }
-  return threads;
 }
 
 function describeFailure(err: unknown, finalPath: string): string {
@@ -212,8 +198,7 @@ class ExportJob {
 
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       inTransaction = true;
-      const countQuery = buildCountQuery(this.s.request.filter);
-      const counts = rowToCounts((await client.query(countQuery.text, countQuery.values)).rows[0] as Record<string, unknown> | undefined);
+      const counts = await countSelection(client, this.s.request.filter);
       this.versionsTotal = counts.versions;
       const filter = this.s.request.filter;
       const legalHold = filter.kind === 'matter' ? await loadLegalHoldFiles(client, filter.matterId, deps.config.dataDir) : [];
@@ -298,20 +283,19 @@ class ExportJob {
   }
 
   private async readVersions(client: PoolClient): Promise<number> {
-    const query = buildVersionQuery(this.s.request.filter);
-    await client.query(`DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${query.text}`, query.values);
+    const cursor = await VersionCursor.open(client, this.s.request.filter);
     let fetchRows = MAX_FETCH_ROWS;
     let streamed = 0;
     // The next batch is asked for before this one is written, so PostgreSQL works while we do.
     const fetch = (rows: number) => {
-      const next = client.query<VersionRow>(`FETCH ${rows} FROM ${CURSOR}`);
+      const next = cursor.fetch(rows);
       next.catch(() => undefined); // awaited below; never an unhandled rejection if we stop first
       return next;
     };
     let pending = fetch(fetchRows);
     while (true) {
       throwIfAborted(this.s.deps.signal);
-      const rows = (await pending).rows;
+      const rows = await pending;
       if (rows.length === 0) break;
       let rowBytes = 0;
       for (const row of rows) rowBytes += row.raw.length + (row.body?.length ?? 0);
@@ -343,7 +327,7 @@ class ExportJob {
       this.heap.check();
       this.report();
     }
-    await client.query(`CLOSE ${CURSOR}`);
+    await cursor.close();
     await this.closeMessage();
     await this.closeSession();
     return streamed;
@@ -353,11 +337,7 @@ class ExportJob {
   private async loadSessionInfos(client: PoolClient, rows: readonly VersionRow[]): Promise<void> {
     const wanted = [...new Set(rows.map((r) => r.session_id))].filter((id) => id !== this.session?.id && !this.sessionInfos.has(id));
     if (wanted.length === 0) return;
-    const res = await client.query<SessionInfo>(
-      `SELECT session_id, name, type, channel_id, member_emails, status, has_external_member FROM public.chat_sessions WHERE session_id = ANY($1::text[])`,
-      [wanted],
-    );
-    for (const info of res.rows) this.sessionInfos.set(info.session_id, info);
+    for (const info of await loadSessionInfos(client, wanted)) this.sessionInfos.set(info.session_id, info);
   }
 
   private async openSession(sessionId: string): Promise<void> {
