@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import archiver from 'archiver';
 import { Writable } from 'node:stream';
+import type { FormatDefinition } from '../format-writer.js';
 import type { MessageHistory } from '../message-history.js';
 import type { PeopleDirectory } from '../people.js';
 import { sessionTitle } from '../session-title.js';
@@ -359,6 +360,36 @@ export class RsmfSessionWriter {
     return `${lines.join('\r\n')}\r\n`;
   }
 }
+
+/** One RsmfSessionWriter per session; each finished file goes into the spool whole. */
+export const rsmfFormat: FormatDefinition = {
+  format: 'rsmf',
+  needs: ['people', 'crossDayThreads', 'custodians'],
+  create(context, entries) {
+    const rsmfContext: RsmfContext = {
+      bundleId: context.bundleId,
+      generator: context.generator,
+      custodians: context.lookups.custodians,
+      people: context.lookups.people,
+      crossDayThreads: context.lookups.crossDayThreads,
+    };
+    let writer: RsmfSessionWriter | undefined;
+    return {
+      async beginSession(session) {
+        writer = new RsmfSessionWriter(session.id, session.info, session.safeId, rsmfContext);
+      },
+      async addMessage(message) {
+        for (const file of (await writer?.add(message)) ?? []) await entries.writeWhole(file.path, file.content);
+      },
+      async endSession() {
+        const file = await writer?.flush();
+        writer = undefined;
+        if (file) await entries.writeWhole(file.path, file.content);
+      },
+      async finish() {},
+    };
+  },
+};
 
 /** rsmf.zip in memory: one deflated entry, dated at the file's first event so output is reproducible. */
 async function zipManifest(json: string, date: Date): Promise<Buffer> {
