@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
-import { AtomicFile } from '../storage/atomic-file.js';
+import { AtomicFile, type AtomicFileSystem } from '../storage/atomic-file.js';
 import { DeflatingWriter, HashingTransform, type DeflatedDigest, type EntryDigest } from './hashing-writer.js';
 import { ZipWriter } from './zip-writer.js';
 
@@ -69,9 +69,9 @@ export class BundleWriter {
     return this.file.finalPath;
   }
 
-  /** Creates `tmpPath` (never overwriting) and starts the zip. */
-  static async open(tmpPath: string, finalPath: string, date: Date): Promise<BundleWriter> {
-    return new BundleWriter(await AtomicFile.create(finalPath, { tempPath: tmpPath, mode: BUNDLE_FILE_MODE }), date);
+  /** Creates `tmpPath` (never overwriting) and starts the zip. `fs`: for tests, a file system without hard links. */
+  static async open(tmpPath: string, finalPath: string, date: Date, options: { fs?: AtomicFileSystem } = {}): Promise<BundleWriter> {
+    return new BundleWriter(await AtomicFile.create(finalPath, { tempPath: tmpPath, mode: BUNDLE_FILE_MODE, ...options }), date);
   }
 
   /** Bytes of zip written so far. */
