@@ -14,11 +14,12 @@ import { crc32, createDeflateRaw } from 'node:zlib';
  *    copies those bytes in, with the CRC-32 and sizes the deflating writer computed. Neither archiver
  *    (7 and 8: `store` or its own deflate, nothing else, per its documented entry options) nor yazl
  *    (3.x: `compress` or `compressionLevel`, the data always through its own zlib) can take data that
- *    is already compressed. With either, the spooled entries (two thirds of a bundle's content) would
- *    be deflated again after the pass, on one thread: measured on the 1,000,000-version benchmark, the
- *    1,665 MB of spooled CSV and HTML take ~24 s to deflate at level 6 on this machine, against ~1 s
- *    to copy, on an export of ~100 s — far outside the benchmark's noise. archiver 7.0.1 did it only
- *    through a patch of its private `_module.engine._smartStream`, which pinned it to that version.
+ *    is already compressed. With either, the spooled entries (half of a bundle's content) would be
+ *    deflated again after the pass, on one thread: measured on the 1,000,000-version benchmark, its
+ *    1,665 MB of spooled CSV and HTML take 25–28 s (archiver) or 27–33 s (yazl) at level 6, against
+ *    0.6–1.6 s to copy them in already deflated, on exports of 53–97 s — far outside the benchmark's
+ *    noise. archiver 7.0.1 did it only through a patch of its private `_module.engine._smartStream`,
+ *    which pinned it to that version.
  * 2. **ZIP64 on every entry**, so any bundle and any entry may pass 4 GiB and open in unzip, 7-Zip,
  *    Windows, macOS and yauzl alike. archiver's `forceZip64` only writes the end records; per entry,
  *    compress-commons 6 switches to ZIP64 once an entry turns out to be over 4 GiB and then writes a
