@@ -1,114 +1,24 @@
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { link, rm, unlink } from 'node:fs/promises';
-import path from 'node:path';
-import { PassThrough, Transform, type Readable, type TransformCallback } from 'node:stream';
-import archiver, { type Archiver } from 'archiver';
-import { fsyncDirectory, fsyncFile } from '../util/files.js';
+import { createReadStream } from 'node:fs';
+import { PassThrough, type Readable } from 'node:stream';
+import { AtomicFile, type AtomicFileSystem } from '../storage/atomic-file.js';
 import { DeflatingWriter, HashingTransform, type DeflatedDigest, type EntryDigest } from './hashing-writer.js';
+import { ZipWriter } from './zip-writer.js';
 
 /**
- * The bundle on disk: a streaming zip (archiver, deflate level 6) written to `<final>.<id>.tmp`,
- * hashed as it is written, fsynced, and moved to its final name only when complete — a bundle that
- * did not finish never has a name that looks complete.
+ * The bundle on disk: a streaming zip (zip-writer.ts: ZIP64 throughout, deflate level 6) written to
+ * `<final>.<id>.tmp`, hashed as it is written, fsynced, and given its final name only when complete
+ * (src/storage/atomic-file.ts: never replacing a file there) — a bundle that did not finish never
+ * has a name that looks complete.
  *
- * ZIP64: every entry carries ZIP64 fields (a local extra field, a 64-bit data descriptor, a central
- * directory extra) and the archive a ZIP64 end record. archiver 7 (compress-commons 6) only adds
- * them per entry once an entry turns out to be over 4 GiB, and then writes a data descriptor that
- * disagrees with its central directory for small entries stored after the 4 GiB mark (see
- * archiverjs/node-compress-commons#33); always-ZIP64 is the layout Info-ZIP's own `zip` uses when
- * streaming, costs ~40 bytes per entry, and keeps bundles over 4 GiB (and entries over 4 GiB)
- * readable by unzip, 7-Zip, Windows, macOS and yauzl alike.
- *
- * Pre-deflated entries: text entries are deflated by DeflatingWriter (several at once, on the
- * thread pool, with a native CRC-32) and handed to the zip already compressed; the zip copies them
- * as they are and takes their CRC-32 and size from the writer. archiver itself only deflates the
- * manifest and stores the legal-hold zips.
+ * Text entries are deflated by DeflatingWriter (several at once, on the thread pool, with a native
+ * CRC-32) and handed to the zip already compressed, with their CRC-32 and size. The zip deflates
+ * only the manifest itself and stores the legal-hold zips (and, next, attachments) as they are.
  */
 
-const ZIP64_EXTRA_ID = 0x0001;
 const ENTRY_HIGH_WATER_MARK_BYTES = 256 * 1024;
-/** zlib output chunk: fewer round trips to the thread pool than the 16 KB default. */
-const ZLIB_CHUNK_BYTES = 64 * 1024;
-
-/** The parts of compress-commons' ZipArchiveEntry and ZipArchiveOutputStream (v6) touched here. */
-interface ZipEntryInternals {
-  isZip64(): boolean;
-  setExtra(extra: Buffer): void;
-  getName(): string;
-  setCrc(crc: number): void;
-  setSize(size: number): void;
-  setCompressedSize(size: number): void;
-}
-type EntryCallback = (err: Error | null, entry: ZipEntryInternals) => void;
-interface ZipEngineInternals extends NodeJS.WritableStream {
-  _writeLocalFileHeader(this: ZipEngineInternals, entry: ZipEntryInternals): void;
-  _smartStream(this: ZipEngineInternals, entry: ZipEntryInternals, callback: EntryCallback): Transform;
-  _afterAppend(entry: ZipEntryInternals): void;
-}
-
-/** CRC-32 and size of a pre-deflated entry's uncompressed bytes, known once it has been written. */
-interface PredeflatedEntry {
-  crc32(): number;
-  size(): number;
-}
-
-function engineOf(archive: Archiver): ZipEngineInternals {
-  const engine = (archive as unknown as { _module?: { engine?: ZipEngineInternals } })._module?.engine;
-  if (!engine || typeof engine._writeLocalFileHeader !== 'function' || typeof engine._smartStream !== 'function' || typeof engine._afterAppend !== 'function') {
-    throw new Error('archiver internals changed (compress-commons 6 expected): check the archiver version');
-  }
-  return engine;
-}
-
-/**
- * An entry whose name is registered in `predeflated` is copied as it comes (it already is raw
- * deflate data); its CRC-32 and size come from the registry when its data ends. Everything else
- * goes through archiver's own compressor.
- */
-function acceptPredeflatedEntries(archive: Archiver, predeflated: Map<string, PredeflatedEntry>): void {
-  const engine = engineOf(archive);
-  const smartStream = engine._smartStream;
-  engine._smartStream = function (entry, callback) {
-    const known = predeflated.get(entry.getName());
-    if (!known) return smartStream.call(this, entry, callback);
-    predeflated.delete(entry.getName());
-    let compressedBytes = 0;
-    let error: Error | null = null;
-    const copy = new Transform({
-      transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback) {
-        compressedBytes += chunk.length;
-        done(null, chunk);
-      },
-    });
-    copy.once('end', () => {
-      entry.setCrc(known.crc32());
-      entry.setSize(known.size());
-      entry.setCompressedSize(compressedBytes);
-      this._afterAppend(entry);
-      callback(error, entry);
-    });
-    copy.once('error', (err: Error) => {
-      error = err;
-    });
-    copy.pipe(this, { end: false });
-    return copy;
-  };
-}
-
-function makeEveryEntryZip64(archive: Archiver): void {
-  const engine = engineOf(archive);
-  const writeLocalFileHeader = engine._writeLocalFileHeader;
-  engine._writeLocalFileHeader = function (entry) {
-    // Sizes are unknown when a streamed entry starts: zeros here, the real 64-bit sizes in the data descriptor.
-    const extra = Buffer.alloc(20);
-    extra.writeUInt16LE(ZIP64_EXTRA_ID, 0);
-    extra.writeUInt16LE(16, 2);
-    entry.setExtra(extra);
-    entry.isZip64 = () => true;
-    writeLocalFileHeader.call(this, entry);
-  };
-}
+/** Bundles keep the permissions a new file gets from the process's umask, as before (0644 typically). */
+const BUNDLE_FILE_MODE = 0o666;
 
 export interface BundleEntryOptions {
   /** No compression (for content that is already compressed, such as legal-hold zips). */
@@ -119,12 +29,16 @@ export interface BundleResult extends EntryDigest {
   path: string;
 }
 
+/** `source` through a hasher, its failure passed on so the zip sees it. */
+function hashing(source: Readable): HashingTransform {
+  const hasher = new HashingTransform();
+  source.on('error', (err: Error) => hasher.destroy(err));
+  return source.pipe(hasher);
+}
+
 export class BundleWriter {
-  private readonly archive: Archiver;
-  private readonly output: HashingTransform;
-  private readonly file: WriteStream;
-  private readonly pendingEntries: Array<{ resolve: () => void }> = [];
-  private readonly predeflated = new Map<string, PredeflatedEntry>();
+  private readonly zip: ZipWriter;
+  private readonly output = new HashingTransform();
   private readonly openWriters = new Set<DeflatingWriter>();
   private readonly openSources = new Set<Readable>();
   private failed: Error | undefined;
@@ -133,33 +47,31 @@ export class BundleWriter {
   private finished = false;
 
   private constructor(
-    readonly tmpPath: string,
-    readonly finalPath: string,
-    private readonly date: Date,
+    private readonly file: AtomicFile,
+    date: Date,
   ) {
     this.failure = new Promise<never>((_, reject) => {
       this.rejectFailure = reject;
     });
     // Nobody may be waiting when it fails; the failure is re-raised by the next call.
     this.failure.catch(() => undefined);
-    this.archive = archiver('zip', { zlib: { level: 6, chunkSize: ZLIB_CHUNK_BYTES }, forceZip64: true });
-    makeEveryEntryZip64(this.archive);
-    acceptPredeflatedEntries(this.archive, this.predeflated);
-    this.output = new HashingTransform();
-    this.file = createWriteStream(tmpPath, { flags: 'wx' });
-    this.archive.on('entry', () => this.pendingEntries.shift()?.resolve());
-    this.archive.on('warning', (err: Error) => this.fail(err));
-    this.archive.on('error', (err: Error) => this.fail(err));
     this.output.on('error', (err: Error) => this.fail(err));
-    this.file.on('error', (err: Error) => this.fail(err));
-    this.archive.pipe(this.output).pipe(this.file);
+    file.stream.on('error', (err: Error) => this.fail(err));
+    this.output.pipe(file.stream);
+    this.zip = new ZipWriter(this.output, date);
   }
 
-  /** Creates `tmpPath` (never overwriting) and starts the zip. */
-  static async open(tmpPath: string, finalPath: string, date: Date): Promise<BundleWriter> {
-    const writer = new BundleWriter(tmpPath, finalPath, date);
-    await Promise.race([once(writer.file, 'open'), writer.failure]);
-    return writer;
+  get tmpPath(): string {
+    return this.file.tempPath;
+  }
+
+  get finalPath(): string {
+    return this.file.finalPath;
+  }
+
+  /** Creates `tmpPath` (never overwriting) and starts the zip. `fs`: for tests, a file system without hard links. */
+  static async open(tmpPath: string, finalPath: string, date: Date, options: { fs?: AtomicFileSystem } = {}): Promise<BundleWriter> {
+    return new BundleWriter(await AtomicFile.create(finalPath, { tempPath: tmpPath, mode: BUNDLE_FILE_MODE, ...options }), date);
   }
 
   /** Bytes of zip written so far. */
@@ -177,21 +89,25 @@ export class BundleWriter {
     if (this.failed) throw this.failed;
   }
 
-  private entryDone(): Promise<void> {
-    return new Promise<void>((resolve) => this.pendingEntries.push({ resolve }));
+  /** Queues an entry; its failure fails the bundle. */
+  private add(name: string, source: Parameters<ZipWriter['add']>[1]): Promise<void> {
+    const done = this.zip.add(name, source);
+    done.catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))));
+    return Promise.race([done, this.failure]);
   }
 
   /** An entry to write into piece by piece, deflated as it goes; `end()` resolves once the zip has all of it. */
   openEntry(name: string): BundleEntryStream {
     this.throwIfFailed();
     const stream = new PassThrough({ highWaterMark: ENTRY_HIGH_WATER_MARK_BYTES });
-    const done = this.entryDone();
     const writer = new DeflatingWriter(stream, this.failure);
     this.openWriters.add(writer);
-    void done.then(() => this.openWriters.delete(writer));
-    this.predeflated.set(name, { crc32: () => writer.crc32, size: () => writer.bytesWritten });
-    this.archive.append(stream, { name, date: this.date });
-    return new BundleEntryStream(writer, done, this.failure);
+    const done = this.add(name, { method: 'deflated', data: stream, sizes: () => ({ crc32: writer.crc32, size: writer.bytesWritten }) });
+    void done.then(
+      () => this.openWriters.delete(writer),
+      () => undefined,
+    );
+    return new BundleEntryStream(writer, done);
   }
 
   /**
@@ -199,25 +115,22 @@ export class BundleWriter {
    * bytes are still the ones that were written.
    */
   async appendDeflatedFile(name: string, filePath: string, digest: DeflatedDigest): Promise<void> {
-    this.predeflated.set(name, { crc32: () => digest.crc32, size: () => digest.bytes });
-    const copied = await this.appendStream(name, createReadStream(filePath, { highWaterMark: ENTRY_HIGH_WATER_MARK_BYTES }));
-    if (copied.sha256 !== digest.compressedSha256 || copied.bytes !== digest.compressedBytes) {
-      throw new Error(`the spooled data of ${name} changed on disk before it was zipped (${digest.compressedBytes} → ${copied.bytes} bytes)`);
+    this.throwIfFailed();
+    const source = createReadStream(filePath, { highWaterMark: ENTRY_HIGH_WATER_MARK_BYTES });
+    const copied = hashing(source);
+    await this.withSource(source, this.add(name, { method: 'deflated', data: copied, sizes: () => ({ crc32: digest.crc32, size: digest.bytes }) }));
+    const check = copied.digest();
+    if (check.sha256 !== digest.compressedSha256 || check.bytes !== digest.compressedBytes) {
+      throw new Error(`the spooled data of ${name} changed on disk before it was zipped (${digest.compressedBytes} → ${check.bytes} bytes)`);
     }
   }
 
-  /** Copies a whole stream (a spooled file, a legal-hold zip) into an entry, hashing it on the way. */
+  /** Copies a whole stream (a legal-hold zip, an attachment) into an entry, hashing it on the way. */
   async appendStream(name: string, source: Readable, options: BundleEntryOptions = {}): Promise<EntryDigest> {
     this.throwIfFailed();
-    const hasher = new HashingTransform();
-    const done = this.entryDone();
-    this.openSources.add(source);
-    void done.then(() => this.openSources.delete(source));
-    source.on('error', (err: Error) => hasher.destroy(err));
-    hasher.on('error', (err: Error) => this.fail(err));
-    this.archive.append(source.pipe(hasher), { name, date: this.date, ...(options.store ? { store: true } : {}) });
-    await Promise.race([done, this.failure]);
-    return hasher.digest();
+    const hashed = hashing(source);
+    await this.withSource(source, this.add(name, options.store ? { method: 'store', data: hashed } : { method: 'deflate', data: hashed }));
+    return hashed.digest();
   }
 
   async appendFile(name: string, filePath: string, options: BundleEntryOptions = {}): Promise<EntryDigest> {
@@ -226,30 +139,24 @@ export class BundleWriter {
 
   async appendBuffer(name: string, content: Buffer): Promise<void> {
     this.throwIfFailed();
-    const done = this.entryDone();
-    this.archive.append(content, { name, date: this.date });
-    await Promise.race([done, this.failure]);
+    await this.add(name, { method: 'deflate', data: content });
   }
 
-  /** Writes the central directory, flushes and fsyncs the .tmp file. */
+  /** Writes the central directory and waits until the .tmp file has every byte. */
   async finish(): Promise<EntryDigest> {
     this.throwIfFailed();
-    const closed = once(this.file, 'close');
-    await Promise.race([this.archive.finalize(), this.failure]);
+    const closed = once(this.file.stream, 'close');
+    await Promise.race([this.zip.finish(), this.failure]);
     await Promise.race([closed, this.failure]);
     this.throwIfFailed();
-    await fsyncFile(this.tmpPath);
     this.finished = true;
     return this.output.digest();
   }
 
-  /** Gives the finished bundle its final name (never replacing a file there) and fsyncs the directory. */
+  /** fsyncs the finished bundle and gives it its final name (never replacing a file there). */
   async commit(): Promise<void> {
     if (!this.finished) throw new Error('commit before finish');
-    // link + unlink instead of rename: rename would silently replace a file someone put there meanwhile.
-    await link(this.tmpPath, this.finalPath);
-    await unlink(this.tmpPath);
-    await fsyncDirectory(path.dirname(this.finalPath));
+    await this.file.commit();
   }
 
   /** Stops writing and removes the .tmp file. Safe to call at any point, more than once. */
@@ -259,14 +166,17 @@ export class BundleWriter {
     this.openWriters.clear();
     for (const source of this.openSources) source.destroy();
     this.openSources.clear();
+    this.output.destroy();
+    await this.file.discard();
+  }
+
+  private async withSource(source: Readable, done: Promise<void>): Promise<void> {
+    this.openSources.add(source);
     try {
-      this.archive.abort();
-    } catch {
-      // already finished or aborted
+      await done;
+    } finally {
+      this.openSources.delete(source);
     }
-    this.file.destroy();
-    await once(this.file, 'close').catch(() => undefined);
-    await rm(this.tmpPath, { force: true });
   }
 }
 
@@ -274,7 +184,6 @@ export class BundleEntryStream {
   constructor(
     private readonly writer: DeflatingWriter,
     private readonly done: Promise<void>,
-    private readonly failure: Promise<never>,
   ) {}
 
   get bytesWritten(): number {
@@ -287,8 +196,7 @@ export class BundleEntryStream {
 
   async end(): Promise<DeflatedDigest> {
     const digest = await this.writer.end('sent');
-    await Promise.race([this.done, this.failure]);
+    await this.done;
     return digest;
   }
 }
-

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Queryable } from '../db/pool.js';
+import { loadStoredLegalHoldFiles } from '../read-model/export-selection.js';
 import { ExportError } from './errors.js';
 import { safePathSegment } from './text.js';
 
@@ -22,28 +23,13 @@ export interface LegalHoldFileToExport {
   entryPath: string;
 }
 
-interface Row {
-  custodian: string;
-  file_key: string;
-  file_start_date: string | null;
-  file_end_date: string | null;
-  stored_path: string | null;
-  stored_bytes: number | null;
-  sha256: string | null;
-}
-
 function invalid(message: string): never {
   throw new ExportError('EXPORT_LEGAL_HOLD_FILE_INVALID', message);
 }
 
 export async function loadLegalHoldFiles(db: Queryable, matterId: string, dataDir: string): Promise<LegalHoldFileToExport[]> {
-  const res = await db.query<Row>(
-    `SELECT custodian, file_key, file_start_date, file_end_date, stored_path, stored_bytes, sha256
-     FROM archive.legal_hold_files WHERE matter_id = $1 AND state = 'stored' ORDER BY custodian, file_key`,
-    [matterId],
-  );
   const files: LegalHoldFileToExport[] = [];
-  for (const row of res.rows) {
+  for (const row of await loadStoredLegalHoldFiles(db, matterId)) {
     const label = `legal-hold file ${row.custodian}/${row.file_key} of matter ${matterId}`;
     if (!row.stored_path) invalid(`${label} is marked stored but has no stored path`);
     if (!row.sha256 || !/^[0-9a-f]{64}$/i.test(row.sha256)) invalid(`${label} has no recorded SHA-256, so its copy cannot be checked`);
@@ -70,13 +56,4 @@ export async function loadLegalHoldFiles(db: Queryable, matterId: string, dataDi
     });
   }
   return files;
-}
-
-/** The lower-case emails of a matter's custodians (for RSMF's custodian and direction). */
-export async function loadMatterCustodianEmails(db: Queryable, matterId: string): Promise<string[]> {
-  const res = await db.query<{ email: string }>(
-    'SELECT DISTINCT lower(email) AS email FROM archive.legal_hold_custodians WHERE matter_id = $1 AND email IS NOT NULL',
-    [matterId],
-  );
-  return res.rows.map((r) => r.email);
 }

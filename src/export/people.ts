@@ -1,5 +1,5 @@
-import type { PoolClient } from '../db/pool.js';
-import { buildPeopleQuery } from './selection.js';
+import type { Queryable } from '../db/pool.js';
+import { loadPeopleRows } from '../read-model/export-selection.js';
 import type { ExportFilter } from './types.js';
 
 /**
@@ -50,8 +50,7 @@ export class PeopleDirectory {
 }
 
 /** One pass over the selection in the export's snapshot. */
-export async function loadPeople(client: PoolClient, filter: ExportFilter): Promise<PeopleDirectory> {
-  const query = buildPeopleQuery(filter);
-  const res = await client.query<{ member_id: string; email: string | null; display_name: string | null; external: boolean }>(query.text, query.values);
-  return new PeopleDirectory(res.rows.map((r) => ({ memberId: r.member_id, email: r.email, displayName: r.display_name, external: r.external })));
+export async function loadPeople(db: Queryable, filter: ExportFilter): Promise<PeopleDirectory> {
+  const rows = await loadPeopleRows(db, filter);
+  return new PeopleDirectory(rows.map((r) => ({ memberId: r.member_id, email: r.email, displayName: r.display_name, external: r.external })));
 }

@@ -7,35 +7,39 @@ import { tryAdvisoryLock } from '../db/advisory-lock.js';
 import type { Pool, PoolClient } from '../db/pool.js';
 import { AbortError, InputError, throwIfAborted } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import { countSelection, loadCrossDayThreads, loadMatterCustodianEmails, loadSessionInfos, VersionCursor } from '../read-model/export-selection.js';
 import { systemClock, type Clock } from '../util/clock.js';
 import { VERSION } from '../version.js';
 import { defaultBundlePath, recordedPath, spoolPathFor, tmpPathFor } from './bundle-paths.js';
-import { BundleWriter, type BundleEntryStream } from './bundle-writer.js';
+import { BundleEntryBook } from './bundle-entries.js';
+import { BundleWriter } from './bundle-writer.js';
 import { ExportError, isDiskFull, isExportError } from './errors.js';
 import { completeExportRecord, createExportRecord, failExportRecord, updateExportProgress } from './export-store.js';
 import { summariseFilter } from './filter-summary.js';
-import { loadLegalHoldFiles, loadMatterCustodianEmails, type LegalHoldFileToExport } from './legal-hold-files.js';
-import { MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION, MANIFEST_PATH, renderManifest, type BundleManifest, type ManifestEntry } from './manifest.js';
+import { formatDefinitions, neededLookups } from './formats.js';
+import type { ExportSession, FormatWriter, LookupName, SelectionLookups } from './format-writer.js';
+import { createHeapGuard } from './heap-guard.js';
+import { loadLegalHoldFiles, type LegalHoldFileToExport } from './legal-hold-files.js';
+import { MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION, MANIFEST_PATH, renderManifest, type BundleManifest } from './manifest.js';
 import { describeMessage } from './message-history.js';
 import { loadPeople, PeopleDirectory } from './people.js';
-import { sessionTitle } from './session-title.js';
-import { createHeapGuard } from './heap-guard.js';
 import { checkExportRequest } from './request.js';
-import { buildCountQuery, buildCrossDayThreadQuery, buildVersionQuery, rowToCounts } from './selection.js';
-import { Spool, type SpooledEntry, type SpoolFile } from './spool.js';
+import { sessionTitle } from './session-title.js';
+import { Spool } from './spool.js';
 import { exportLockName, sweepStaleExports } from './stale-exports.js';
 import { safePathSegment } from './text.js';
-import type { ExportCounts, ExportPhase, ExportProgress, ExportRecord, ExportRequest, SessionInfo, VersionRow } from './types.js';
-import { formatCsvHeader, formatCsvRow } from './writers/csv.js';
-import { renderIndexFooter, renderIndexHeader, renderIndexRow, SessionTranscript, type TranscriptContext } from './writers/html.js';
-import { formatJsonlLine } from './writers/jsonl.js';
-import { RsmfSessionWriter, type RsmfContext } from './writers/rsmf.js';
+import type { ExportCounts, ExportFilter, ExportPhase, ExportProgress, ExportRecord, ExportRequest, SessionInfo, VersionRow } from './types.js';
 
 /**
  * One export, start to finish: validate, record it (row + audit), read the selection once from a
- * server-side cursor in a REPEATABLE READ snapshot, stream every entry into the zip, write the
- * manifest last, fsync, rename, record the result. On any failure or abort the .tmp file and the
- * spool are removed and the row is marked failed: nothing that looks complete is left behind.
+ * server-side cursor in a REPEATABLE READ snapshot (src/read-model/export-selection.ts), hand every
+ * version and message to the format writers (format-writer.ts; writers/), pack the spooled entries
+ * and the matter's legal-hold zips, write the manifest last, fsync, give the bundle its name,
+ * record the result. On any failure or abort the .tmp file and the spool are removed and the row is
+ * marked failed: nothing that looks complete is left behind.
+ *
+ * This file is the loop and the bookkeeping (the row, progress, phases, the snapshot); what goes in
+ * an entry is the writers' business, which entry goes where is bundle-entries.ts's.
  *
  * Memory stays flat whatever the export's size: versions are fetched a batch at a time (smaller
  * batches when rows are large), every writer streams with backpressure, an HTML page is written as
@@ -64,7 +68,6 @@ const MAX_FETCH_ROWS = 1000;
 const MIN_FETCH_ROWS = 20;
 /** Aim for batches of about this much row data, so a run of 20k-character bodies cannot balloon memory. */
 const TARGET_BATCH_BYTES = 1024 * 1024;
-const CURSOR = 'export_versions';
 
 export async function runExport(deps: ExportDeps, request: ExportRequest, actor: string, options: RunExportOptions = {}): Promise<ExportRecord> {
   const clock = deps.clock ?? systemClock;
@@ -117,19 +120,6 @@ export async function runExport(deps: ExportDeps, request: ExportRequest, actor:
   }
 }
 
-/** Per session: main message id → its last reply's send time, for threads answered on a later UTC day. */
-async function loadCrossDayThreads(client: PoolClient, filter: ExportRequest['filter']): Promise<Map<string, Map<string, string>>> {
-  const query = buildCrossDayThreadQuery(filter);
-  const res = await client.query<{ session_id: string; main_message_id: string; last_reply_at: string }>(query.text, query.values);
-  const threads = new Map<string, Map<string, string>>();
-  for (const r of res.rows) {
-    let session = threads.get(r.session_id);
-    if (!session) threads.set(r.session_id, (session = new Map()));
-    session.set(r.main_message_id, r.last_reply_at);
-  }
-  return threads;
-}
-
 function describeFailure(err: unknown, finalPath: string): string {
   if (isDiskFull(err)) return `the disk is full (ENOSPC) while writing ${path.dirname(finalPath)}: free some space and run the export again`;
   if (err instanceof AbortError) return 'stopped by a signal before it finished';
@@ -155,16 +145,16 @@ interface BundleOutcome {
   sha256: string;
 }
 
-/** A text entry being written: straight into the zip, or into the spool. */
-type TextSink = BundleEntryStream | SpoolFile;
-
-interface OpenSession {
-  id: string;
-  info: SessionInfo | undefined;
-  name: string | null;
-  transcript?: SessionTranscript;
-  htmlFile?: SpoolFile;
-  rsmf?: RsmfSessionWriter;
+/** Loads, in the export's snapshot, the lookups its formats declared; the others stay empty. */
+async function loadLookups(client: PoolClient, filter: ExportFilter, needed: ReadonlySet<LookupName>): Promise<SelectionLookups> {
+  let custodians: string[] = [];
+  if (needed.has('custodians')) custodians = filter.kind === 'custodians' ? filter.custodians : filter.kind === 'matter' ? await loadMatterCustodianEmails(client, filter.matterId) : [];
+  return {
+    // Who is who, from every record of the selection: names people who only react or receive in a file.
+    people: needed.has('people') ? await loadPeople(client, filter) : new PeopleDirectory(),
+    crossDayThreads: needed.has('crossDayThreads') ? await loadCrossDayThreads(client, filter) : new Map(),
+    custodians: new Set(custodians),
+  };
 }
 
 class ExportJob {
@@ -172,34 +162,23 @@ class ExportJob {
   private phase: ExportPhase = 'preparing';
   private versionsWritten = 0;
   private versionsTotal = 0;
-  private contentBytesDone = 0;
   private bundle: BundleWriter | undefined;
   private spool: Spool | undefined;
+  private entries: BundleEntryBook | undefined;
   private lastProgressWriteMs = 0;
   private progressWrite: Promise<void> = Promise.resolve();
   private readonly heap = createHeapGuard();
 
-  // Writers of the pass. They take one line (or one message) at a time: DeflatingWriter encodes it straight into its buffer.
-  private jsonl: TextSink | undefined;
-  private csv: TextSink | undefined;
-  private indexFile: SpoolFile | undefined;
-  private session: OpenSession | undefined;
+  private writers: FormatWriter[] = [];
+  /** The writers that take each version, and those that take each message (then versions are grouped). */
+  private versionWriters: FormatWriter[] = [];
+  private messageWriters: FormatWriter[] = [];
+  private session: ExportSession | undefined;
   private group: VersionRow[] = [];
   private readonly sessionInfos = new Map<string, SessionInfo>();
-  private readonly spooledCsv: SpooledEntry[] = [];
-  private readonly spooledTranscripts: SpooledEntry[] = [];
-  private readonly spooledRsmf: SpooledEntry[] = [];
-  private readonly manifestEntries: ManifestEntry[] = [];
-  private transcriptContext!: TranscriptContext;
-  private rsmfContext!: RsmfContext;
-  private people = new PeopleDirectory();
 
   constructor(settings: JobSettings) {
     this.s = settings;
-  }
-
-  private has(format: ExportRequest['formats'][number]): boolean {
-    return this.s.request.formats.includes(format);
   }
 
   async run(): Promise<BundleOutcome> {
@@ -209,39 +188,48 @@ class ExportJob {
     try {
       this.bundle = await BundleWriter.open(tmpPathFor(finalPath, exportId), finalPath, this.s.createdAt);
       this.spool = await Spool.create(spoolPathFor(finalPath, exportId));
+      const entries = (this.entries = new BundleEntryBook(this.bundle, this.spool));
 
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       inTransaction = true;
-      const countQuery = buildCountQuery(this.s.request.filter);
-      const counts = rowToCounts((await client.query(countQuery.text, countQuery.values)).rows[0] as Record<string, unknown> | undefined);
-      this.versionsTotal = counts.versions;
       const filter = this.s.request.filter;
+      const counts = await countSelection(client, filter);
+      this.versionsTotal = counts.versions;
       const legalHold = filter.kind === 'matter' ? await loadLegalHoldFiles(client, filter.matterId, deps.config.dataDir) : [];
-      const custodians = filter.kind === 'custodians' ? filter.custodians : filter.kind === 'matter' ? await loadMatterCustodianEmails(client, filter.matterId) : [];
-      this.transcriptContext = { bundleId: exportId, createdAt: this.s.createdAt.toISOString(), filterSummary: summariseFilter(filter) };
-      // Who is who, from every record of the selection: names people who only react or receive in a file.
-      if (this.has('csv') || this.has('html') || this.has('rsmf')) this.people = await loadPeople(client, filter);
-      this.rsmfContext = {
+      const definitions = formatDefinitions(this.s.request.formats);
+      const context = {
         bundleId: exportId,
+        createdAt: this.s.createdAt.toISOString(),
+        filter,
+        formats: this.s.request.formats,
+        filterSummary: summariseFilter(filter),
         generator: `zoom-chat-archiver/${VERSION}`,
-        custodians: new Set(custodians),
-        people: this.people,
-        crossDayThreads: this.has('rsmf') ? await loadCrossDayThreads(client, filter) : new Map(),
+        lookups: await loadLookups(client, filter, neededLookups(definitions)),
       };
+      this.writers = definitions.map((d) => d.create(context, entries.forOwner(d.format)));
+      this.versionWriters = this.writers.filter((w) => w.addVersion);
+      this.messageWriters = this.writers.filter((w) => w.addMessage);
       this.s.log.info({ versionsTotal: counts.versions, sessions: counts.sessions, legalHoldFiles: legalHold.length }, 'selection counted; writing the bundle');
 
       this.phase = 'messages';
       this.report(true);
-      await this.openWriters();
+      for (const writer of this.writers) await writer.begin?.();
       const streamed = await this.readVersions(client);
       await client.query('COMMIT');
       inTransaction = false;
       if (streamed !== counts.versions) throw new Error(`read ${streamed} versions but the snapshot counted ${counts.versions}`);
-      await this.closeWriters(counts);
+      for (const writer of this.writers) await writer.finish(counts);
 
       this.phase = 'packing';
       this.report(true);
-      await this.packSpooledEntries();
+      await entries.packSpooled(
+        () => throwIfAborted(deps.signal),
+        () => {
+          this.heap.check();
+          this.report();
+        },
+      );
+      for (const writer of this.writers) await writer.packFiles?.();
 
       this.phase = 'legal-hold';
       this.report(true);
@@ -261,7 +249,7 @@ class ExportJob {
         counts,
         time_zone: 'UTC',
         legal_hold_files: legalHoldNotes,
-        entries: this.manifestEntries,
+        entries: entries.manifest,
       };
       await this.bundle.appendBuffer(MANIFEST_PATH, renderManifest(manifest));
       const digest = await this.bundle.finish();
@@ -284,34 +272,21 @@ class ExportJob {
 
   // --- the pass over the versions -------------------------------------------------------------
 
-  private async openWriters(): Promise<void> {
-    const bundle = this.bundle as BundleWriter;
-    const spool = this.spool as Spool;
-    // The first of jsonl/csv streams straight into the zip; everything else goes through the spool.
-    if (this.has('jsonl')) this.jsonl = bundle.openEntry('messages.jsonl');
-    if (this.has('csv')) this.csv = this.jsonl ? spool.createFile('messages.csv') : bundle.openEntry('messages.csv');
-    await this.csv?.write(formatCsvHeader());
-    if (this.has('html')) {
-      this.indexFile = spool.createFile('index.html');
-      await this.indexFile.write(renderIndexHeader(this.transcriptContext, this.s.request.formats));
-    }
-  }
-
   private async readVersions(client: PoolClient): Promise<number> {
-    const query = buildVersionQuery(this.s.request.filter);
-    await client.query(`DECLARE ${CURSOR} NO SCROLL CURSOR FOR ${query.text}`, query.values);
+    const cursor = await VersionCursor.open(client, this.s.request.filter);
     let fetchRows = MAX_FETCH_ROWS;
     let streamed = 0;
     // The next batch is asked for before this one is written, so PostgreSQL works while we do.
     const fetch = (rows: number) => {
-      const next = client.query<VersionRow>(`FETCH ${rows} FROM ${CURSOR}`);
+      const next = cursor.fetch(rows);
       next.catch(() => undefined); // awaited below; never an unhandled rejection if we stop first
       return next;
     };
+    const groupMessages = this.messageWriters.length > 0;
     let pending = fetch(fetchRows);
     while (true) {
       throwIfAborted(this.s.deps.signal);
-      const rows = (await pending).rows;
+      const rows = await pending;
       if (rows.length === 0) break;
       let rowBytes = 0;
       for (const row of rows) rowBytes += row.raw.length + (row.body?.length ?? 0);
@@ -324,17 +299,13 @@ class ExportJob {
           await this.closeMessage();
           await this.closeSession();
           await this.openSession(row.session_id);
-        } else if (row.message_id !== this.group[0]?.message_id) {
+        } else if (groupMessages && row.message_id !== this.group[0]?.message_id) {
           await this.closeMessage();
         }
-        this.group.push(row);
-        const name = this.session?.name ?? null;
-        if (this.jsonl) {
-          const wait = this.jsonl.write(formatJsonlLine(row, name));
-          if (wait) await wait;
-        }
-        if (this.csv) {
-          const wait = this.csv.write(formatCsvRow(row, name, this.people));
+        const session = this.session as ExportSession;
+        if (groupMessages) this.group.push(row);
+        for (const writer of this.versionWriters) {
+          const wait = writer.addVersion?.(row, session);
           if (wait) await wait;
         }
       }
@@ -343,7 +314,7 @@ class ExportJob {
       this.heap.check();
       this.report();
     }
-    await client.query(`CLOSE ${CURSOR}`);
+    await cursor.close();
     await this.closeMessage();
     await this.closeSession();
     return streamed;
@@ -353,26 +324,16 @@ class ExportJob {
   private async loadSessionInfos(client: PoolClient, rows: readonly VersionRow[]): Promise<void> {
     const wanted = [...new Set(rows.map((r) => r.session_id))].filter((id) => id !== this.session?.id && !this.sessionInfos.has(id));
     if (wanted.length === 0) return;
-    const res = await client.query<SessionInfo>(
-      `SELECT session_id, name, type, channel_id, member_emails, status, has_external_member FROM public.chat_sessions WHERE session_id = ANY($1::text[])`,
-      [wanted],
-    );
-    for (const info of res.rows) this.sessionInfos.set(info.session_id, info);
+    for (const info of await loadSessionInfos(client, wanted)) this.sessionInfos.set(info.session_id, info);
   }
 
   private async openSession(sessionId: string): Promise<void> {
     const info = this.sessionInfos.get(sessionId);
     this.sessionInfos.delete(sessionId);
     // The same name in every format: a 1:1 chat, unnamed in Zoom, is "1:1 chat: a & b" in CSV and JSONL too.
-    const session: OpenSession = { id: sessionId, info, name: sessionTitle(info, sessionId) };
-    const safeId = safePathSegment(sessionId);
-    if (this.has('html')) {
-      session.transcript = new SessionTranscript(sessionId, info, this.transcriptContext, this.people);
-      session.htmlFile = (this.spool as Spool).createFile(`transcripts/${safeId}.html`);
-      await session.htmlFile.write(session.transcript.renderHeader());
-    }
-    if (this.has('rsmf')) session.rsmf = new RsmfSessionWriter(sessionId, info, safeId, this.rsmfContext);
+    const session: ExportSession = { id: sessionId, info, name: sessionTitle(info, sessionId), safeId: safePathSegment(sessionId) };
     this.session = session;
+    for (const writer of this.writers) await writer.beginSession?.(session);
   }
 
   private async closeMessage(): Promise<void> {
@@ -380,92 +341,35 @@ class ExportJob {
     if (this.group.length === 0 || !session) return;
     const history = describeMessage(this.group, session.info);
     this.group = [];
-    if (session.transcript && session.htmlFile) {
-      const wait = session.htmlFile.write(session.transcript.renderMessage(history));
-      if (wait) await wait;
-    }
-    if (session.rsmf) for (const file of await session.rsmf.add(history)) await this.spoolRsmf(file.path, file.content);
+    for (const writer of this.messageWriters) await writer.addMessage?.(history, session);
   }
 
   private async closeSession(): Promise<void> {
     const session = this.session;
     if (!session) return;
     this.session = undefined;
-    if (session.transcript && session.htmlFile) {
-      await session.htmlFile.write(session.transcript.renderFooter());
-      const entry = await session.htmlFile.end();
-      this.spooledTranscripts.push(entry);
-      this.contentBytesDone += entry.bytes;
-      await this.indexFile?.write(
-        renderIndexRow({ href: entry.entryName, title: session.transcript.title, sessionId: session.id, type: session.info?.type ?? null, stats: session.transcript.stats }),
-      );
-    }
-    if (session.rsmf) {
-      const file = await session.rsmf.flush();
-      if (file) await this.spoolRsmf(file.path, file.content);
-    }
-  }
-
-  private async spoolRsmf(entryName: string, content: Buffer): Promise<void> {
-    const file = (this.spool as Spool).createFile(entryName);
-    await file.write(content);
-    const entry = await file.end();
-    this.spooledRsmf.push(entry);
-    this.contentBytesDone += entry.bytes;
-  }
-
-  private async closeWriters(counts: ExportCounts): Promise<void> {
-    if (this.jsonl) {
-      const digest = await this.jsonl.end();
-      this.manifestEntries.push({ path: 'messages.jsonl', bytes: digest.bytes, sha256: digest.sha256 });
-      this.contentBytesDone += digest.bytes;
-      this.jsonl = undefined;
-    }
-    if (this.csv) {
-      const digest = await this.csv.end();
-      if ('entryName' in digest) this.spooledCsv.push(digest as SpooledEntry);
-      else this.manifestEntries.push({ path: 'messages.csv', bytes: digest.bytes, sha256: digest.sha256 });
-      this.contentBytesDone += digest.bytes;
-      this.csv = undefined;
-    }
-    if (this.indexFile) {
-      await this.indexFile.write(renderIndexFooter(counts));
-      const entry = await this.indexFile.end();
-      this.spooledTranscripts.unshift(entry);
-      this.contentBytesDone += entry.bytes;
-      this.indexFile = undefined;
-    }
+    for (const writer of this.writers) await writer.endSession?.(session);
   }
 
   // --- after the pass ------------------------------------------------------------------------
 
-  /** Copies the spooled (already deflated) entries into the zip, checking each is what was written. */
-  private async packSpooledEntries(): Promise<void> {
-    const bundle = this.bundle as BundleWriter;
-    for (const entry of [...this.spooledCsv, ...this.spooledTranscripts, ...this.spooledRsmf]) {
-      throwIfAborted(this.s.deps.signal);
-      await bundle.appendDeflatedFile(entry.entryName, entry.filePath, entry);
-      this.manifestEntries.push({ path: entry.entryName, bytes: entry.bytes, sha256: entry.sha256 });
-      this.heap.check();
-      this.report();
-    }
-  }
-
   private async packLegalHoldFiles(files: readonly LegalHoldFileToExport[]): Promise<BundleManifest['legal_hold_files']> {
-    const bundle = this.bundle as BundleWriter;
+    const entries = this.entries as BundleEntryBook;
     const notes: BundleManifest['legal_hold_files'] = [];
     for (const file of files) {
       throwIfAborted(this.s.deps.signal);
-      const digest = await bundle.appendFile(file.entryPath, file.absolutePath, { store: true });
-      if (digest.sha256 !== file.sha256 || digest.bytes !== file.bytes) {
-        throw new ExportError(
-          'EXPORT_LEGAL_HOLD_FILE_INVALID',
-          `legal-hold file ${file.custodian}/${file.fileKey} at ${file.absolutePath} does not match what was stored: SHA-256 ${digest.sha256} (${digest.bytes} bytes) on disk, ${file.sha256} recorded`,
-        );
-      }
-      this.manifestEntries.push({ path: file.entryPath, bytes: digest.bytes, sha256: digest.sha256 });
+      await entries.addFile({
+        path: file.entryPath,
+        absolutePath: file.absolutePath,
+        store: true,
+        expected: { bytes: file.bytes, sha256: file.sha256 },
+        mismatch: (actual) =>
+          new ExportError(
+            'EXPORT_LEGAL_HOLD_FILE_INVALID',
+            `legal-hold file ${file.custodian}/${file.fileKey} at ${file.absolutePath} does not match what was stored: SHA-256 ${actual.sha256} (${actual.bytes} bytes) on disk, ${file.sha256} recorded`,
+          ),
+      });
       notes.push({ path: file.entryPath, custodian: file.custodian, file_key: file.fileKey, file_start_date: file.fileStartDate, file_end_date: file.fileEndDate });
-      this.contentBytesDone += digest.bytes;
       this.report();
     }
     return notes;
@@ -474,12 +378,11 @@ class ExportJob {
   // --- progress ------------------------------------------------------------------------------
 
   private snapshot(): ExportProgress {
-    const inFlight = (this.jsonl?.bytesWritten ?? 0) + (this.csv?.bytesWritten ?? 0) + (this.indexFile?.bytesWritten ?? 0) + (this.session?.htmlFile?.bytesWritten ?? 0);
     return {
       phase: this.phase,
       versionsWritten: this.versionsWritten,
       versionsTotal: this.versionsTotal,
-      contentBytes: this.contentBytesDone + inFlight,
+      contentBytes: this.entries?.contentBytes ?? 0,
       bundleBytes: this.bundle?.bytesWritten ?? 0,
       elapsedMs: this.s.clock.now().getTime() - this.s.createdAt.getTime(),
     };

@@ -1,5 +1,5 @@
 import type { exports } from '../db/schema.js';
-import type { ChatMessageVersionColumns, IsoDate } from '../domain/types.js';
+import type { ExportCounts, ExportFilter } from '../read-model/export-selection.js';
 
 /**
  * Export glossary
@@ -8,7 +8,8 @@ import type { ChatMessageVersionColumns, IsoDate } from '../domain/types.js';
  *                 last) listing every other entry's path, size and SHA-256.
  * - **entry**     One file inside the bundle (`messages.jsonl`, `transcripts/<session>.html`, …).
  * - **filter**    What the export selects: a legal-hold matter, custodians over a date range, or
- *                 sessions; optionally narrowed by a full-text query.
+ *                 sessions; optionally narrowed by a full-text query. The filters, the version rows
+ *                 and the SQL behind them are the read model's: src/read-model/export-selection.ts.
  * - **version row** One row of the `chat_message_versions` view selected by the filter.
  * - **message group** The consecutive version rows of one message (the selection is ordered by
  *                 session, send time, message id, version time).
@@ -20,32 +21,7 @@ import type { ChatMessageVersionColumns, IsoDate } from '../domain/types.js';
 export const EXPORT_FORMATS = ['jsonl', 'csv', 'html', 'rsmf'] as const;
 export type ExportFormat = (typeof EXPORT_FORMATS)[number];
 
-export interface MatterFilter {
-  kind: 'matter';
-  matterId: string;
-  query?: string;
-}
-
-export interface CustodianFilter {
-  kind: 'custodians';
-  /** Lower-case emails, 1–100, sorted. */
-  custodians: string[];
-  /** UTC days, both inclusive. */
-  from: IsoDate;
-  to: IsoDate;
-  query?: string;
-}
-
-export interface SessionFilter {
-  kind: 'sessions';
-  sessionIds: string[];
-  /** Optional UTC-day bounds on the send time, both inclusive. */
-  from?: IsoDate;
-  to?: IsoDate;
-  query?: string;
-}
-
-export type ExportFilter = MatterFilter | CustodianFilter | SessionFilter;
+export type { MatterFilter, CustodianFilter, SessionFilter, ExportFilter, ExportCounts, VersionFile, VersionRow, SessionInfo } from '../read-model/export-selection.js';
 
 /** A validated, normalised request (see request.ts). */
 export interface ExportRequest {
@@ -58,46 +34,7 @@ export interface ExportRequest {
   requestedBy?: string;
 }
 
-export interface ExportCounts {
-  sessions: number;
-  /** Distinct (session, message) pairs. */
-  messages: number;
-  versions: number;
-  /** Versions of kind `edited`. */
-  edits: number;
-  /** Versions of kind `deleted`. */
-  deletions: number;
-  /** Distinct (session, message, file id) triples referenced by the selected versions. */
-  files: number;
-}
-
 export const ZERO_COUNTS: Readonly<ExportCounts> = Object.freeze({ sessions: 0, messages: 0, versions: 0, edits: 0, deletions: 0, files: 0 });
-
-/** One file a message references, as Zoom listed it (the download URL is never exported). */
-export interface VersionFile {
-  file_id?: unknown;
-  file_name?: unknown;
-  file_size?: unknown;
-}
-
-/** One row of the selection. Times are ISO 8601 UTC strings with milliseconds. */
-export interface VersionRow extends ChatMessageVersionColumns {
-  action_at: string;
-  sent_at: string | null;
-  /** The item exactly as Zoom sent it, as JSON text (jsonb's canonical form). */
-  raw: string;
-}
-
-/** A session as the read model knows it (public.chat_sessions). */
-export interface SessionInfo {
-  session_id: string;
-  name: string | null;
-  type: string | null;
-  channel_id: string | null;
-  member_emails: string[] | null;
-  status: string | null;
-  has_external_member: boolean | null;
-}
 
 export type ExportState = 'running' | 'complete' | 'failed';
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { createWriteStream, type WriteStream } from 'node:fs';
-import { link, mkdir, readdir, rename, stat, statfs, unlink } from 'node:fs/promises';
+import type { WriteStream } from 'node:fs';
+import { mkdir, statfs } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -10,13 +10,21 @@ import { AbortError, ZoomApiError, hasCode, isArchiverError } from '../errors.js
 import type { Logger } from '../logging/logger.js';
 import { asTypedError, classifyFailure, describeFailure } from '../util/failure.js';
 import { runConcurrently } from '../util/run-concurrently.js';
-import { fsyncDirectory, fsyncFile, hashFile } from '../util/files.js';
+import {
+  FileConflictError,
+  createTempWriteStream,
+  placeWithoutOverwrite as placeFile,
+  removeIfPresent as removeFile,
+  sweepStaleTemps,
+  syncDirectory as syncDirectoryEntry,
+  syncFile as syncFileContent,
+} from '../storage/atomic-file.js';
 import { abortErrorFor, sleepOrAbort } from '../zoom/abort.js';
 import { computeBackoffMs, type BackoffOptions } from '../zoom/backoff.js';
 import { discard, headerValue, networkErrorCode, readErrorBodyText } from '../zoom/http-transport.js';
 import { LEGAL_HOLD_ENDPOINTS, openFileDownload } from '../zoom/legal-hold.js';
 import { actorOf, type LegalHoldDeps } from './deps.js';
-import { LegalHoldStorageError, storageFailure, systemErrorCode } from './errors.js';
+import { LegalHoldStorageError, storageFailure } from './errors.js';
 import { claimFile, fileSubject, loadFiles, recordAttemptFailure, recordStored, releaseFile, type FileRecord } from './file-store.js';
 import { LEGAL_HOLD_DIR, TEMP_SUFFIX, resolveStoredPath, storedRelativePath, tempPathFor, type FileIdentity } from './storage-paths.js';
 import { inspectZip } from './zip-check.js';
@@ -31,8 +39,9 @@ import { inspectZip } from './zip-check.js';
  * can no longer record anything), stream the
  * body into `<file_key>.zip.tmp` beside its final place while hashing it (SHA-256) and counting its
  * bytes, check the count against Content-Length, fsync, check that it is a readable zip, then move
- * it into place with `link` — which, unlike `rename`, never replaces an existing file — and fsync
- * the directory. Only then is the row marked stored. Any failure removes the temporary file, so a
+ * it into place without ever replacing an existing file and fsync the directory
+ * (src/storage/atomic-file.ts: `link`, or a checked `rename` where there are no hard links; the
+ * file's lock owns the name meanwhile). Only then is the row marked stored. Any failure removes the temporary file, so a
  * file that looks complete always is. Memory stays flat: the body streams with backpressure.
  *
  * A broken transfer (reset, short body, bad zip, 5xx) is retried with capped, jittered backoff up
@@ -336,7 +345,12 @@ async function streamToFile(
   // so the file stream also "errors" when the network broke, and the body when the disk is full.
   let firstFailure: { side: 'read' | 'write'; err: unknown } | undefined;
   body.once('error', (err) => (firstFailure ??= { side: 'read', err }));
-  const sink = createWriteStream(tempPath, { flags: 'wx', mode: 0o640, highWaterMark: WRITE_HIGH_WATER_MARK });
+  let sink: WriteStream;
+  try {
+    sink = await createTempWriteStream(tempPath, { mode: 0o640, highWaterMark: WRITE_HIGH_WATER_MARK });
+  } catch (err) {
+    throw storageFailure(err, 'write', tempPath);
+  }
   sink.once('error', (err) => (firstFailure ??= { side: 'write', err }));
   // A Transform rather than an async generator: one callback per chunk, no promise per chunk, so
   // a 2 GiB body does not churn the young generation (peak RSS stays lower).
@@ -356,8 +370,7 @@ async function streamToFile(
     await pipeline(body, tap, sink, { signal });
   } catch (err) {
     const failure = firstFailure;
-    // The file is opened asynchronously: a body that fails at once can beat the open, which then
-    // still creates the file. Wait until the stream has closed it, so the caller's unlink is last.
+    // Wait until the stream has closed its descriptor, so the caller's unlink is last.
     await closedStream(sink);
     if (signal.aborted) throw abortErrorFor(signal);
     if (tooLong) throw new ZoomApiError('ZOOM_INVALID_RESPONSE', `Zoom sent more bytes than its Content-Length (${contentLength})`, details);
@@ -394,48 +407,22 @@ async function requireFreeSpace(directory: string, bytes: number | undefined): P
 }
 
 /**
- * Moves the checked temporary file to its final name without ever replacing a file there: `link`
- * fails if the name exists. An existing file with the same bytes (an interrupted run got that
- * far) is kept; one with other bytes is a conflict, reported, and left untouched.
+ * Moves the checked temporary file to its final name without ever replacing a file there. An
+ * existing file with the same bytes (an interrupted run got that far) is kept; one with other bytes
+ * is a conflict, reported, and left untouched.
  */
 async function placeWithoutOverwrite(tempPath: string, finalPath: string, expected: { bytes: number; sha256: string }): Promise<'placed' | 'identical-existing'> {
   try {
-    await link(tempPath, finalPath);
+    return await placeFile(tempPath, finalPath, { expected });
   } catch (err) {
-    const code = systemErrorCode(err);
-    if (code === 'EEXIST') {
-      const existing = await hashFile(finalPath);
-      await removeIfPresent(tempPath);
-      if (existing.bytes === expected.bytes && existing.sha256 === expected.sha256) return 'identical-existing';
-      throw new LegalHoldStorageError(
-        'LEGAL_HOLD_PATH_CONFLICT',
-        `${finalPath} already exists with other content (sha256 ${existing.sha256}, ${existing.bytes} bytes; the download has ${expected.sha256}, ${expected.bytes} bytes); it was not overwritten — check the file and the legal_hold_files view`,
-        finalPath,
-      );
-    }
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV' && code !== 'ENOSYS') throw storageFailure(err, 'move into place', finalPath);
-    // No hard links on this file system: rename, having checked the name is free (we hold the file's lock).
-    try {
-      await stat(finalPath);
-      throw new LegalHoldStorageError('LEGAL_HOLD_PATH_CONFLICT', `${finalPath} already exists; it was not overwritten`, finalPath);
-    } catch (statErr) {
-      if (statErr instanceof LegalHoldStorageError) throw statErr;
-      if (systemErrorCode(statErr) !== 'ENOENT') throw storageFailure(statErr, 'inspect', finalPath);
-    }
-    try {
-      await rename(tempPath, finalPath);
-    } catch (renameErr) {
-      throw storageFailure(renameErr, 'move into place', finalPath);
-    }
-    return 'placed';
+    if (err instanceof FileConflictError) throw new LegalHoldStorageError('LEGAL_HOLD_PATH_CONFLICT', `${err.message} — check the file and the legal_hold_files view`, finalPath);
+    throw storageFailure(err, 'move into place', finalPath);
   }
-  await unlink(tempPath);
-  return 'placed';
 }
 
 async function syncFile(filePath: string): Promise<void> {
   try {
-    await fsyncFile(filePath);
+    await syncFileContent(filePath);
   } catch (err) {
     throw storageFailure(err, 'flush to disk', filePath);
   }
@@ -443,7 +430,7 @@ async function syncFile(filePath: string): Promise<void> {
 
 async function syncDirectory(directory: string): Promise<void> {
   try {
-    await fsyncDirectory(directory);
+    await syncDirectoryEntry(directory);
   } catch (err) {
     throw storageFailure(err, 'flush the directory', directory);
   }
@@ -451,71 +438,58 @@ async function syncDirectory(directory: string): Promise<void> {
 
 async function removeIfPresent(filePath: string): Promise<boolean> {
   try {
-    await unlink(filePath);
-    return true;
+    return await removeFile(filePath);
   } catch (err) {
-    if (systemErrorCode(err) === 'ENOENT') return false;
     throw storageFailure(err, 'remove', filePath);
   }
 }
 
 /**
  * Removes temporary files a crashed or killed run left: one whose file's lock is free is nobody's
- * (we take the lock to be sure), one that belongs to no known file only once it is an hour old.
+ * (we take the lock, and remove it while holding it), one that belongs to no known file only once
+ * it is an hour old.
  */
 export async function sweepStaleTempFiles(deps: LegalHoldDeps, logger: Logger): Promise<number> {
   const root = path.join(deps.config.dataDir, LEGAL_HOLD_DIR);
-  let temps: string[];
+  let known: Map<string, FileIdentity> | undefined;
+  const ownerOf = async (temp: string) => {
+    if (!known) {
+      known = new Map();
+      for (const f of await loadFiles(deps.pool)) known.set(tempPathFor(resolveStoredPath(deps.config.dataDir, storedRelativePath(f))), f);
+    }
+    return known.get(temp);
+  };
+  let swept;
   try {
-    temps = await findTempFiles(root);
+    // legal-hold/<matter>/<custodian>/<file>.zip.tmp: two directory levels below the root.
+    swept = await sweepStaleTemps({
+      root,
+      depth: 2,
+      isTemp: (name) => name.endsWith(TEMP_SUFFIX),
+      decide: async (temp, remove) => {
+        if (!temp.info.isFile()) return false;
+        const owner = await ownerOf(temp.path);
+        let removed: boolean;
+        if (owner) {
+          const lock = await tryAdvisoryLock(deps.pool, fileLockName(owner));
+          if (!lock) return false; // Being downloaded right now.
+          try {
+            removed = await remove();
+          } finally {
+            await lock.release();
+          }
+        } else {
+          if (deps.clock.now().getTime() - temp.info.mtimeMs < ORPHAN_TEMP_MIN_AGE_MS) return false;
+          removed = await remove();
+        }
+        if (removed) logger.info({ tempPath: temp.path, file: owner ? fileSubject(owner) : null }, 'removed a temporary file an interrupted download left');
+        return removed;
+      },
+    });
   } catch (err) {
-    if (systemErrorCode(err) !== 'ENOENT') logger.warn({ err, root }, 'could not look for stale temporary files; downloads will report any problem with the directory');
+    logger.warn({ err, root }, 'could not look for stale temporary files; downloads will report any problem with the directory');
     return 0;
   }
-  if (temps.length === 0) return 0;
-  const known = new Map<string, FileIdentity>();
-  for (const f of await loadFiles(deps.pool)) known.set(tempPathFor(resolveStoredPath(deps.config.dataDir, storedRelativePath(f))), f);
-  let swept = 0;
-  for (const temp of temps) {
-    const owner = known.get(temp);
-    try {
-      let removed = false;
-      if (owner) {
-        const lock = await tryAdvisoryLock(deps.pool, fileLockName(owner));
-        if (!lock) continue; // Being downloaded right now.
-        try {
-          removed = await removeIfPresent(temp);
-        } finally {
-          await lock.release();
-        }
-      } else {
-        const info = await stat(temp);
-        if (deps.clock.now().getTime() - info.mtimeMs < ORPHAN_TEMP_MIN_AGE_MS) continue;
-        removed = await removeIfPresent(temp);
-      }
-      if (!removed) continue;
-      swept++;
-      logger.info({ tempPath: temp, file: owner ? fileSubject(owner) : null }, 'removed a temporary file an interrupted download left');
-    } catch (err) {
-      logger.warn({ err, tempPath: temp }, 'could not remove a stale temporary file');
-    }
-  }
-  return swept;
-}
-
-async function findTempFiles(root: string): Promise<string[]> {
-  const found: string[] = [];
-  // legal-hold/<matter>/<custodian>/<file>.zip.tmp: exactly three levels.
-  for (const matter of await readdir(root, { withFileTypes: true })) {
-    if (!matter.isDirectory()) continue;
-    const matterDir = path.join(root, matter.name);
-    for (const custodian of await readdir(matterDir, { withFileTypes: true })) {
-      if (!custodian.isDirectory()) continue;
-      const custodianDir = path.join(matterDir, custodian.name);
-      for (const entry of await readdir(custodianDir, { withFileTypes: true })) {
-        if (entry.isFile() && entry.name.endsWith(TEMP_SUFFIX)) found.push(path.join(custodianDir, entry.name));
-      }
-    }
-  }
-  return found;
+  for (const { path: tempPath, error } of swept.failed) logger.warn({ err: error, tempPath }, 'could not remove a stale temporary file');
+  return swept.removed.length;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { emojiOf, topLevelArrayText } from '../../src/export/reactions.js';
-import { encodeName, formatAddressHeader, formatHeader, formatParticipantsHeader, rsmfDisplay } from '../../src/export/writers/rsmf.js';
+import { encodeName, formatAddressHeader, formatHeader, formatParticipantsHeader } from '../../src/export/writers/rsmf-mime.js';
+import { rsmfDisplay } from '../../src/export/writers/rsmf.js';
 import { decodeHeaderValue } from './rsmf-conformance.js';
 
 // Pieces of the export writers on their own — the RFC 5322 / 2047 headers of the RSMF wrapper,

@@ -1,3 +1,4 @@
+import type { FormatDefinition, TextEntry } from '../format-writer.js';
 import { bodyStateOf } from '../message-history.js';
 import type { PeopleDirectory } from '../people.js';
 import { reactionsOf, type Reaction } from '../reactions.js';
@@ -103,3 +104,23 @@ export function formatCsvRow(row: VersionRow, sessionName: string | null, people
       .join(',') + '\r\n'
   );
 }
+
+/** messages.csv streams straight into the zip when JSONL is not exported, and through the spool when it is. */
+export const csvFormat: FormatDefinition = {
+  format: 'csv',
+  needs: ['people'],
+  create(context, entries) {
+    const people = context.lookups.people;
+    let file: TextEntry | undefined;
+    return {
+      async begin() {
+        file = entries.openText('messages.csv', { streamIntoZip: true });
+        await file.write(formatCsvHeader());
+      },
+      addVersion: (row, session) => file?.write(formatCsvRow(row, session.name, people)),
+      async finish() {
+        await file?.end();
+      },
+    };
+  },
+};

@@ -1,3 +1,4 @@
+import type { FormatDefinition, TextEntry } from '../format-writer.js';
 import type { MessageEdit, MessageHistory } from '../message-history.js';
 import { bodyStateOf } from '../message-history.js';
 import type { PeopleDirectory } from '../people.js';
@@ -280,3 +281,41 @@ export function renderIndexFooter(counts: ExportCounts): string {
     'Check this bundle with <code>zoom-chat-archiver export verify &lt;bundle.zip&gt;</code>.</footer>\n</body>\n</html>\n'
   );
 }
+
+/** index.html and one page per session, both through the spool: index.html is finished last and packed first. */
+export const htmlFormat: FormatDefinition = {
+  format: 'html',
+  needs: ['people'],
+  create(context, entries) {
+    const transcriptContext: TranscriptContext = { bundleId: context.bundleId, createdAt: context.createdAt, filterSummary: context.filterSummary };
+    let index: TextEntry | undefined;
+    let page: { transcript: SessionTranscript; file: TextEntry } | undefined;
+    return {
+      async begin() {
+        index = entries.openText('index.html');
+        await index.write(renderIndexHeader(transcriptContext, context.formats));
+      },
+      async beginSession(session) {
+        const transcript = new SessionTranscript(session.id, session.info, transcriptContext, context.lookups.people);
+        page = { transcript, file: entries.openText(`transcripts/${session.safeId}.html`) };
+        await page.file.write(transcript.renderHeader());
+      },
+      async addMessage(message) {
+        const wait = page?.file.write(page.transcript.renderMessage(message));
+        if (wait) await wait;
+      },
+      async endSession(session) {
+        if (!page) return;
+        const { transcript, file } = page;
+        page = undefined;
+        await file.write(transcript.renderFooter());
+        await file.end();
+        await index?.write(renderIndexRow({ href: file.path, title: transcript.title, sessionId: session.id, type: session.info?.type ?? null, stats: transcript.stats }));
+      },
+      async finish(counts) {
+        await index?.write(renderIndexFooter(counts));
+        await index?.end();
+      },
+    };
+  },
+};

@@ -1,3 +1,4 @@
+import type { FormatDefinition, TextEntry } from '../format-writer.js';
 import { bodyStateOf } from '../message-history.js';
 import type { VersionRow } from '../types.js';
 
@@ -19,3 +20,21 @@ export function formatJsonlLine(row: VersionRow, sessionName: string | null): st
     `"archived_at":${str(row.archived_at)},"content_sha256":${str(row.content_sha256)},"body_state":"${bodyStateOf(row)}","raw":${row.raw}}\n`
   );
 }
+
+/** messages.jsonl streams straight into the zip: it is the first entry to ask. */
+export const jsonlFormat: FormatDefinition = {
+  format: 'jsonl',
+  needs: [],
+  create(_context, entries) {
+    let file: TextEntry | undefined;
+    return {
+      async begin() {
+        file = entries.openText('messages.jsonl', { streamIntoZip: true });
+      },
+      addVersion: (row, session) => file?.write(formatJsonlLine(row, session.name)),
+      async finish() {
+        await file?.end();
+      },
+    };
+  },
+};
