@@ -20,20 +20,10 @@ export function safePathSegment(id: string): string {
   return `${cleaned}~${createHash('sha256').update(id).digest('hex').slice(0, 12)}`;
 }
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(value >= 100 ? 0 : 1)} ${units[unit]}`;
-}
-
 /** `2026-05-21T10:15:00.123Z` → `2026-05-21 10:15:00 UTC` for people. */
 export function formatUtc(iso: string | null): string {
   if (!iso) return 'unknown time';
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)} UTC`;
 }
+
+export { formatBytes } from '../util/bytes.js';

@@ -18,6 +18,8 @@ import { checkBundleRsmf } from './rsmf-conformance.js';
 // (archiver 7.0.1 with its private-internals patch), so this test is what proves that rebuild
 // changed nothing in any format or in the zip itself. A deliberate change to a format changes the
 // entry hashes here: update them in the same commit and say why.
+// Updated once since: file sizes in HTML transcripts are labelled in binary units (KiB, MiB), as
+// they are computed (the transcripts said "KB" for 1,024 bytes).
 //
 // Entry contents (each entry's SHA-256, from the manifest) are compared everywhere; the bundle's own
 // SHA-256 also depends on the deflate implementation, so it is compared only under the zlib it was
@@ -214,14 +216,14 @@ async function writeGoldenArchive(): Promise<void> {
 
 const GOLDEN = {
   'sessions-all': {
-    sha256: '83123ac4cd31306671272488cd39a74c8e8edeeed796a865625157d910924a71',
+    sha256: '82a5b8d8dd1c9c55b1257ee8f9e5f54f80734e6453fa4769d3434e3f95f25b45',
     entries: {
       'messages.jsonl': '5641598 92ba0ea1749c2ec1b339b6e49ddacfef12dd211f270c74a1c97bbcd66d4202b5',
       'messages.csv': '3408774 ff28694ad3a70cbb1d52e041b9abcfaab98e38cbd265e9c27caace94e4ec98e4',
       'index.html': '4590 1d4613b25f2440dda6d3d887e02d749835f377d7a02a293250cb8885b7378062',
       'transcripts/golden-1to1.html': '5503 b7f895a1320be4ae225754da89480457d54b3eee58f2c2d467945ff02632445f',
       'transcripts/golden-busy.html': '4092937 a3c73d8f44c20e93c9faf73d7da61fce8656d7262a06f8296d77636dfa26c566',
-      'transcripts/golden-group.html': '9263 29f49160be79925a6ebe9dd9f47ce8785f2c26a72a4b088325f5d80de6334096',
+      'transcripts/golden-group.html': '9264 5810c71456fcd8d9ab1fe88d9e581437905174197f5dd9301f56bc9e8d0a82fe',
       'transcripts/golden_odd_id~2d96f1538c94.html': '4082 60d9f033503c8d5f9ec107943261094a328fdf027bfe4386f556ace44e1ebc51',
       'rsmf/golden-1to1/2026-10-02.rsmf': '2504 82ccfbf55861959359b09d55859c5184a222550551c238fceb6967661638f88e',
       'rsmf/golden-busy/2026-10-02.rsmf': '2415736 eac9477b416b2460ac7eb9b889bf7e51359cc998acd7b01a677f29dc3255a986',
@@ -229,7 +231,7 @@ const GOLDEN = {
       'rsmf/golden-group/2026-10-01--2026-10-03.rsmf': '3552 43e06819f2e70ad16a70fe09ade07115ca2f4903ef8d0d7eadd6f7c92ce5da0e',
       'rsmf/golden-group/2026-10-04.rsmf': '2045 845914cf968dac86b171d9af177c357de137a3f5f4f37a05c16ddc985bebda51',
       'rsmf/golden_odd_id~2d96f1538c94/2026-10-03.rsmf': '2137 2eb034a43b07aee4d86263a18c2734a14f8b7df6264fcde5a6287446f7a94a5e',
-      'manifest.json': 'bb57154a2424766ef75e4dd8efb6d6e682fd045c7175fa27a73bc2577110f5de',
+      'manifest.json': '8c0bc4d37f8637895de150ffd89738686cc13f559dde40ac4cf900619afddec8',
     },
   },
   custodian: {
@@ -246,31 +248,31 @@ const GOLDEN = {
     },
   },
   matter: {
-    sha256: '5e2a0a03ecc51943728dcee94d018e65e9ad7318713b5a49689df55961d919cd',
+    sha256: 'abef634b98c949d883da1d78e0e89a6e7744841e02502d70b4ca57dc27ff069a',
     entries: {
       'messages.jsonl': '5640386 421bfeec5379388e0ebb7086db845c027fa1d215558778ccd08657add28fa2f5',
       'messages.csv': '3408275 ad027c7356ae2919fe5ec8cdc3f29d96e26361b97edfe348adf3305d231cd612',
       'index.html': '4340 52bcf2aa6b6c72e9425a5911c2d63ea39917d1a994d50517ca48e1295c67942a',
       'transcripts/golden-1to1.html': '5524 dada71924f23fbf11a27a0fd36fd515df5494774b11948719dbcf3528d699e6d',
       'transcripts/golden-busy.html': '4092958 262f6d804e6920a581a7912fee2c638b6581e55d575b1bbc4020e3c6e1af24f3',
-      'transcripts/golden-group.html': '8980 5872058fd3f8e1f3ccddc303cd6afd21be85734926f25b4150a4714a148f3417',
+      'transcripts/golden-group.html': '8981 128d5917fb48d8b1acb89043d6ac94dc3b2900802e40bbc39465188eb69a966a',
       'rsmf/golden-1to1/2026-10-02.rsmf': '2571 ac9dca3148f2d30e937e8286f84d43cc204a997d374191883c63c9cc7c7f4003',
       'rsmf/golden-busy/2026-10-02.rsmf': '2419229 340e7997d75c908fd29ace0d07f026f0e7fc2a474aa03f352d5a290ac28c0b94',
       'rsmf/golden-busy/2026-10-02-part-2.rsmf': '14517 81be35007923e0998580eb317bc240c932801ca755a55d80d56d44b39c07c7c2',
       'rsmf/golden-group/2026-10-01--2026-10-03.rsmf': '3627 f2d1b2f5837c712dfe708fdda4c3076b9c7e0093acb1880d54397eee0787c768',
       'legal-hold/ada@example.com/file-a.zip': '9792 c2a3c3b7a766c60ee2945155022ae9f1ac04433123e9c39b69b8f9374675053d',
       'legal-hold/ada@example.com/file-b.zip': '11160 46bf6b77be8f88550905e1294c1961542468d336831e3a0293c4d2f6b34e1ccb',
-      'manifest.json': '763627612b70de8f09a99ef9e5d1542d9d6e38ea561bd93b7889ec129262d3c1',
+      'manifest.json': '236c9f8cb4a11551c5b222eb177fda634cdbd8df0649d7784cf56a0c6ad6e80a',
     },
   },
   'csv-html': {
-    sha256: '9d17ffeb6efbea29faee5da29836ddd4ed80a0fbc696dff09b151ce6866df777',
+    sha256: '09612320fd6e890785d5945c8df7929351bf255c1fe95b24270093604de68a31',
     entries: {
       'messages.csv': '3407695 d50b9278b548fad1f809f400a1593d19039f78b4080ef7b579df43799474840e',
       'index.html': '3915 8ed2f100754515c760468df2221fa6fda326e5c426a0a8e72c16f1699e0e1a36',
       'transcripts/golden-busy.html': '4092961 8a4e5760f8545f790ef80057135168b7f190a5bd8b6494060f4b77cb5923e0db',
-      'transcripts/golden-group.html': '9287 ce85e87fc308b555bd52f8240536b58aa4db7da859e96e829e2909c7b3c4db9b',
-      'manifest.json': '89c15b3cefe15ee9826a92c9ecfd8143d0b9610a5e07e792bf48878da261780e',
+      'transcripts/golden-group.html': '9288 706478691e5b78cce0518bd039371705777eae233a1e887d80374fe48fdec8a1',
+      'manifest.json': '9a4ce341545d38e39303221966051a7dfc47afe062a2cd7124d19b7eb875df9b',
     },
   },
   query: {

@@ -32,6 +32,7 @@ import type { CommandContext } from '../context.js';
 import { EXIT, type ExitCode } from '../exit-codes.js';
 import { formatTable } from '../format-table.js';
 import { runCommand as run } from '../run-command.js';
+import { formatBytes } from '../../util/bytes.js';
 
 /**
  * `zoom-chat-archiver legal-hold …`: manage Zoom's legal-hold matters from here and keep every zip
@@ -185,17 +186,8 @@ function printJson(value: unknown): void {
 
 const STATE_MARK: Readonly<Record<string, string>> = { active: 'active', deleted_in_zoom: 'DELETED IN ZOOM (still held)', deleted_here: 'deleted here (released)' };
 
-function formatBytes(bytes: number | null): string {
-  if (bytes === null) return '';
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]}`;
+function formatSize(bytes: number | null): string {
+  return bytes === null ? '' : formatBytes(bytes);
 }
 
 function dateRange(from: string | null, to: string | null): string {
@@ -223,7 +215,7 @@ function fileRows(files: readonly FileRecord[]): Array<Record<string, unknown>> 
     file_key: f.fileKey,
     dates: `${f.fileStartDate ?? '?'} … ${f.fileEndDate ?? '?'}`,
     state: f.state,
-    size: formatBytes(f.storedBytes ?? f.announcedBytes),
+    size: formatSize(f.storedBytes ?? f.announcedBytes),
     entries: f.zipEntries ?? f.fileCount ?? '',
     attempts: f.attempts,
     detail: f.state === 'stored' ? `sha256 ${f.sha256?.slice(0, 16) ?? ''}… ${f.storedPath ?? ''}` : (f.lastError ?? ''),
