@@ -98,9 +98,9 @@ export interface VersionIdentity {
   sessionId: string;
   messageId: string;
   kind: string;
-  /** Microseconds since the epoch. */
-  actionAtMicros: string | bigint;
-  sentAtMicros: string | bigint | null;
+  /** In the hashed form (proofTime): `2026-11-21T15:00:00.123000Z`. */
+  actionAt: string;
+  sentAt: string | null;
   contentSha256: Buffer;
 }
 
@@ -111,8 +111,8 @@ export function versionLeaf(v: VersionIdentity): Buffer {
     .update(proofField(v.sessionId))
     .update(proofField(v.messageId))
     .update(proofField(v.kind))
-    .update(proofField(proofTime(v.actionAtMicros)))
-    .update(proofField(proofTime(v.sentAtMicros)))
+    .update(proofField(v.actionAt))
+    .update(proofField(v.sentAt))
     .update(v.contentSha256)
     .digest();
 }

@@ -40,7 +40,7 @@ async function writeEntries(db: TestDatabase, n: number, prefix = 'test'): Promi
         subjectId: `${prefix}-${i}`,
         before: i % 3 === 0 ? null : { n: i },
         after: { n: i + 1, text: 'naïve café ☕ "quoted" \\ back\nslash', nested: { z: 1, a: [1, 2.50, '3'] } },
-        details: i % 2 === 0 ? undefined : { big: 12345678901234567890, tiny: 1e-7 },
+        details: i % 2 === 0 ? undefined : { big: Number.MAX_SAFE_INTEGER, tiny: 1e-7 },
       }),
     );
   }
