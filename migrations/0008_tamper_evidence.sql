@@ -325,8 +325,9 @@ CREATE TRIGGER message_versions_append_only BEFORE UPDATE OR DELETE ON archive.m
 --> statement-breakpoint
 
 -- Retention's one path for disposing of archived versions. Whole messages only, never one covered by
--- a legal-hold matter that still holds (held_messages, checked here under locks that keep matters,
--- custodians, sessions and versions from changing until the transaction ends), and each version that
+-- a legal-hold matter that still holds (held_messages) nor one a custodian of such a matter sent or
+-- received (checked here under locks that keep matters, custodians, sessions and versions from
+-- changing until the transaction ends), and each version that
 -- goes is listed with its identity and content hash in `retention.dispose` audit events (2,000 a
 -- row), followed by one `retention.apply` event with the totals. Raises (and disposes of nothing)
 -- when the plan no longer matches the archive: ZC409 stale plan, ZC423 held data.
@@ -334,7 +335,7 @@ CREATE FUNCTION archive.dispose_versions(p_version_ids bigint[], p_plan jsonb, p
 LANGUAGE plpgsql AS $$
 DECLARE
   wanted bigint;
-  found bigint;
+  present bigint;
   held record;
   batches integer;
   plan_id text := p_plan ->> 'plan_id';
@@ -354,9 +355,9 @@ BEGIN
   SELECT v.id, v.session_id, v.message_id, v.kind, v.action_at, v.sent_at, v.content_sha256
   FROM archive.message_versions v WHERE v.id = ANY(p_version_ids);
   wanted := (SELECT count(DISTINCT x) FROM unnest(p_version_ids) AS x);
-  found := (SELECT count(*) FROM zca_disposal);
-  IF found <> wanted THEN
-    RAISE EXCEPTION 'plan % is stale: % of its % versions are no longer archived', plan_id, wanted - found, wanted USING ERRCODE = 'ZC409';
+  present := (SELECT count(*) FROM zca_disposal);
+  IF present <> wanted THEN
+    RAISE EXCEPTION 'plan % is stale: % of its % versions are no longer archived', plan_id, wanted - present, wanted USING ERRCODE = 'ZC409';
   END IF;
   IF EXISTS (
     SELECT 1 FROM archive.message_versions v
@@ -364,15 +365,30 @@ BEGIN
     WHERE NOT EXISTS (SELECT 1 FROM zca_disposal d WHERE d.id = v.id)) THEN
     RAISE EXCEPTION 'plan % is stale: a message it disposes of has a version the plan does not list', plan_id USING ERRCODE = 'ZC409';
   END IF;
-  SELECT h.matter_id, h.session_id, h.message_id INTO held
-  FROM public.held_messages h
-  JOIN (SELECT DISTINCT d.session_id, d.message_id FROM zca_disposal d) m ON m.session_id = h.session_id AND m.message_id = h.message_id
+  -- Held: what held_messages returns, and every message a custodian of a holding matter sent or
+  -- received (those are what tie a session to the custodian; without them the session, and what the
+  -- matter holds in it, would drop out of held_messages).
+  SELECT x.matter_id, x.session_id, x.message_id INTO held
+  FROM (
+    SELECT h.matter_id, h.session_id, h.message_id FROM public.held_messages h
+    UNION ALL
+    SELECT c.matter_id, v.session_id, v.message_id FROM archive.legal_hold_matters lm
+    JOIN archive.legal_hold_custodians c ON c.matter_id = lm.matter_id
+    JOIN archive.message_versions v ON lower(v.sender) = lower(c.email)
+    WHERE lm.state IN ('active', 'deleted_in_zoom')
+    UNION ALL
+    SELECT c.matter_id, v.session_id, v.message_id FROM archive.legal_hold_matters lm
+    JOIN archive.legal_hold_custodians c ON c.matter_id = lm.matter_id
+    JOIN archive.message_versions v ON lower(v.receiver) = lower(c.email)
+    WHERE lm.state IN ('active', 'deleted_in_zoom')
+  ) x
+  JOIN (SELECT DISTINCT d.session_id, d.message_id FROM zca_disposal d) m ON m.session_id = x.session_id AND m.message_id = x.message_id
   LIMIT 1;
   IF FOUND THEN
     RAISE EXCEPTION 'plan % would dispose of data held by legal-hold matter %: nothing was disposed of', plan_id, held.matter_id USING ERRCODE = 'ZC423';
   END IF;
 
-  batches := ceil(found / 2000.0)::integer;
+  batches := ceil(present / 2000.0)::integer;
   INSERT INTO archive.audit_log (actor, action, subject_type, subject_id, details)
   SELECT p_actor, 'retention.dispose', 'retention_plan', plan_id, jsonb_build_object(
            'plan_id', plan_id, 'batch', b.batch, 'batches', batches,
@@ -391,7 +407,7 @@ BEGIN
   DELETE FROM archive.seal_queue q USING zca_disposal d WHERE q.version_id = d.id;
 
   summary := p_plan || jsonb_build_object(
-    'versions', found,
+    'versions', present,
     'messages', (SELECT count(*) FROM (SELECT DISTINCT session_id, message_id FROM zca_disposal) x),
     'sessions', (SELECT count(DISTINCT session_id) FROM zca_disposal),
     'batches', batches,

@@ -35,6 +35,9 @@ export type ErrorCode =
   | 'EXPORT_FAILED'
   | 'EXPORT_DISK_FULL'
   | 'EXPORT_LEGAL_HOLD_FILE_INVALID'
+  | 'RETENTION_PLAN_STALE'
+  | 'RETENTION_HELD'
+  | 'ALERT_SEND_FAILED'
   | 'ABORTED';
 
 export class ArchiverError extends Error {
