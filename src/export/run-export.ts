@@ -21,7 +21,8 @@ import { loadPeople, PeopleDirectory } from './people.js';
 import { sessionTitle } from './session-title.js';
 import { createHeapGuard } from './heap-guard.js';
 import { checkExportRequest } from './request.js';
-import { buildCountQuery, buildCrossDayThreadQuery, buildVersionQuery, rowToCounts } from './selection.js';
+import { loadArchiveProof } from '../audit/export-proof.js';
+import { buildCountQuery, buildCrossDayThreadQuery, buildSelectionWhere, buildVersionQuery, rowToCounts } from './selection.js';
 import { Spool, type SpooledEntry, type SpoolFile } from './spool.js';
 import { exportLockName, sweepStaleExports } from './stale-exports.js';
 import { safePathSegment } from './text.js';
@@ -216,6 +217,8 @@ class ExportJob {
       const counts = rowToCounts((await client.query(countQuery.text, countQuery.values)).rows[0] as Record<string, unknown> | undefined);
       this.versionsTotal = counts.versions;
       const filter = this.s.request.filter;
+      // Which state of the archive the bundle comes from: the chain head and the seals, in this snapshot.
+      const archiveProof = await loadArchiveProof(client, buildSelectionWhere(filter));
       const legalHold = filter.kind === 'matter' ? await loadLegalHoldFiles(client, filter.matterId, deps.config.dataDir) : [];
       const custodians = filter.kind === 'custodians' ? filter.custodians : filter.kind === 'matter' ? await loadMatterCustodianEmails(client, filter.matterId) : [];
       this.transcriptContext = { bundleId: exportId, createdAt: this.s.createdAt.toISOString(), filterSummary: summariseFilter(filter) };
@@ -261,6 +264,7 @@ class ExportJob {
         counts,
         time_zone: 'UTC',
         legal_hold_files: legalHoldNotes,
+        archive_proof: archiveProof,
         entries: this.manifestEntries,
       };
       await this.bundle.appendBuffer(MANIFEST_PATH, renderManifest(manifest));
