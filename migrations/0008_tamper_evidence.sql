@@ -418,3 +418,25 @@ BEGIN
   RETURN summary;
 END
 $$;
+--> statement-breakpoint
+
+-- The read model gains the chain (columns added at the end, as the views promise): an auditor can
+-- read every row's position and hashes with SQL and recompute them (README, "Tamper evidence").
+CREATE OR REPLACE VIEW public.audit_log AS
+SELECT a.id AS audit_id, a.at, a.actor, a.action, a.subject_type, a.subject_id, a.before, a.after, a.details,
+       a.chain_seq, encode(a.prev_hash, 'hex') AS prev_hash, encode(a.content_sha256, 'hex') AS content_sha256, encode(a.row_hash, 'hex') AS row_hash
+FROM archive.audit_log a;
+--> statement-breakpoint
+
+-- window_seals: every seal of every window, oldest first (seal = its number for the window).
+CREATE VIEW public.window_seals AS
+SELECT (a.subject_id)::date AS month_start,
+       row_number() OVER (PARTITION BY a.subject_id ORDER BY a.chain_seq) AS seal,
+       a.id AS audit_id, a.chain_seq, a.at AS sealed_at, a.actor,
+       a.details ->> 'reason' AS reason,
+       (a.details ->> 'versions')::bigint AS versions,
+       (a.details ->> 'added')::bigint AS added,
+       a.details ->> 'root' AS root,
+       encode(a.row_hash, 'hex') AS row_hash
+FROM archive.audit_log a
+WHERE a.subject_type = 'sync_window' AND a.action = 'archive.window.seal';

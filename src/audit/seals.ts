@@ -1,7 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Pool, PoolClient, Queryable } from '../db/pool.js';
 import { InputError, throwIfAborted } from '../errors.js';
-import { auditContentSha256, auditRowSha256, epochMicrosSql, versionLeaf, WindowRootHasher } from './chain.js';
+import { createHash } from 'node:crypto';
+import { auditContentSha256, auditRowSha256, epochMicrosSql, WindowRootHasher } from './chain.js';
 
 /**
  * Window seals (migrations/0008_tamper_evidence.sql): when a window (calendar month, UTC) becomes
@@ -90,7 +91,22 @@ export async function countQueuedVersions(db: Queryable): Promise<number> {
   return (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM archive.seal_queue')).rows[0]?.n ?? 0;
 }
 
-export type ArchiveFindingKind = 'added' | 'changed' | 'removed' | 'seal-changed' | 'seal-record-changed';
+export type ArchiveFindingKind = 'added' | 'changed' | 'removed' | 'seal-changed' | 'seal-record-changed' | 'function-replaced';
+
+/**
+ * The database functions `archive verify` asks to compute leaves and row checks (for speed: a million
+ * versions are not shipped to this process), with the SHA-256 of their bodies as migrations 0005 and
+ * 0008 created them. One that differs was replaced, and nothing it computes can be trusted. (The audit
+ * chain and the seal roots are recomputed here, whatever the database's functions do.)
+ */
+export const PROOF_FUNCTIONS: Readonly<Record<string, string>> = {
+  month_of: 'c970811e46bdeea355fa4c0fcc0b5e570f4a69db31cde4c670dd2104dd9a5d93',
+  proof_field: 'f62132ad32fcc3f57643d53337cfdf888b3d035d88f72bd6cf952b2c5ddf3029',
+  proof_time: '6f74612ee86bdbde4c3607d96e539749ff27f5f0b28740062eb6c1d84e5ef4c2',
+  version_identity: 'b324cb2fba93191ed1b7b66f727e1a17291358253303e0dfd6cf19d37dc8a04f',
+  version_leaf: '8ba6064d711581cbe309b167e78a7d449c9e4686a673372d0e9e48647390d331',
+  without_file_download_urls: 'f4dbe26d707a02c1646910c323993ebf59d72472f503f51d0a58fe09658d9063',
+};
 
 export interface ArchiveFinding {
   kind: ArchiveFindingKind;
@@ -141,12 +157,13 @@ interface DiffRow {
   content_ok: boolean | null;
   columns_ok: boolean | null;
   queued: boolean;
-  sealed_leaf: Buffer | null;
+  disposal_audit_id: number | null;
+  disposed_as_sealed: boolean;
 }
 
 /** Every version of the given windows, or sealed for them, whose row or leaf does not match its seal. */
-const DIFF = `
-WITH months AS (SELECT unnest($1::date[]) AS m),
+const DIFF = () => `
+WITH months AS (SELECT unnest($1::date[]) AS m), ${DISPOSED.trim()},
 s AS (
   SELECT sv.month_start, sv.version_id, sv.leaf FROM archive.sealed_versions sv JOIN months ON sv.month_start = months.m
 ),
@@ -166,15 +183,25 @@ SELECT to_char(coalesce(s.month_start, v.m), 'YYYY-MM-DD') AS window, coalesce(s
        s.version_id IS NOT NULL AS sealed, v.id IS NOT NULL AS present,
        coalesce(s.leaf <> v.leaf, false) AS leaf_changed, v.content_ok, v.columns_ok,
        EXISTS (SELECT 1 FROM archive.seal_queue q WHERE q.version_id = v.id) AS queued,
-       s.leaf AS sealed_leaf
+       d.audit_id AS disposal_audit_id, coalesce(d.leaf = s.leaf, false) AS disposed_as_sealed
 FROM s FULL JOIN v ON v.id = s.version_id
+LEFT JOIN disposed d ON v.id IS NULL AND d.id = s.version_id
 WHERE s.version_id IS NULL OR v.id IS NULL OR s.leaf <> v.leaf OR NOT v.content_ok OR NOT v.columns_ok
 ORDER BY 1, 2`;
 
-interface Disposed {
-  auditId: number;
-  leaf: Buffer;
-}
+/**
+ * Versions retention disposed of, as its audit events list them (id, session, message, kind, times,
+ * content hash), with the leaf each describes: a version gone whose disposal describes exactly what
+ * was sealed is a disposal, not a removal.
+ */
+const DISPOSED = `
+disposed AS (
+  SELECT DISTINCT ON ((e ->> 0)::bigint) (e ->> 0)::bigint AS id, a.id AS audit_id,
+         archive.version_leaf((e ->> 0)::bigint, e ->> 1, e ->> 2, e ->> 3, (e ->> 4)::timestamptz, (e ->> 5)::timestamptz, decode(e ->> 6, 'hex')) AS leaf
+  FROM archive.audit_log a, jsonb_array_elements(a.details -> 'versions') e
+  WHERE a.action = 'retention.dispose' AND a.subject_type = 'retention_plan'
+  ORDER BY (e ->> 0)::bigint, a.id
+)`;
 
 export async function verifyArchive(pool: Pool, options: VerifyArchiveOptions = {}): Promise<ArchiveVerification> {
   const started = performance.now();
@@ -198,6 +225,16 @@ async function verifyInSnapshot(client: PoolClient, options: VerifyArchiveOption
   const add = (f: ArchiveFinding) => {
     if (findings.length < maxFindings) findings.push(f);
   };
+  const functions = await client.query<{ name: string; src: string }>(
+    `SELECT proname AS name, prosrc AS src FROM pg_proc WHERE pronamespace = 'archive'::regnamespace AND proname = ANY($1::text[])`,
+    [Object.keys(PROOF_FUNCTIONS)],
+  );
+  for (const [name, sha256] of Object.entries(PROOF_FUNCTIONS)) {
+    const found = functions.rows.filter((f) => f.name === name);
+    if (found.length !== 1 || createHash('sha256').update(found[0]!.src).digest('hex') !== sha256) {
+      add({ kind: 'function-replaced', window: '(all)', message: `the database function archive.${name} is not the one the migrations created: the leaves and row checks it computes cannot be trusted` });
+    }
+  }
   const seals = await loadLatestSeals(client, options.window ? [options.window] : undefined);
   const checks = new Map<string, WindowCheck>();
 
@@ -220,16 +257,14 @@ async function verifyInSnapshot(client: PoolClient, options: VerifyArchiveOption
     }
   }
 
-  const disposed = await loadDisposed(client, [...checks.keys()]);
   const months = [...checks.keys()];
-  const diff = months.length === 0 ? [] : (await client.query<DiffRow>(DIFF, [months])).rows;
+  const diff = months.length === 0 ? [] : (await client.query<DiffRow>(DIFF(), [months])).rows;
   for (const r of diff) {
     const window = checks.has(r.window) ? r.window : (r.now_window ?? r.window);
     const check = checks.get(window);
     const who = `version ${r.version_id}${r.session_id ? ` (session ${r.session_id}, message ${r.message_id})` : ''}`;
     if (!r.present) {
-      const gone = disposed.get(r.version_id);
-      if (gone && r.sealed_leaf && gone.leaf.equals(r.sealed_leaf)) {
+      if (r.disposed_as_sealed) {
         if (check) check.disposed++;
         continue;
       }
@@ -238,9 +273,10 @@ async function verifyInSnapshot(client: PoolClient, options: VerifyArchiveOption
         kind: 'removed',
         window: r.window,
         versionId: r.version_id,
-        message: gone
-          ? `version ${r.version_id} of window ${r.window} is gone, and the disposal that lists it (audit row ${gone.auditId}) does not describe the version that was sealed`
-          : `version ${r.version_id} of window ${r.window} was removed: its seal covers it and no retention disposal lists it`,
+        message:
+          r.disposal_audit_id !== null
+            ? `version ${r.version_id} of window ${r.window} is gone, and the disposal that lists it (audit row ${r.disposal_audit_id}) does not describe the version that was sealed`
+            : `version ${r.version_id} of window ${r.window} was removed: its seal covers it and no retention disposal lists it`,
       });
       continue;
     }
@@ -339,19 +375,4 @@ async function recomputeRoot(client: PoolClient, window: string, signal?: AbortS
     root = '(leaves changed while read)';
   }
   return { versions, root };
-}
-
-/** Versions retention disposed of, as its audit events list them, with the leaf each describes. */
-async function loadDisposed(client: PoolClient, windows: readonly string[]): Promise<Map<number, Disposed>> {
-  const out = new Map<number, Disposed>();
-  if (windows.length === 0) return out;
-  const res = await client.query<{ audit_id: number; e: [number, string, string, string, string, string | null, string] }>(
-    `SELECT a.id AS audit_id, e FROM archive.audit_log a, jsonb_array_elements(a.details -> 'versions') e
-     WHERE a.action = 'retention.dispose' AND a.subject_type = 'retention_plan'`,
-  );
-  for (const { audit_id, e } of res.rows) {
-    const [id, sessionId, messageId, kind, actionAt, sentAt, sha] = e;
-    out.set(Number(id), { auditId: audit_id, leaf: versionLeaf({ versionId: id, sessionId, messageId, kind, actionAt, sentAt, contentSha256: Buffer.from(sha, 'hex') }) });
-  }
-  return out;
 }

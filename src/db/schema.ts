@@ -32,9 +32,16 @@ import {
  *   lock_holders (0007);
  * - functions: archive.version_identity and archive.session_identity (0001, inlined by 0005 with
  *   archive.without_file_download_urls), archive.leaves_horizon_on and public.chat_body_tsvector
- *   (0001), archive.take_fence and archive.assert_fence (0007);
+ *   (0001), archive.take_fence and archive.assert_fence (0007); the proofs' encodings
+ *   (archive.proof_field, proof_time, month_of, audit_content_sha256, audit_row_sha256,
+ *   version_leaf, window_root), archive.seal_windows, archive.seal_pending and retention's one
+ *   disposal path archive.dispose_versions (0008);
  * - triggers and their functions: append-only tables (archive.reject_modification: 0001, 0003,
- *   0004, 0006), legal-hold guards (0002), export guards (0003), job-run and API-token guards (0004).
+ *   0004, 0006, 0008), legal-hold guards (0002), export guards (0003), job-run and API-token guards
+ *   (0004); the audit hash chain (audit_log_chain), window seals (sync_windows_seal,
+ *   message_versions_seal_queue, sync_runs_seal) and the versions' append-only guard that lets only
+ *   dispose_versions delete (0008);
+ * - the genesis row of the audit chain (0008) and the views window_seals, audit_log redefined (0008).
  *
  * Storage tables are internal: people and tools query the views. Row types here are database
  * shapes (`$inferSelect`); Zoom's wire shapes are in src/zoom, domain shapes in src/domain.

@@ -62,6 +62,13 @@ describe('sealing', () => {
       expect(seal.root).toMatch(/^[0-9a-f]{64}$/);
     }
     expect(seals.reduce((n, s) => n + s.versions, 0)).toBeGreaterThan(500);
+    // The read model shows them: public.window_seals, and the chain columns of public.audit_log.
+    const view = await q<{ month_start: string; seal: number; audit_id: number; root: string; row_hash: string }>(
+      `SELECT to_char(month_start, 'YYYY-MM-DD') AS month_start, seal::int, audit_id, root, row_hash FROM public.window_seals ORDER BY month_start`,
+    );
+    expect(view).toEqual(seals.map((s) => ({ month_start: s.window, seal: 1, audit_id: s.auditId, root: s.root, row_hash: s.rowHash })));
+    const chained = await q<{ row_hash: string }>('SELECT row_hash FROM public.audit_log WHERE audit_id = $1', [seals[0]!.auditId]);
+    expect(chained).toEqual([{ row_hash: seals[0]!.rowHash }]);
 
     const v = await verifyArchive(h.db.pool);
     expect(v.findings).toEqual([]);
@@ -190,6 +197,18 @@ describe('archive verify against a DBA', () => {
     expect(f.message).toMatch(/behind its seal/);
     await asDba(h.db, [VERSIONS], [`DELETE FROM archive.message_versions WHERE id = ${planted}`]);
     expect((await verifyArchive(h.db.pool)).ok).toBe(true);
+  });
+
+  it('finds a database function it relies on replaced (one that would vouch for any row)', async () => {
+    const original = (await q<{ def: string }>(`SELECT pg_get_functiondef('archive.version_leaf(bigint,text,text,text,timestamptz,timestamptz,bytea)'::regprocedure) AS def`))[0]!.def;
+    await h.db.pool.query(
+      `CREATE OR REPLACE FUNCTION archive.version_leaf(p_id bigint, p_session_id text, p_message_id text, p_kind text, p_action_at timestamptz, p_sent_at timestamptz, p_content_sha256 bytea)
+       RETURNS bytea LANGUAGE sql STABLE AS $$ SELECT leaf FROM archive.sealed_versions WHERE version_id = p_id $$`,
+    );
+    const found = await verifyArchive(h.db.pool, { window });
+    expect(found.findings[0]).toMatchObject({ kind: 'function-replaced', message: expect.stringContaining('archive.version_leaf is not the one the migrations created') });
+    await h.db.pool.query(original);
+    expect((await verifyArchive(h.db.pool, { window })).ok).toBe(true);
   });
 
   it('finds the record of what a seal covered changed, and a seal row changed', async () => {
