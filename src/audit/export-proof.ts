@@ -231,7 +231,7 @@ async function checkAgainstArchive(pool: Pool, proof: ArchiveProof, versions: Bu
   if (versions === null) return;
   const sealOf = new Map(proof.windows.map((w) => [w.window, w.seal]));
   const disposed = new Set(
-    (await pool.query<{ id: string }>(`SELECT e ->> 0 AS id FROM archive.audit_log a, jsonb_array_elements(a.details -> 'versions') e WHERE a.action = 'retention.dispose'`)).rows.map((r) => Number(r.id)),
+    (await pool.query<{ id: string }>(`SELECT e ->> 0 AS id FROM archive.audit_log a, jsonb_array_elements(a.details -> 'versions') e WHERE a.subject_type = 'retention_plan' AND a.action = 'retention.dispose'`)).rows.map((r) => Number(r.id)),
   );
   const ids = versions.map((v) => v.versionId);
   const sealed = await pool.query<{ version_id: number; leaf: Buffer; seal_audit_id: number }>(

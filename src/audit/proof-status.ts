@@ -23,10 +23,10 @@ export async function loadProofStatus(db: Queryable): Promise<ProofStatus> {
     `SELECT details FROM archive.audit_log WHERE subject_type = 'audit_chain' AND action = 'audit.head.published' ORDER BY chain_seq DESC NULLS LAST LIMIT 1`,
   );
   const disposal = await db.query<{ n: number; plan_id: string | null; at: Date | null; versions: number | null }>(
-    `SELECT (SELECT coalesce(sum((details ->> 'versions')::bigint), 0) FROM archive.audit_log WHERE action = 'retention.apply')::bigint AS n,
+    `SELECT (SELECT coalesce(sum((details ->> 'versions')::bigint), 0) FROM archive.audit_log WHERE subject_type = 'retention_plan' AND action = 'retention.apply')::bigint AS n,
             l.subject_id AS plan_id, l.at, (l.details ->> 'versions')::bigint AS versions
      FROM (SELECT 1) one
-     LEFT JOIN LATERAL (SELECT subject_id, at, details FROM archive.audit_log WHERE action = 'retention.apply' ORDER BY id DESC LIMIT 1) l ON true`,
+     LEFT JOIN LATERAL (SELECT subject_id, at, details FROM archive.audit_log WHERE subject_type = 'retention_plan' AND action = 'retention.apply' ORDER BY at DESC, id DESC LIMIT 1) l ON true`,
   );
   const p = published.rows[0]?.details;
   const d = disposal.rows[0];

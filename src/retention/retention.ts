@@ -289,7 +289,7 @@ export async function applyRetention(
     } catch (err) {
       throw asRetentionError(err);
     }
-    const auditId = (await client.query<{ id: number }>(`SELECT max(id)::int AS id FROM archive.audit_log WHERE action = 'retention.apply' AND subject_id = $1`, [plan.planId])).rows[0]?.id ?? null;
+    const auditId = (await client.query<{ id: number }>(`SELECT max(id)::int AS id FROM archive.audit_log WHERE subject_type = 'retention_plan' AND subject_id = $1 AND action = 'retention.apply'`, [plan.planId])).rows[0]?.id ?? null;
     await client.query('COMMIT');
     return { plan, auditId, disposedSha256: summary.disposed_sha256 };
   } catch (err) {
@@ -311,6 +311,6 @@ function asRetentionError(err: unknown): unknown {
 
 /** Versions disposed of by retention so far (every `retention.apply` event): a counter for /metrics. */
 export async function countDisposedVersions(db: Pick<Pool, 'query'>): Promise<number> {
-  const res = await db.query<{ n: number }>(`SELECT coalesce(sum((details ->> 'versions')::bigint), 0)::bigint AS n FROM archive.audit_log WHERE action = 'retention.apply'`);
+  const res = await db.query<{ n: number }>(`SELECT coalesce(sum((details ->> 'versions')::bigint), 0)::bigint AS n FROM archive.audit_log WHERE subject_type = 'retention_plan' AND action = 'retention.apply'`);
   return Number(res.rows[0]?.n ?? 0);
 }

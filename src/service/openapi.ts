@@ -147,7 +147,7 @@ const operationsPaths: Json = {
     get: secured('reader', {
       operationId: 'listJobRuns',
       summary: 'Job runs on any replica, newest first',
-      parameters: [query('job', 'sync, deep-sync, legal-hold or horizon-check.'), limitParam, cursorParam],
+      parameters: [query('job', 'sync, deep-sync, legal-hold, horizon-check, audit, alerts or retention.'), limitParam, cursorParam],
       responses: { '200': json('A page of job runs.', page('JobRun')) },
     }),
   },
@@ -156,7 +156,7 @@ const operationsPaths: Json = {
       operationId: 'runJob',
       summary: 'Run a job now, in the background',
       description: 'The same guarantees as a scheduled run: one runner per job across replicas (if another replica is running it, this run is recorded as skipped), recorded in job_runs with trigger "manual".',
-      parameters: [pathParam('job', 'sync, deep-sync, legal-hold or horizon-check.')],
+      parameters: [pathParam('job', 'sync, deep-sync, legal-hold, horizon-check, audit, alerts or retention.')],
       responses: {
         '202': json('Started.', { type: 'object', properties: { job: { type: 'string' }, status: { const: 'started' }, runs_url: { type: 'string' } } }),
         '409': errorResponse('The job is already running on this instance.'),
