@@ -3,7 +3,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import type { Pool, Queryable } from '../db/pool.js';
-import { epochMicrosSql, versionLeaf } from './chain.js';
+import { versionLeaf } from './chain.js';
 import { loadChainHead } from './head.js';
 import { SEAL_ACTION } from './seals.js';
 
@@ -33,7 +33,10 @@ export interface ProofWindow {
   window: string;
   /** Versions of this window in the bundle. */
   versions: number;
-  /** SHA-256 of their leaves in version-id order (src/audit/chain.ts, versionLeaf). */
+  /**
+   * SHA-256 of their leaves in version-id order (src/audit/chain.ts, versionLeaf), with times to the
+   * millisecond as the bundle gives them (Zoom's times are milliseconds: the same leaves as sealed).
+   */
   leaves_sha256: string;
   /** The window's latest seal in the snapshot; null for a window not sealed (not complete yet). */
   seal: ProofSeal | null;
@@ -56,7 +59,7 @@ export async function loadArchiveProof(db: Queryable, where: { text: string; val
   const windows = await db.query<{ window: string; versions: number; leaves: Buffer; seal_id: number | null; chain_seq: number | null; details: { root?: string; versions?: number } | null; row_hash: Buffer | null; unsealed: number }>(
     `WITH sel AS (
        SELECT v.version_id, archive.month_of(v.action_at) AS m,
-              archive.version_leaf(v.version_id, v.session_id, v.message_id, v.kind, v.action_at, v.sent_at, decode(v.content_sha256, 'hex')) AS leaf
+              archive.version_leaf(v.version_id, v.session_id, v.message_id, v.kind, date_trunc('milliseconds', v.action_at), date_trunc('milliseconds', v.sent_at), decode(v.content_sha256, 'hex')) AS leaf
        FROM public.chat_message_versions v WHERE ${where.text}
      ), per AS (
        SELECT m, count(*)::int AS versions, sha256(string_agg(leaf, ''::bytea ORDER BY version_id)) AS leaves FROM sel GROUP BY m
@@ -214,7 +217,7 @@ export async function checkBundleProof(bundlePath: string, manifest: Record<stri
 async function checkAgainstArchive(pool: Pool, proof: ArchiveProof, versions: BundleVersion[] | null, result: BundleProofCheck): Promise<void> {
   const problems = result.problems;
   const rowAt = async (auditId: number) =>
-    (await pool.query<{ chain_seq: number | null; row_hash: Buffer | null; at_us: string }>(`SELECT chain_seq, row_hash, ${epochMicrosSql('at')} AS at_us FROM archive.audit_log WHERE id = $1`, [auditId])).rows[0];
+    (await pool.query<{ chain_seq: number | null; row_hash: Buffer | null }>('SELECT chain_seq, row_hash FROM archive.audit_log WHERE id = $1', [auditId])).rows[0];
   if (proof.chain_head) {
     const row = await rowAt(proof.chain_head.audit_id);
     if (!row || row.chain_seq !== proof.chain_head.chain_seq || row.row_hash?.toString('hex') !== proof.chain_head.row_hash) {
@@ -230,20 +233,29 @@ async function checkAgainstArchive(pool: Pool, proof: ArchiveProof, versions: Bu
   }
   if (versions === null) return;
   const sealOf = new Map(proof.windows.map((w) => [w.window, w.seal]));
-  const disposed = new Set(
-    (await pool.query<{ id: string }>(`SELECT e ->> 0 AS id FROM archive.audit_log a, jsonb_array_elements(a.details -> 'versions') e WHERE a.subject_type = 'retention_plan' AND a.action = 'retention.dispose'`)).rows.map((r) => Number(r.id)),
-  );
   const ids = versions.map((v) => v.versionId);
-  const sealed = await pool.query<{ version_id: number; leaf: Buffer; seal_audit_id: number }>(
-    'SELECT version_id, leaf, seal_audit_id FROM archive.sealed_versions WHERE version_id = ANY($1::bigint[])',
+  const disposed = new Set(
+    (
+      await pool.query<{ id: string }>(
+        `SELECT e ->> 0 AS id FROM archive.audit_log a, jsonb_array_elements(a.details -> 'versions') e
+         WHERE a.subject_type = 'retention_plan' AND a.action = 'retention.dispose' AND (e ->> 0)::bigint = ANY($1::bigint[])`,
+        [ids],
+      )
+    ).rows.map((r) => Number(r.id)),
+  );
+  // Each exported version's row now (its identity as the bundle shows it: times to the millisecond)
+  // and whether its window's seal covered the row as it is.
+  const rows = await pool.query<{ id: number; leaf: Buffer; sealed: boolean; seal_audit_id: number | null }>(
+    `SELECT v.id,
+            archive.version_leaf(v.id, v.session_id, v.message_id, v.kind, date_trunc('milliseconds', v.action_at), date_trunc('milliseconds', v.sent_at), v.content_sha256) AS leaf,
+            coalesce(s.leaf = archive.version_leaf(v.id, v.session_id, v.message_id, v.kind, v.action_at, v.sent_at, v.content_sha256), false) AS sealed,
+            s.seal_audit_id
+     FROM archive.message_versions v
+     LEFT JOIN archive.sealed_versions s ON s.version_id = v.id
+     WHERE v.id = ANY($1::bigint[])`,
     [ids],
   );
-  const current = await pool.query<{ id: number; leaf: Buffer }>(
-    `SELECT id, archive.version_leaf(id, session_id, message_id, kind, action_at, sent_at, content_sha256) AS leaf FROM archive.message_versions WHERE id = ANY($1::bigint[])`,
-    [ids],
-  );
-  const sealedById = new Map(sealed.rows.map((r) => [r.version_id, r]));
-  const currentById = new Map(current.rows.map((r) => [r.id, r.leaf]));
+  const byId = new Map(rows.rows.map((r) => [r.id, r]));
   let reported = 0;
   const report = (p: ProofProblem) => {
     if (reported++ < 20) problems.push(p);
@@ -251,17 +263,19 @@ async function checkAgainstArchive(pool: Pool, proof: ArchiveProof, versions: Bu
   const uncovered = new Map<string, number>();
   for (const v of versions) {
     const seal = sealOf.get(v.window);
-    const s = sealedById.get(v.versionId);
-    if (seal) {
-      if (!s || s.seal_audit_id > seal.audit_id) uncovered.set(v.window, (uncovered.get(v.window) ?? 0) + 1);
-      else if (!s.leaf.equals(v.leaf)) report({ kind: 'version-not-sealed', message: `version ${v.versionId} in the bundle is not the version window ${v.window}'s seal (audit row ${seal.audit_id}) covered` });
-    }
-    const now = currentById.get(v.versionId);
-    if (now === undefined) {
+    const row = byId.get(v.versionId);
+    if (row === undefined) {
       if (disposed.has(v.versionId)) result.disposedSince++;
       else report({ kind: 'version-changed', message: `version ${v.versionId} in the bundle is no longer in the archive, and no retention disposal lists it` });
-    } else if (!now.equals(v.leaf)) {
+      continue;
+    }
+    if (!row.leaf.equals(v.leaf)) {
       report({ kind: 'version-changed', message: `version ${v.versionId} in the bundle differs from the archive's row now (identity or content hash)` });
+      continue;
+    }
+    if (seal) {
+      if (row.seal_audit_id === null || row.seal_audit_id > seal.audit_id) uncovered.set(v.window, (uncovered.get(v.window) ?? 0) + 1);
+      else if (!row.sealed) report({ kind: 'version-not-sealed', message: `version ${v.versionId} in the bundle is not the version window ${v.window}'s seal (audit row ${seal.audit_id}) covered` });
     }
   }
   for (const w of proof.windows) {
