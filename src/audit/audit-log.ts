@@ -6,7 +6,9 @@ import { auditLog } from '../db/schema.js';
 /**
  * The append-only audit log (archive.audit_log, public view audit_log): who did what, when, with
  * the state before and after. Written in the same transaction as the change it records whenever
- * the change is local, so the two cannot disagree.
+ * the change is local, so the two cannot disagree. Every row joins a hash chain as it is inserted
+ * (a trigger; src/audit/chain.ts and verify-chain.ts), so a row changed, removed, inserted or moved
+ * behind the application's back is found by `audit verify`.
  */
 export interface AuditEntry {
   /** `cli:<os user>`, `api:<token name>`, `system:<job>`, or `zoom` for a change noticed in Zoom. */
@@ -23,8 +25,12 @@ export interface AuditEntry {
 /** Left out: SQL NULL. Anything given, null included, is stored as JSON (null as JSON `null`). */
 const json = (value: unknown) => (value === undefined ? null : value === null ? sql`'null'::jsonb` : value);
 
-export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<void> {
-  await runDrizzle(db, (orm) =>
+/**
+ * Appends one entry and returns its id. The chain columns are the database's to fill (the trigger
+ * of 0008 computes them whatever a writer sends); see src/audit/chain.ts.
+ */
+export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<number> {
+  const rows = await runDrizzle(db, (orm) =>
     orm
       .insert(auditLog)
       .values({
@@ -35,8 +41,12 @@ export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<voi
         before: json(entry.before),
         after: json(entry.after),
         details: json(entry.details),
-      }),
+      })
+      .returning({ id: auditLog.id }),
   );
+  const id = rows[0]?.id;
+  if (id === undefined) throw new Error('audit_log insert returned no id');
+  return id;
 }
 
 /** The actor for commands run from a shell: the operating-system user. */

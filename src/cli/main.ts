@@ -16,6 +16,9 @@ const FEATURES: Readonly<Record<string, () => Promise<(program: Command) => void
   export: async () => (await import('./commands/export.js')).registerExportCommands,
   serve: async () => (await import('./commands/serve.js')).registerServiceCommands,
   token: async () => (await import('./commands/serve.js')).registerServiceCommands,
+  audit: async () => (await import('./commands/proof.js')).registerProofCommands,
+  archive: async () => (await import('./commands/proof.js')).registerProofCommands,
+  retention: async () => (await import('./commands/proof.js')).registerProofCommands,
 };
 
 export async function buildProgram(argv: readonly string[]): Promise<Command> {

@@ -64,11 +64,40 @@ export interface ServiceConfig {
   httpHost: string;
   httpPort: number;
   /** Cron expressions (UTC) of the scheduled jobs; `off` leaves a job to be run on request only. */
-  schedules: Readonly<{ sync: string; deepSync: string; legalHold: string; horizonCheck: string }>;
+  schedules: Readonly<{ sync: string; deepSync: string; legalHold: string; horizonCheck: string; audit: string; alerts: string; retention: string }>;
   /** How long in-flight work may take to finish after SIGTERM before it is aborted. */
   shutdownTimeoutMs: number;
   maxRequestBodyBytes: number;
   maxPageSize: number;
+}
+
+/** Disposal of old messages (src/retention/). Off unless RETENTION_DAYS or RETENTION_DAYS_BY_TYPE says otherwise. */
+export interface RetentionConfig {
+  /** Days a message is kept after its last version (edit, deletion); null: kept forever. */
+  days: number | null;
+  /** Per session type (`Group`, `1:1`, …), overriding `days`; null for a type: kept forever. */
+  daysByType: Readonly<Record<string, number | null>>;
+}
+
+/** Publishing the audit chain's head (src/audit/head.ts). */
+export interface AuditConfig {
+  /** Every published head is appended here as a JSON line (AUDIT_HEAD_FILE); unset: not written. */
+  headFile: string | undefined;
+}
+
+/** Alerts posted to Zoom Team Chat (src/alerts/); off unless ALERT_ZOOM_USER_ID is set. */
+export interface AlertsConfig {
+  /** The account user the messages are posted as (`POST /chat/users/{userId}/messages`). */
+  zoomUserId: string | undefined;
+  /** Exactly one of a channel id or a contact (email, user id or member id). */
+  toChannel: string | undefined;
+  toContact: string | undefined;
+  /** Alert when a job has failed this many runs in a row. */
+  jobFailures: number;
+  /** At most this many messages in any hour; more wait for the next pass. */
+  maxPerHour: number;
+  /** Repeat an incident still open after this many hours (0: never). */
+  remindHours: number;
 }
 
 export interface Config {
@@ -86,7 +115,13 @@ export interface Config {
   sync: SyncConfig;
   legalHold: LegalHoldConfig;
   service: ServiceConfig;
+  retention: RetentionConfig;
+  audit: AuditConfig;
+  alerts: AlertsConfig;
 }
+
+/** A retention shorter than this could dispose of messages Zoom still reports, which the next sweep would archive again. */
+export const MIN_RETENTION_DAYS = 190;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -174,6 +209,36 @@ const SCHEMA = {
   SCHEDULE_DEEP_SYNC: cronOrOff('30 3 1 */3 *').default('off'),
   SCHEDULE_LEGAL_HOLD: cron('*/15 * * * *').default('*/15 * * * *'),
   SCHEDULE_HORIZON_CHECK: cron('10 */6 * * *').default('10 */6 * * *'),
+  SCHEDULE_AUDIT: cron('30 0 * * *').default('30 0 * * *'),
+  SCHEDULE_ALERTS: cronOrOff('*/5 * * * *').default('*/5 * * * *'),
+  SCHEDULE_RETENTION: cronOrOff('0 3 * * 0').default('off'),
+  RETENTION_DAYS: z
+    .string()
+    .refine((v) => v === 'off' || (/^\d{1,6}$/.test(v) && Number(v) >= MIN_RETENTION_DAYS), `expected a number of days of at least ${MIN_RETENTION_DAYS} (beyond Zoom's six-month horizon), e.g. 2555, or off`)
+    .transform((v) => (v === 'off' ? null : Number(v)))
+    .default(null),
+  RETENTION_DAYS_BY_TYPE: z
+    .string()
+    .transform((v, ctx) => {
+      const out: Record<string, number | null> = {};
+      for (const part of v.split(',').map((p) => p.trim()).filter((p) => p !== '')) {
+        const m = /^([^=]+)=(off|\d{1,6})$/.exec(part);
+        if (!m || (m[2] !== 'off' && Number(m[2]) < MIN_RETENTION_DAYS)) {
+          ctx.addIssue({ code: 'custom', message: `expected session type=days pairs (days at least ${MIN_RETENTION_DAYS}, or off), e.g. "Group=2555,1:1=off"` });
+          return z.NEVER;
+        }
+        out[(m[1] as string).trim()] = m[2] === 'off' ? null : Number(m[2]);
+      }
+      return out;
+    })
+    .default({}),
+  AUDIT_HEAD_FILE: z.string().min(1, 'expected a file path, e.g. /var/lib/zca-heads/heads.jsonl').optional(),
+  ALERT_ZOOM_USER_ID: z.string().min(1, 'expected the Zoom user id (or email) alerts are posted as').optional(),
+  ALERT_ZOOM_CHANNEL: z.string().min(1, 'expected the channel id alerts go to').optional(),
+  ALERT_ZOOM_CONTACT: z.string().min(1, 'expected the email (or user id) of the contact alerts go to').optional(),
+  ALERT_JOB_FAILURES: positiveInt('a number of failed runs in a row, e.g. 3').default(3),
+  ALERT_MAX_PER_HOUR: positiveInt('a number of messages, e.g. 10').default(10),
+  ALERT_REMIND_HOURS: nonNegativeInt('a number of hours, e.g. 24, or 0 for never').default(24),
   SHUTDOWN_TIMEOUT_MS: positiveInt('milliseconds, e.g. 25000').default(25_000),
   HTTP_MAX_BODY_BYTES: positiveInt('a size in bytes, e.g. 65536').default(64 * 1024),
   API_MAX_PAGE_SIZE: positiveInt('a number of rows, e.g. 500').default(500),
@@ -224,6 +289,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
   }
   const v = values as Parsed;
   const databaseUrl = withPassword(v.DATABASE_URL, v.DATABASE_PASSWORD, issues);
+  checkAlertTarget(v, issues);
   if (issues.length > 0) throw new ConfigError(issues);
 
   const planRates = ZOOM_PLAN_RATES[v.ZOOM_PLAN];
@@ -282,13 +348,42 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
         deepSync: v.SCHEDULE_DEEP_SYNC,
         legalHold: v.SCHEDULE_LEGAL_HOLD,
         horizonCheck: v.SCHEDULE_HORIZON_CHECK,
+        audit: v.SCHEDULE_AUDIT,
+        alerts: v.ALERT_ZOOM_USER_ID === undefined ? 'off' : v.SCHEDULE_ALERTS,
+        retention: v.SCHEDULE_RETENTION,
       }),
       shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
       maxRequestBodyBytes: v.HTTP_MAX_BODY_BYTES,
       maxPageSize: v.API_MAX_PAGE_SIZE,
     }),
+    retention: Object.freeze({ days: v.RETENTION_DAYS, daysByType: Object.freeze({ ...v.RETENTION_DAYS_BY_TYPE }) }),
+    audit: Object.freeze({ headFile: v.AUDIT_HEAD_FILE === undefined ? undefined : path.resolve(v.AUDIT_HEAD_FILE) }),
+    alerts: Object.freeze({
+      zoomUserId: v.ALERT_ZOOM_USER_ID,
+      toChannel: v.ALERT_ZOOM_CHANNEL,
+      toContact: v.ALERT_ZOOM_CONTACT,
+      jobFailures: v.ALERT_JOB_FAILURES,
+      maxPerHour: v.ALERT_MAX_PER_HOUR,
+      remindHours: v.ALERT_REMIND_HOURS,
+    }),
   };
   return Object.freeze(config);
+}
+
+/** Alerts go to exactly one place, and only when a user to post as is named. */
+function checkAlertTarget(v: { ALERT_ZOOM_USER_ID?: string | undefined; ALERT_ZOOM_CHANNEL?: string | undefined; ALERT_ZOOM_CONTACT?: string | undefined }, issues: ConfigIssue[]): void {
+  const targets = [v.ALERT_ZOOM_CHANNEL, v.ALERT_ZOOM_CONTACT].filter((t) => t !== undefined).length;
+  if (v.ALERT_ZOOM_USER_ID !== undefined && targets !== 1) {
+    issues.push({ variable: 'ALERT_ZOOM_CHANNEL', message: 'alerts need exactly one of ALERT_ZOOM_CHANNEL (a channel id the user belongs to) or ALERT_ZOOM_CONTACT (an email)' });
+  }
+  if (v.ALERT_ZOOM_USER_ID === undefined && targets > 0) {
+    issues.push({ variable: 'ALERT_ZOOM_USER_ID', message: 'is required with ALERT_ZOOM_CHANNEL or ALERT_ZOOM_CONTACT: the Zoom user alerts are posted as' });
+  }
+}
+
+/** Whether any retention is configured (a default, or a type with a number of days). */
+export function retentionEnabled(r: Readonly<RetentionConfig>): boolean {
+  return r.days !== null || Object.values(r.daysByType).some((d) => d !== null);
 }
 
 export interface ZoomCredentials {

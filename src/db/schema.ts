@@ -32,9 +32,16 @@ import {
  *   lock_holders (0007);
  * - functions: archive.version_identity and archive.session_identity (0001, inlined by 0005 with
  *   archive.without_file_download_urls), archive.leaves_horizon_on and public.chat_body_tsvector
- *   (0001), archive.take_fence and archive.assert_fence (0007);
+ *   (0001), archive.take_fence and archive.assert_fence (0007); the proofs' encodings
+ *   (archive.proof_field, proof_time, month_of, audit_content_sha256, audit_row_sha256,
+ *   version_leaf, window_root), archive.seal_windows, archive.seal_pending and retention's one
+ *   disposal path archive.dispose_versions (0008);
  * - triggers and their functions: append-only tables (archive.reject_modification: 0001, 0003,
- *   0004, 0006), legal-hold guards (0002), export guards (0003), job-run and API-token guards (0004).
+ *   0004, 0006, 0008), legal-hold guards (0002), export guards (0003), job-run and API-token guards
+ *   (0004); the audit hash chain (audit_log_chain), window seals (sync_windows_seal,
+ *   message_versions_seal_queue, sync_runs_seal) and the versions' append-only guard that lets only
+ *   dispose_versions delete (0008);
+ * - the genesis row of the audit chain (0008) and the views window_seals, audit_log redefined (0008).
  *
  * Storage tables are internal: people and tools query the views. Row types here are database
  * shapes (`$inferSelect`); Zoom's wire shapes are in src/zoom, domain shapes in src/domain.
@@ -264,8 +271,28 @@ export const auditLog = archive.table(
     before: jsonb('before'),
     after: jsonb('after'),
     details: jsonb('details'),
+    /**
+     * The hash chain (0008; src/audit/chain.ts and README, "Tamper evidence"), computed by a trigger
+     * on insert whatever the writer sends: the row's position (1 = the genesis row), the previous
+     * row's row_hash (32 zero bytes for the genesis row), the SHA-256 of the row's canonical content,
+     * and the SHA-256 linking the three. All four are null only on rows written before 0008, which
+     * the genesis row counts and digests.
+     */
+    chainSeq: bigint('chain_seq', { mode: 'number' }),
+    prevHash: bytea('prev_hash'),
+    contentSha256: bytea('content_sha256'),
+    rowHash: bytea('row_hash'),
   },
-  (t) => [index('audit_log_subject').on(t.subjectType, t.subjectId, t.at), index('audit_log_at').on(t.at)],
+  (t) => [
+    index('audit_log_subject').on(t.subjectType, t.subjectId, t.at),
+    index('audit_log_at').on(t.at),
+    // One row per chain position: two writers can never both extend the chain from the same head.
+    uniqueIndex('audit_log_chain').on(t.chainSeq),
+    check(
+      'audit_log_chain_check',
+      sql`(${t.chainSeq} IS NULL AND ${t.prevHash} IS NULL AND ${t.contentSha256} IS NULL AND ${t.rowHash} IS NULL) OR (${t.chainSeq} IS NOT NULL AND ${t.prevHash} IS NOT NULL AND ${t.contentSha256} IS NOT NULL AND ${t.rowHash} IS NOT NULL)`,
+    ),
+  ],
 );
 
 /** Local mirror of every Zoom legal-hold matter ever seen. A matter is never forgotten. */
@@ -470,4 +497,76 @@ export const lockFences = archive.table(
     acquiredAt: tstz('acquired_at').notNull().defaultNow(),
   },
   (t) => [check('lock_fences_token_check', sql`${t.token} > 0`)],
+);
+
+/**
+ * What each window seal covered (0008; src/audit/seals.ts): one row per message version a seal of its
+ * window first covered, with the version's leaf hash (its identity: id, session, message, kind,
+ * times, content hash). A window's seal root is the digest of its rows here in version-id order, so
+ * `archive verify` can name the version that was added, changed or removed since. Append-only (a
+ * trigger rejects UPDATE, DELETE and TRUNCATE): a version disposed of by retention keeps its row,
+ * and the disposal's audit event explains why the version itself is gone.
+ */
+export const sealedVersions = archive.table(
+  'sealed_versions',
+  {
+    /** The window (calendar month, UTC) of the version's action time. */
+    monthStart: date('month_start', { mode: 'string' }).notNull(),
+    /** archive.message_versions.id */
+    versionId: bigint('version_id', { mode: 'number' }).notNull(),
+    /** archive.version_leaf(...) of the version when it was sealed. */
+    leaf: bytea('leaf').notNull(),
+    /** audit_log.id of the seal (`archive.window.seal`) that first covered the version. */
+    sealAuditId: bigint('seal_audit_id', { mode: 'number' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.monthStart, t.versionId] })],
+);
+
+/**
+ * Versions that arrived for a window after it was sealed (a re-sweep finding what Zoom reported
+ * late), queued by the insert trigger of message_versions for the next seal of their window, which
+ * appends a new seal covering them. A version no queue row vouches for was not written through the
+ * archive's insert path, and `archive verify` says so.
+ */
+export const sealQueue = archive.table(
+  'seal_queue',
+  {
+    versionId: bigint('version_id', { mode: 'number' }).primaryKey(),
+    monthStart: date('month_start', { mode: 'string' }).notNull(),
+    queuedAt: tstz('queued_at').notNull().defaultNow(),
+  },
+  (t) => [index('seal_queue_month').on(t.monthStart)],
+);
+
+/**
+ * Alerts posted to Zoom Team Chat (src/alerts/): one row per incident (a condition that opens and
+ * resolves: a window at horizon risk, a job failing again and again) or notice (something that
+ * happened once: an export finished, the daily chain head), so each is announced once, resolved once,
+ * and never repeated by a restart or another replica.
+ */
+export const alerts = archive.table(
+  'alerts',
+  {
+    /** What the alert is about, stable across passes: `horizon-risk:2026-05-01`, `export:<id>`, … */
+    key: text('key').primaryKey(),
+    kind: text('kind').notNull(),
+    /** firing | resolved (incidents); pending | sent (notices) */
+    state: text('state', { enum: ['firing', 'resolved', 'pending', 'sent'] }).notNull(),
+    firstSeenAt: tstz('first_seen_at').notNull().defaultNow(),
+    lastSeenAt: tstz('last_seen_at').notNull().defaultNow(),
+    resolvedAt: tstz('resolved_at'),
+    /** When the opening message (or the notice) was posted; null while waiting for the rate limit. */
+    notifiedAt: tstz('notified_at'),
+    remindedAt: tstz('reminded_at'),
+    resolvedNotifiedAt: tstz('resolved_notified_at'),
+    notifications: integer('notifications').notNull().default(0),
+    /** The text composed for the latest message (never message content). */
+    message: text('message').notNull(),
+    /** Figures the message was built from. */
+    facts: jsonb('facts').$type<Record<string, unknown>>(),
+  },
+  (t) => [
+    check('alerts_state_check', sql`${t.state} in ('firing', 'resolved', 'pending', 'sent')`),
+    index('alerts_open').on(t.kind).where(sql`${t.state} IN ('firing', 'pending')`),
+  ],
 );

@@ -18,5 +18,10 @@ export const LEGAL_HOLD_ENDPOINTS = {
   downloadFile: 'legalhold.files.download',
 } as const;
 
+/** Chat Messages: "Send a chat message", used for alerts (src/alerts/). */
+export const CHAT_MESSAGE_ENDPOINTS = {
+  send: 'chat.messages.send',
+} as const;
+
 /** Zoom's rate-limit label of an operation (per account, shared by every app on it; see ZOOM-API-NOTES). */
 export type RateLabel = 'light' | 'medium' | 'heavy' | 'resource-intensive';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ArchiveProof } from '../audit/export-proof.js';
 import type { ExportCounts, ExportFilter, ExportFormat } from './types.js';
 
 /**
@@ -38,6 +39,8 @@ export interface BundleManifest {
   /** Times in the bundle are UTC. */
   time_zone: 'UTC';
   legal_hold_files: LegalHoldFileNote[];
+  /** The audit chain's head and the seals of the exported windows, as of the export's snapshot (src/audit/export-proof.ts). */
+  archive_proof: ArchiveProof;
   entries: ManifestEntry[];
 }
 

@@ -24,6 +24,8 @@ import { MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION, MANIFEST_PATH, renderManifest
 import { describeMessage } from './message-history.js';
 import { loadPeople, PeopleDirectory } from './people.js';
 import { checkExportRequest } from './request.js';
+import { loadArchiveProof } from '../audit/export-proof.js';
+import { buildSelectionWhere } from '../read-model/export-selection.js';
 import { sessionTitle } from './session-title.js';
 import { Spool } from './spool.js';
 import { exportLockName, sweepStaleExports } from './stale-exports.js';
@@ -195,6 +197,8 @@ class ExportJob {
       const filter = this.s.request.filter;
       const counts = await countSelection(client, filter);
       this.versionsTotal = counts.versions;
+      // Which state of the archive the bundle comes from: the chain head and the seals, in this snapshot.
+      const archiveProof = await loadArchiveProof(client, buildSelectionWhere(filter));
       const legalHold = filter.kind === 'matter' ? await loadLegalHoldFiles(client, filter.matterId, deps.config.dataDir) : [];
       const definitions = formatDefinitions(this.s.request.formats);
       const context = {
@@ -249,6 +253,7 @@ class ExportJob {
         counts,
         time_zone: 'UTC',
         legal_hold_files: legalHoldNotes,
+        archive_proof: archiveProof,
         entries: entries.manifest,
       };
       await this.bundle.appendBuffer(MANIFEST_PATH, renderManifest(manifest));

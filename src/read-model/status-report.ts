@@ -1,3 +1,4 @@
+import { loadProofStatus, type ProofStatus } from '../audit/proof-status.js';
 import type { SyncConfig } from '../config/config.js';
 import { loadCostPlan, toCostPlanReport, type CostPlanReport } from '../sync/cost-plan.js';
 import type { Queryable } from '../db/pool.js';
@@ -64,6 +65,8 @@ export interface StatusReport {
   locks: Array<{ name: string; fence: string; holder: string; acquired_at: string }>;
   /** What keeping the archive current costs in Zoom's MEDIUM budget (src/sync/cost-plan.ts); null when not asked for. */
   sync_cost: CostPlanReport | null;
+  /** Tamper evidence and retention (src/audit/proof-status.ts): the chain head to publish, seals, disposals. */
+  audit: ProofStatus;
 }
 
 export interface SyncPassSummary {
@@ -130,6 +133,7 @@ export async function gatherStatus(deps: StatusDependencies): Promise<StatusRepo
   );
   const locks = await db.query<{ name: string; fence: string; holder: string; acquired_at: Date }>(`SELECT name, fence, holder, acquired_at FROM public.lock_holders ORDER BY name`);
   const syncCost = deps.mediumRatePerSecond === undefined ? null : await loadCostPlan(db, clock, deps.sync, deps.mediumRatePerSecond);
+  const audit = await loadProofStatus(db);
 
   const fileCounts: StatusReport['legal_hold']['files'] = { pending: 0, ready: 0, downloading: 0, stored: 0, failed: 0 };
   for (const r of files.rows) fileCounts[r.state] = r.n;
@@ -162,6 +166,7 @@ export async function gatherStatus(deps: StatusDependencies): Promise<StatusRepo
     jobs: jobs.rows.map((r) => ({ job: r.job, instance: r.instance, started_at: r.started_at.toISOString(), finished_at: iso(r.finished_at), outcome: r.outcome, error: r.error })),
     locks: locks.rows.map((r) => ({ name: r.name, fence: r.fence, holder: r.holder, acquired_at: r.acquired_at.toISOString() })),
     sync_cost: syncCost && toCostPlanReport(syncCost),
+    audit,
   };
 }
 

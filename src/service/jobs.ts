@@ -9,6 +9,7 @@ import { loadCostPlan } from '../sync/cost-plan.js';
 import { runSyncPass } from '../sync/sync-pass.js';
 import type { Clock } from '../util/clock.js';
 import type { ZoomClient } from '../zoom/client.js';
+import { alertsJob, auditJob, retentionJob } from '../audit/proof-jobs.js';
 import { assessHorizonStatus, listWindowsExpiredIncomplete } from '../read-model/horizon.js';
 import type { JobFigures } from './job-run-store.js';
 import type { ServiceMetrics } from './metrics.js';
@@ -22,7 +23,7 @@ import type { ServiceMetrics } from './metrics.js';
  * Adding a job is one more entry in `buildJobs` (and its schedule in config.service.schedules).
  */
 
-export const JOB_NAMES = ['sync', 'deep-sync', 'legal-hold', 'horizon-check'] as const;
+export const JOB_NAMES = ['sync', 'deep-sync', 'legal-hold', 'horizon-check', 'audit', 'alerts', 'retention'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 export interface JobRunContext {
@@ -90,6 +91,10 @@ export function buildJobs(deps: JobDependencies): JobDefinition[] {
     syncJob(deps, 'deep-sync', schedules.deepSync, true),
     legalHoldJob(deps, schedules.legalHold),
     horizonCheckJob(deps, schedules.horizonCheck),
+    // Tamper evidence, alerts and retention: src/audit/proof-jobs.ts.
+    auditJob(deps, schedules.audit),
+    alertsJob(deps, schedules.alerts),
+    retentionJob(deps, schedules.retention),
   ];
 }
 

@@ -1,9 +1,10 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ProofMetrics } from '../audit/proof-metrics.js';
 import type { SyncConfig } from '../config/config.js';
 import type { Pool } from '../db/pool.js';
 import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../util/clock.js';
-import { LEGAL_HOLD_ENDPOINTS, REPORT_ENDPOINTS } from '../domain/zoom-endpoints.js';
+import { CHAT_MESSAGE_ENDPOINTS, LEGAL_HOLD_ENDPOINTS, REPORT_ENDPOINTS } from '../domain/zoom-endpoints.js';
 import { VERSION } from '../version.js';
 import type { ZoomCallEvent } from '../zoom/client.js';
 import { CALL_KINDS } from '../sync/call-accounting.js';
@@ -203,6 +204,8 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
   private readonly listingMissesSeen = new Map<string, number>();
+  /** The audit chain's head, seals and retention disposals (src/audit/proof-metrics.ts). */
+  private readonly proof = new ProofMetrics(this.registry);
 
   private totals: { versions: number; messages: number; computedAtMs: number } | undefined;
   private totalsRefresh: Promise<void> | undefined;
@@ -221,7 +224,7 @@ export class ServiceMetrics {
     }
     for (const job of this.jobNames.filter((j) => j === 'sync' || j === 'deep-sync')) this.versionsAdded.inc({ job }, 0);
     for (const lock of options.lockNames ?? []) this.locksLost.inc({ lock }, 0);
-    for (const endpoint of [...Object.values(REPORT_ENDPOINTS), ...Object.values(LEGAL_HOLD_ENDPOINTS)]) this.zoomRateLimited.inc({ endpoint }, 0);
+    for (const endpoint of [...Object.values(REPORT_ENDPOINTS), ...Object.values(LEGAL_HOLD_ENDPOINTS), ...Object.values(CHAT_MESSAGE_ENDPOINTS)]) this.zoomRateLimited.inc({ endpoint }, 0);
     for (const status of ['complete', 'open', 'incomplete', 'expired']) this.windows.set({ status }, 0);
     for (const state of ['pending', 'ready', 'downloading', 'stored', 'failed']) this.legalHoldFiles.set({ state }, 0);
     for (const state of ['running', 'complete', 'failed']) this.exportsByState.set({ state }, 0);
@@ -291,6 +294,8 @@ export class ServiceMetrics {
           if (delta > 0) this.listingMisses.inc({ kind: r.kind }, delta);
           this.listingMissesSeen.set(r.kind, r.n);
         }
+
+        await this.proof.refresh(client);
       });
       this.databaseUp.set(1);
     } catch (err) {

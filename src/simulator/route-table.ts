@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { IsoDate } from '../domain/types.js';
 import type { Clock } from '../util/clock.js';
 import type { SimDataset } from './dataset.js';
+import type { SimChatMessages } from './chat-message-routes.js';
 import type { SimLegalHold } from './legal-hold-state.js';
 import type { PageTokenStore } from './page-tokens.js';
 import type { SessionListingMode } from './report-selection.js';
@@ -59,6 +60,8 @@ export interface RouteContext {
   modificationsPaging: 'first-page' | 'every-page';
   /** The account's legal-hold matters and files. */
   legalHold: SimLegalHold;
+  /** Chat messages sent through the API (alerts), and who and which channels may receive them. */
+  chatMessages: SimChatMessages;
 }
 
 export type RouteModule = (context: RouteContext) => readonly RouteDefinition[];

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo, Socket } from 'node:net';
 import { ManualClock, sleep, systemClock, type Clock } from '../util/clock.js';
 import { utcToday } from '../util/dates.js';
+import { chatMessageRoutes, handleChatMessageControl, SimChatMessages } from './chat-message-routes.js';
 import { handleControlRequest } from './control-routes.js';
 import type { SimDataset } from './dataset.js';
 import { FaultInjector, type Fault, type FaultController } from './faults.js';
@@ -30,7 +31,7 @@ import { StatsRecorder, type Outcome, type SimulatorStats } from './stats.js';
 
 export const OAUTH_ENDPOINT = 'oauth.token';
 /** Route families served by default. */
-export const DEFAULT_ROUTE_MODULES: readonly RouteModule[] = [reportRoutes, legalHoldRoutes];
+export const DEFAULT_ROUTE_MODULES: readonly RouteModule[] = [reportRoutes, legalHoldRoutes, chatMessageRoutes];
 
 const DEFAULT_ACCESS_TOKEN_TTL_SECONDS = 3599;
 const DEFAULT_PAGE_TOKEN_TTL_MS = 15 * 60_000;
@@ -83,6 +84,8 @@ export interface RunningSimulator {
   faults: FaultController;
   /** The account's legal-hold matters: change them behind the archiver's back (delete, rename, ready, corrupt). */
   legalHold: SimLegalHold;
+  /** Chat messages posted through the API (the archiver's alerts), as sent. */
+  chatMessages: SimChatMessages;
   stats(): SimulatorStats;
   resetStats(): void;
   /** Closes the server and destroys every open connection; safe to call twice. */
@@ -131,6 +134,7 @@ export async function startZoomSimulator(options: SimulatorOptions): Promise<Run
   const latencyMs = options.latencyMs ?? 0;
   const pageTokens = new PageTokenStore(clock, options.pageTokenTtlMs ?? DEFAULT_PAGE_TOKEN_TTL_MS);
   const legalHold = new SimLegalHold(options.dataset, clock, options.legalHold);
+  const chatMessages = new SimChatMessages(options.dataset);
   const context: RouteContext = {
     dataset: options.dataset,
     clock,
@@ -138,6 +142,7 @@ export async function startZoomSimulator(options: SimulatorOptions): Promise<Run
     sessionListing: options.sessionListing ?? 'every-active-window',
     modificationsPaging: options.modificationsPaging ?? 'first-page',
     legalHold,
+    chatMessages,
   };
   const table = new RouteTable([...DEFAULT_ROUTE_MODULES, ...(options.extraRouteModules ?? [])].flatMap((module) => module(context)));
   const grantedScopes = options.grantedScopes ?? table.allScopes();
@@ -248,6 +253,10 @@ export async function startZoomSimulator(options: SimulatorOptions): Promise<Run
       return;
     }
 
+    if (url.pathname === '/__sim/chat-messages' || url.pathname.startsWith('/__sim/chat-messages/')) {
+      await writeResponse(res, handleChatMessageControl(chatMessages, method, url.pathname, body), null);
+      return;
+    }
     if (url.pathname.startsWith('/__sim/legal-hold/')) {
       await writeResponse(res, handleLegalHoldControl(legalHold, method, url.pathname, body), null);
       return;
@@ -340,6 +349,7 @@ export async function startZoomSimulator(options: SimulatorOptions): Promise<Run
     credentials,
     faults,
     legalHold,
+    chatMessages,
     stats,
     resetStats,
     close,

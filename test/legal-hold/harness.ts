@@ -90,7 +90,8 @@ export async function startLegalHoldHarness(options: HarnessOptions = {}): Promi
     newDeps,
     async audit(action) {
       const res = await db.pool.query(
-        `SELECT actor, action, subject_id, before, after, details FROM public.audit_log WHERE $1::text IS NULL OR action = $1 ORDER BY audit_id`,
+        // The chain's genesis row (migration 0008) is the archive's, not the legal-hold code's.
+        `SELECT actor, action, subject_id, before, after, details FROM public.audit_log WHERE action <> 'audit.chain.genesis' AND ($1::text IS NULL OR action = $1) ORDER BY audit_id`,
         [action ?? null],
       );
       return res.rows as Array<{ actor: string; action: string; subject_id: string | null; before: unknown; after: unknown; details: unknown }>;

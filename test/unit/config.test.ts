@@ -87,3 +87,45 @@ function configErrorOf(env: Record<string, string | undefined>): string {
   }
   throw new Error(`expected a configuration error for ${Object.keys(env).join(', ')}`);
 }
+
+describe('configuration of tamper evidence, retention and alerts', () => {
+  it('keeps everything forever, publishes no head file and sends no alert by default', () => {
+    const config = loadConfig({});
+    expect(config.retention).toEqual({ days: null, daysByType: {} });
+    expect(config.audit.headFile).toBeUndefined();
+    expect(config.alerts).toMatchObject({ zoomUserId: undefined, jobFailures: 3, maxPerHour: 10, remindHours: 24 });
+    expect(config.service.schedules).toMatchObject({ audit: '30 0 * * *', alerts: 'off', retention: 'off' });
+  });
+
+  it('reads a retention policy by days and session type, never shorter than Zoom reports data', () => {
+    const config = loadConfig({ RETENTION_DAYS: '2555', RETENTION_DAYS_BY_TYPE: 'Group=3650, 1:1=off', SCHEDULE_RETENTION: '0 3 * * 0', AUDIT_HEAD_FILE: 'heads.jsonl' });
+    expect(config.retention).toEqual({ days: 2555, daysByType: { Group: 3650, '1:1': null } });
+    expect(config.service.schedules.retention).toBe('0 3 * * 0');
+    expect(config.audit.headFile).toBe(path.resolve('heads.jsonl'));
+    let error: ConfigError | undefined;
+    try {
+      loadConfig({ RETENTION_DAYS: '30', RETENTION_DAYS_BY_TYPE: 'Group' });
+    } catch (err) {
+      error = err as ConfigError;
+    }
+    expect(error?.issues.map((i) => i.variable).sort()).toEqual(['RETENTION_DAYS', 'RETENTION_DAYS_BY_TYPE']);
+    expect(error?.message).toContain('at least 190');
+  });
+
+  it('sends alerts to exactly one place, as a named user, and schedules them only then', () => {
+    const config = loadConfig({ ALERT_ZOOM_USER_ID: 'u1', ALERT_ZOOM_CHANNEL: 'c1' });
+    expect(config.alerts).toMatchObject({ zoomUserId: 'u1', toChannel: 'c1', toContact: undefined });
+    expect(config.service.schedules.alerts).toBe('*/5 * * * *');
+    const issues = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).issues.map((i) => i.variable);
+      }
+    };
+    expect(issues({ ALERT_ZOOM_USER_ID: 'u1' })).toEqual(['ALERT_ZOOM_CHANNEL']);
+    expect(issues({ ALERT_ZOOM_USER_ID: 'u1', ALERT_ZOOM_CHANNEL: 'c1', ALERT_ZOOM_CONTACT: 'a@example.com' })).toEqual(['ALERT_ZOOM_CHANNEL']);
+    expect(issues({ ALERT_ZOOM_CONTACT: 'a@example.com' })).toEqual(['ALERT_ZOOM_USER_ID']);
+  });
+});

@@ -20,6 +20,7 @@ import {
   type BundleVerification,
 } from '../../export/index.js';
 import { formatBytes } from '../../export/text.js';
+import { bundleProofOk, checkBundleProof, formatBundleProof } from '../../audit/export-proof.js';
 import type { Logger } from '../../logging/logger.js';
 import { stderrTerminal } from '../../logging/terminal.js';
 import type { CommandContext } from '../context.js';
@@ -162,7 +163,7 @@ export function formatVerification(v: BundleVerification): string {
   return [`FAILED: ${v.bundlePath}`, `  ${v.problem?.message ?? 'unknown problem'}`, `  bundle sha256 ${v.bundleSha256} (${n(v.bundleBytes)} bytes)`].join('\n');
 }
 
-export async function exportVerifyCommand(ctx: CommandContext, bundle: string, options: { sha256?: string; json?: boolean }): Promise<ExitCode> {
+export async function exportVerifyCommand(ctx: CommandContext, bundle: string, options: { sha256?: string; json?: boolean; archive?: boolean }): Promise<ExitCode> {
   if (options.sha256 !== undefined && !/^[0-9a-fA-F]{64}$/.test(options.sha256)) throw new InputError('--sha256 must be 64 hexadecimal characters (the bundle SHA-256 shown by export show)', 'sha256');
   let verification: BundleVerification;
   try {
@@ -172,13 +173,15 @@ export async function exportVerifyCommand(ctx: CommandContext, bundle: string, o
     if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') throw new InputError(`cannot read ${bundle} (${code})`, 'bundle');
     throw err;
   }
+  // The archive proof (src/audit/export-proof.ts): against messages.jsonl, and with --archive against the database.
+  const proof = verification.ok && verification.manifest ? await checkBundleProof(bundle, verification.manifest, options.archive ? { pool: (await ctx.openDatabase({ poolSize: 2 })).pool } : {}) : undefined;
   if (options.json) {
     const { manifest: _manifest, ...summary } = verification;
-    process.stdout.write(`${JSON.stringify(summary)}\n`);
+    process.stdout.write(`${JSON.stringify({ ...summary, ...(proof ? { archive_proof: proof } : {}) })}\n`);
   } else {
-    process.stdout.write(`${formatVerification(verification)}\n`);
+    process.stdout.write(`${formatVerification(verification)}\n${proof ? formatBundleProof(proof) : ''}`);
   }
-  return verification.ok ? EXIT.OK : EXIT.FAILURE;
+  return verification.ok && (proof === undefined || bundleProofOk(proof)) ? EXIT.OK : EXIT.FAILURE;
 }
 
 export async function exportListCommand(ctx: CommandContext, options: { limit: string; json?: boolean }): Promise<ExitCode> {
@@ -256,8 +259,9 @@ export function registerExportCommands(program: Command): void {
     .description('check a bundle against its manifest (sizes, SHA-256, CRC-32) without the database; exit 0 only when everything matches')
     .argument('<bundle.zip>', 'the bundle to check')
     .option('--sha256 <hex>', 'also require the bundle file to have this SHA-256 (as recorded by the archive)')
+    .option('--archive', "also check the bundle's archive proof (chain head, seals, every version) against the archive's database")
     .option('--json', 'print the result as JSON')
-    .action((bundle: string, options: { sha256?: string; json?: boolean }) => run((ctx) => exportVerifyCommand(ctx, bundle, options)));
+    .action((bundle: string, options: { sha256?: string; json?: boolean; archive?: boolean }) => run((ctx) => exportVerifyCommand(ctx, bundle, options)));
 
   exportCommand
     .command('list')

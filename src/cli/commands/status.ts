@@ -1,3 +1,4 @@
+import { formatProofStatus } from '../../audit/proof-status.js';
 import { formatAge, gatherStatus, type StatusReport } from '../../read-model/status-report.js';
 import type { CostPlanReport } from '../../sync/cost-plan.js';
 import { systemClock } from '../../util/clock.js';
@@ -71,6 +72,7 @@ export function formatStatus(r: StatusReport): string {
     for (const l of r.locks) out.push(`  ${l.name} by ${l.holder} since ${l.acquired_at} (fence ${l.fence})`);
   }
   if (r.sync_cost) out.push('', formatCostPlan(r.sync_cost));
+  out.push(...formatProofStatus(r.audit));
   return `${out.join('\n').replace(/^\n/, '')}\n`;
 }
 
