@@ -391,8 +391,9 @@ function isRetryableZoomError(err: unknown): boolean {
 async function downloadOnce(state: RunState, url: string, fileId: string, maxBytes: number, signal: AbortSignal): Promise<ReceivedContent> {
   const { deps, summary } = state;
   summary.downloads++;
-  let response = await openSignedDownload(deps.zoom, url, { withToken: state.useToken, signal });
-  if ((response.status === 401 || response.status === 403) && !state.useToken) {
+  const withToken = state.useToken;
+  let response = await openSignedDownload(deps.zoom, url, { withToken, signal });
+  if ((response.status === 401 || response.status === 403) && !withToken) {
     discard(response.body);
     summary.downloads++;
     response = await openSignedDownload(deps.zoom, url, { withToken: true, signal });

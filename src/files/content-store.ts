@@ -45,6 +45,9 @@ export function storageError(err: unknown, action: string, filePath: string): Fi
   );
 }
 
+/** What a disk answers (never a network): these stop the stage. */
+const DISK_ERROR_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EACCES', 'EPERM', 'EROFS', 'ENOTDIR', 'EISDIR', 'EMFILE', 'ENFILE', 'EFBIG', 'EBADF']);
+
 /** `files/ab/abcdef…`: with `/` separators, relative to ARCHIVE_DATA_DIR, as the database records it. */
 export function contentRelativePath(sha256: string): string {
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw new RangeError(`not a SHA-256: ${sha256}`);
@@ -137,7 +140,11 @@ export async function receiveToTemp(
     body.destroy();
     throw storageError(err, 'write', tempPath);
   }
-  sink.once('error', (err) => (firstFailure ??= { side: 'write', err }));
+  // Only an error of the disk's counts as the write side's: pipeline also destroys the sink with
+  // the body's error when the network breaks.
+  sink.once('error', (err) => {
+    if (DISK_ERROR_CODES.has(fileErrorCode(err) ?? '')) firstFailure ??= { side: 'write', err };
+  });
   const tap = new Transform({
     transform(chunk: Buffer, _encoding, callback) {
       bytes += chunk.length;
@@ -163,7 +170,6 @@ export async function receiveToTemp(
     if (options.signal.aborted) throw err;
     if (limitError) throw limitError;
     if (firstFailure?.side === 'write') throw storageError(firstFailure.err, 'write', tempPath);
-    if (fileErrorCode(err) !== undefined && firstFailure?.side !== 'read') throw storageError(err, 'write', tempPath);
     throw new BodyReadError(bytes, { cause: firstFailure?.err ?? err });
   }
   return { tempPath, bytes, sha256: hash.digest('hex') };

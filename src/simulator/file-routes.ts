@@ -129,6 +129,11 @@ export class SimFiles {
     this.quirks.set(fileId, list);
   }
 
+  /** Serve the file as it is again. */
+  clearQuirks(fileId: string): void {
+    this.quirks.delete(fileId);
+  }
+
   /** SHA-256 (hex) of the bytes the file serves. */
   sha256(fileId: string): string {
     const key = this.contentKey(fileId);
