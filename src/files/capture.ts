@@ -304,7 +304,8 @@ async function captureLocked(state: RunState, file: DueFile, signal: AbortSignal
 
   for (;;) {
     try {
-      if (url === null || urlExpired(url, clock.now().getTime())) {
+      // A URL fresh from "Get file info" is tried whatever its exp says (this host's clock may be off).
+      if (url === null || (!refreshed && urlExpired(url, clock.now().getTime()))) {
         if (refreshed) throw new RetryableTransfer('Get file info handed out no usable download URL');
         if (!(await refresh())) return await gone('Get file info answers 404: the file no longer exists in Zoom');
         if (url === null) throw new RetryableTransfer('Zoom knows no download URL for this file');
