@@ -63,7 +63,8 @@ export async function startService(deps: ServiceDependencies): Promise<RunningSe
     // Files are captured right after each sync pass, by the replica that ran it (when it runs `files`).
     onFinished(job, report) {
       const next = job.followedBy === undefined ? undefined : scheduled.find((j) => j.name === job.followedBy);
-      if (next === undefined || report.outcome === 'overlapped' || report.outcome === 'not-started' || report.outcome === 'skipped') return;
+      // SCHEDULE_FILES=off: the files job runs on request only, not after each sync either.
+      if (next === undefined || next.schedule === 'off' || report.outcome === 'overlapped' || report.outcome === 'not-started' || report.outcome === 'skipped') return;
       void runner.run(next, 'follow-up');
     },
   });
