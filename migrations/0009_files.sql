@@ -123,3 +123,11 @@ FROM archive.file_refs r
 JOIN archive.message_versions v ON v.id = r.version_id
 LEFT JOIN archive.files f ON f.file_id = r.file_id
 LEFT JOIN archive.file_contents c ON c.sha256 = f.sha256;
+--> statement-breakpoint
+
+-- held_files: the files of every held version (held_messages covers their files too): one row per
+-- (matter, custodian, file entry), with the capture state and content of chat_files.
+CREATE VIEW public.held_files AS
+SELECT h.matter_id, h.matter_name, h.matter_state, h.custodian, f.*
+FROM public.held_messages h
+JOIN public.chat_files f ON f.version_id = h.version_id;

@@ -29,7 +29,7 @@ import {
  *   sync_errors, sync_runs, audit_log (0001, sync_units and sync_runs redefined in 0006);
  *   held_messages, legal_hold_matters, legal_hold_custodians, legal_hold_files (0002);
  *   export_bundles (0003); job_runs, api_tokens (0004); sync_listing_misses (0006);
- *   lock_holders (0007);
+ *   lock_holders (0007); chat_files, held_files (0009);
  * - functions: archive.version_identity and archive.session_identity (0001, inlined by 0005 with
  *   archive.without_file_download_urls), archive.leaves_horizon_on and public.chat_body_tsvector
  *   (0001), archive.take_fence and archive.assert_fence (0007); the proofs' encodings
@@ -38,7 +38,7 @@ import {
  *   disposal path archive.dispose_versions (0008);
  * - triggers and their functions: append-only tables (archive.reject_modification: 0001, 0003,
  *   0004, 0006, 0008), legal-hold guards (0002), export guards (0003), job-run and API-token guards
- *   (0004); the audit hash chain (audit_log_chain), window seals (sync_windows_seal,
+ *   (0004), file capture guards (files_guard, append-only file_contents and file_refs: 0009); the audit hash chain (audit_log_chain), window seals (sync_windows_seal,
  *   message_versions_seal_queue, sync_runs_seal) and the versions' append-only guard that lets only
  *   dispose_versions delete (0008);
  * - the genesis row of the audit chain (0008) and the views window_seals, audit_log redefined (0008).
