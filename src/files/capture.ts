@@ -27,7 +27,7 @@ import {
   type OpenSink,
   type ReceivedContent,
 } from './content-store.js';
-import { loadDueFile, loadDueFiles, recordFailed, recordFileInfo, recordGone, recordStored, recordTooLarge, referenceNewVersions, type DueFile, type ReferenceSummary } from './file-store.js';
+import { loadDueFile, loadDueFiles, recordFailed, recordGone, recordStored, recordTooLarge, referenceNewVersions, type DueFile, type FreshInfo, type ReferenceSummary } from './file-store.js';
 import { removeIfPresent } from '../storage/atomic-file.js';
 
 /**
@@ -266,18 +266,21 @@ async function captureLocked(state: RunState, file: DueFile, signal: AbortSignal
   let zoomLength = file.zoomLength;
   let zoomDigest = file.zoomDigest;
   let refreshed = false;
+  /** What "Get file info" said in this run: written with the outcome, in the same statement. */
+  let fresh: FreshInfo | undefined;
   /** Downloads started in this run. */
   let attempts = 0;
   /** Retryable failures in this run (downloads, or "Get file info" failing). */
   let failures = 0;
 
-  const tooLarge = async (bytes: number, source: string): Promise<Outcome> => {
-    await recordTooLarge(pool, file.fileId, attempts, `${bytes} bytes (${source}) is over FILES_MAX_BYTES (${maxBytes})`, clock.now());
+  const tooLarge = async (bytes: number | null, source: string): Promise<Outcome> => {
+    const what = bytes === null ? source : `${bytes} bytes (${source})`;
+    await recordTooLarge(pool, file.fileId, attempts, `${what} is over FILES_MAX_BYTES (${maxBytes})`, clock.now(), fresh);
     logger.warn({ bytes, maxBytes }, 'file is larger than FILES_MAX_BYTES; listed as too_large, not downloaded');
     return 'too_large';
   };
   const gone = async (why: string): Promise<Outcome> => {
-    await recordGone(pool, file.fileId, attempts, why, clock.now());
+    await recordGone(pool, file.fileId, attempts, why, clock.now(), fresh);
     logger.warn({ why }, 'Zoom no longer has this file; recorded as gone, not retried');
     return 'gone';
   };
@@ -290,7 +293,7 @@ async function captureLocked(state: RunState, file: DueFile, signal: AbortSignal
       url = info.downloadUrl ?? url;
       zoomLength = info.length;
       zoomDigest = info.digest;
-      await recordFileInfo(pool, file.fileId, { downloadUrl: info.downloadUrl, length: info.length, digest: info.digest }, clock.now());
+      fresh = { downloadUrl: info.downloadUrl, length: info.length, digest: info.digest, at: clock.now() };
       return true;
     } catch (err) {
       if (hasCode(err, 'ZOOM_NOT_FOUND')) return false;
@@ -334,6 +337,7 @@ async function captureLocked(state: RunState, file: DueFile, signal: AbortSignal
           attempts,
           { sha256: received.sha256, bytes: received.bytes, storedPath: placed.storedPath, digestMismatch, sizeMismatch, note: notes.length === 0 ? null : notes.join('; ') },
           clock.now(),
+          fresh,
         );
         if (!recorded) return 'skipped';
         summary.bytes += received.bytes;
@@ -351,7 +355,7 @@ async function captureLocked(state: RunState, file: DueFile, signal: AbortSignal
       if (signal.aborted) throw signal.reason instanceof Error && hasCode(signal.reason, 'LOCK_LOST') ? signal.reason : abortErrorFor(signal);
       if (err instanceof AbortError) throw err;
       if (err instanceof FilesStorageError) throw err;
-      if (err instanceof BodyTooLargeError) return tooLarge(maxBytes + 1, 'the body, cut off at the limit');
+      if (err instanceof BodyTooLargeError) return tooLarge(null, 'the body received (cut off at the limit; nothing kept)');
       if (err instanceof DownloadRefused && (err.status === 404 || err.status === 401 || err.status === 403 || err.status === 410)) {
         if (!refreshed) {
           if (!(await refresh())) return gone(`the download answered HTTP ${err.status} and Get file info answers 404`);
@@ -378,7 +382,7 @@ async function captureLocked(state: RunState, file: DueFile, signal: AbortSignal
     const total = file.attempts + attempts;
     const waitMs = Math.min(RETRY_AFTER_RUN_MAX_MS, RETRY_AFTER_RUN_BASE_MS * 2 ** Math.max(0, total - 1));
     const now = clock.now();
-    await recordFailed(pool, file.fileId, attempts, error, now, new Date(now.getTime() + waitMs));
+    await recordFailed(pool, file.fileId, attempts, error, now, new Date(now.getTime() + waitMs), fresh);
     logger.warn({ error, attempts, totalAttempts: total }, why === 'exhausted' ? `giving up on this file for this run after ${attempts} attempts; a later run tries again` : 'download refused; a later run tries again');
     return 'failed';
   }

@@ -145,6 +145,27 @@ function toDueFile(r: {
   };
 }
 
+/** What "Get file info" said in this attempt, written with the file's outcome (one statement, one commit). */
+export interface FreshInfo {
+  downloadUrl: string | null;
+  length: number | null;
+  digest: string | null;
+  at: Date;
+}
+
+/** SET clauses for a FreshInfo in parameters $p … $p+3 (all null: nothing was asked, the row keeps what it had). */
+function infoSet(p: number): string {
+  const asked = `$${p + 3}::timestamptz IS NOT NULL`;
+  return `download_url = coalesce($${p}::text, download_url),
+          zoom_length = CASE WHEN ${asked} THEN $${p + 1}::bigint ELSE zoom_length END,
+          zoom_digest = CASE WHEN ${asked} THEN $${p + 2}::text ELSE zoom_digest END,
+          info_fetched_at = coalesce($${p + 3}::timestamptz, info_fetched_at)`;
+}
+
+function infoValues(info: FreshInfo | undefined): unknown[] {
+  return [info?.downloadUrl ?? null, info?.length ?? null, info?.digest ?? null, info?.at ?? null];
+}
+
 /** What "Get file info" said: a fresh URL, Zoom's length and digest. */
 export async function recordFileInfo(db: Queryable, fileId: string, info: { downloadUrl: string | null; length: number | null; digest: string | null }, at: Date): Promise<void> {
   await db.query(
@@ -154,29 +175,29 @@ export async function recordFileInfo(db: Queryable, fileId: string, info: { down
 }
 
 /** Attempts made in a run that did not store the file; `failed` until `nextAttemptAt`. */
-export async function recordFailed(db: Queryable, fileId: string, attempts: number, error: string, at: Date, nextAttemptAt: Date): Promise<void> {
+export async function recordFailed(db: Queryable, fileId: string, attempts: number, error: string, at: Date, nextAttemptAt: Date, info?: FreshInfo): Promise<void> {
   await db.query(
-    `UPDATE archive.files SET state = 'failed', attempts = attempts + $2, last_error = $3, last_attempt_at = $4, next_attempt_at = $5
+    `UPDATE archive.files SET state = 'failed', attempts = attempts + $2, last_error = $3, last_attempt_at = $4, next_attempt_at = $5, ${infoSet(6)}
      WHERE file_id = $1 AND state <> 'stored'`,
-    [fileId, attempts, error, at, nextAttemptAt],
+    [fileId, attempts, error, at, nextAttemptAt, ...infoValues(info)],
   );
 }
 
 /** Zoom says the file does not exist (after a refresh): not retried; the first such answer is kept. */
-export async function recordGone(db: Queryable, fileId: string, attempts: number, error: string, at: Date): Promise<void> {
+export async function recordGone(db: Queryable, fileId: string, attempts: number, error: string, at: Date, info?: FreshInfo): Promise<void> {
   await db.query(
     `UPDATE archive.files SET state = 'gone', attempts = attempts + $2, last_error = $3, last_attempt_at = $4, next_attempt_at = NULL,
-            first_missing_at = coalesce(first_missing_at, $4)
+            first_missing_at = coalesce(first_missing_at, $4), ${infoSet(5)}
      WHERE file_id = $1 AND state <> 'stored'`,
-    [fileId, attempts, error, at],
+    [fileId, attempts, error, at, ...infoValues(info)],
   );
 }
 
-export async function recordTooLarge(db: Queryable, fileId: string, attempts: number, error: string, at: Date): Promise<void> {
+export async function recordTooLarge(db: Queryable, fileId: string, attempts: number, error: string, at: Date, info?: FreshInfo): Promise<void> {
   await db.query(
-    `UPDATE archive.files SET state = 'too_large', attempts = attempts + $2, last_error = $3, last_attempt_at = $4, next_attempt_at = NULL
+    `UPDATE archive.files SET state = 'too_large', attempts = attempts + $2, last_error = $3, last_attempt_at = $4, next_attempt_at = NULL, ${infoSet(5)}
      WHERE file_id = $1 AND state <> 'stored'`,
-    [fileId, attempts, error, at],
+    [fileId, attempts, error, at, ...infoValues(info)],
   );
 }
 
@@ -194,7 +215,7 @@ export interface StoredContent {
  * bytes shares it) and the file's state, in one transaction. Returns false when the file was
  * stored meanwhile (its earlier content stays).
  */
-export async function recordStored(pool: Pool, fileId: string, attempts: number, content: StoredContent, at: Date): Promise<boolean> {
+export async function recordStored(pool: Pool, fileId: string, attempts: number, content: StoredContent, at: Date, info?: FreshInfo): Promise<boolean> {
   const client = await pool.connect();
   try {
     await client.query('BEGIN');
@@ -204,9 +225,9 @@ export async function recordStored(pool: Pool, fileId: string, attempts: number,
     );
     const res = await client.query(
       `UPDATE archive.files SET state = 'stored', sha256 = $2, stored_at = $3, attempts = attempts + $4, last_attempt_at = $3, next_attempt_at = NULL,
-              digest_mismatch = $5, size_mismatch = $6, last_error = $7
+              digest_mismatch = $5, size_mismatch = $6, last_error = $7, ${infoSet(8)}
        WHERE file_id = $1 AND state <> 'stored'`,
-      [fileId, content.sha256, at, attempts, content.digestMismatch, content.sizeMismatch, content.note],
+      [fileId, content.sha256, at, attempts, content.digestMismatch, content.sizeMismatch, content.note, ...infoValues(info)],
     );
     await client.query('COMMIT');
     return (res.rowCount ?? 0) > 0;
