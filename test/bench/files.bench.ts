@@ -35,7 +35,7 @@ const LARGE_BYTES = 200_000_000;
 const MEDIUM_BYTES = 4 * 1024 * 1024;
 const SMALL_LIMIT = 1024 * 1024;
 const CONCURRENCY = 4;
-const TARGET_RSS_BYTES = 200 * 1024 * 1024;
+const TARGET_RSS_BYTES = 200_000_000;
 
 interface Served {
   baseUrl: string;
