@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { InternalError } from '../errors.js';
 
 /**
  * The encodings behind the archive's proofs, computed here independently of the database functions
@@ -135,7 +136,7 @@ export class WindowRootHasher {
   }
 
   digest(): Buffer {
-    if (this.fed !== this.leaves) throw new Error(`window ${this.monthStart}: ${this.fed} leaves fed, ${this.leaves} announced`);
+    if (this.fed !== this.leaves) throw new InternalError(`window ${this.monthStart}: ${this.fed} leaves fed, ${this.leaves} announced`);
     return this.hash.digest();
   }
 }

@@ -6,6 +6,7 @@ import type { Pool, Queryable } from '../db/pool.js';
 import { versionLeaf } from './chain.js';
 import { loadChainHead } from './head.js';
 import { SEAL_ACTION } from './seals.js';
+import { InternalError } from '../errors.js';
 
 /**
  * The archive proof of an export bundle (manifest.json `archive_proof`): the audit chain's head and,
@@ -127,7 +128,7 @@ function bundleTimeToProof(iso: string | null): string | null {
 
 function openZip(file: string): Promise<ZipFile> {
   return new Promise((resolve, reject) => {
-    yauzl.open(file, { lazyEntries: true, autoClose: false, decodeStrings: true }, (err, zip) => (err || !zip ? reject(err ?? new Error('cannot open zip')) : resolve(zip)));
+    yauzl.open(file, { lazyEntries: true, autoClose: false, decodeStrings: true }, (err, zip) => (err || !zip ? reject(err ?? new InternalError('cannot open zip')) : resolve(zip)));
   });
 }
 
@@ -150,7 +151,7 @@ async function readBundleVersions(bundlePath: string): Promise<BundleVersion[] |
   try {
     const entry = await findEntry(zip, 'messages.jsonl');
     if (!entry) return null;
-    const stream = await new Promise<Readable>((resolve, reject) => zip.openReadStream(entry, (err, s) => (err || !s ? reject(err ?? new Error('cannot read messages.jsonl')) : resolve(s))));
+    const stream = await new Promise<Readable>((resolve, reject) => zip.openReadStream(entry, (err, s) => (err || !s ? reject(err ?? new InternalError('cannot read messages.jsonl')) : resolve(s))));
     const out: BundleVersion[] = [];
     for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
       if (line === '') continue;

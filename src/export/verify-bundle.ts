@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import yauzl, { type Entry, type ZipFile } from 'yauzl';
-import { AbortError } from '../errors.js';
+import { AbortError, InternalError } from '../errors.js';
 import { hashFile } from '../util/files.js';
 import { MANIFEST_PATH, manifestSchema, type ParsedManifest } from './manifest.js';
 
@@ -58,7 +58,7 @@ export interface VerifyOptions {
 function openZip(file: string): Promise<ZipFile> {
   return new Promise((resolve, reject) => {
     yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false, decodeStrings: true }, (err, zip) => {
-      if (err || !zip) reject(err ?? new Error('cannot open zip'));
+      if (err || !zip) reject(err ?? new InternalError('cannot open zip'));
       else resolve(zip);
     });
   });
@@ -80,7 +80,7 @@ function readEntries(zip: ZipFile): Promise<Entry[]> {
 function openEntryStream(zip: ZipFile, entry: Entry): Promise<Readable> {
   return new Promise((resolve, reject) => {
     zip.openReadStream(entry, (err, stream) => {
-      if (err || !stream) reject(err ?? new Error('cannot read entry'));
+      if (err || !stream) reject(err ?? new InternalError('cannot read entry'));
       else resolve(stream);
     });
   });

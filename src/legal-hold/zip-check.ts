@@ -1,6 +1,6 @@
 import { open as openFile } from 'node:fs/promises';
 import yauzl from 'yauzl';
-import { ArchiverError } from '../errors.js';
+import { ArchiverError, InternalError } from '../errors.js';
 
 /**
  * "Is this a readable zip?" without extracting it: the end-of-central-directory record must be
@@ -26,7 +26,7 @@ export class ZipInvalidError extends ArchiverError {
 function openZip(filePath: string): Promise<yauzl.ZipFile> {
   return new Promise((resolve, reject) => {
     yauzl.open(filePath, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true }, (err, zipfile) => {
-      if (err || !zipfile) reject(err ?? new Error('yauzl returned no zip file'));
+      if (err || !zipfile) reject(err ?? new InternalError('yauzl returned no zip file'));
       else resolve(zipfile);
     });
   });
