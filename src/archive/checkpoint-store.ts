@@ -1,3 +1,9 @@
+/**
+ * Checkpoints of the sync: windows (months) and units (window × session), and the queries that pick
+ * what a pass must read. Over 400 lines because the due-unit selection (flagged units plus each
+ * sweep round's share, keyset-batched) and the writes it is paired with must be read together: a
+ * change to one without the other breaks the horizon promise.
+ */
 import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { IsoDate } from '../domain/types.js';
 import { runDrizzle, type Queryable } from '../db/pool.js';

@@ -2,6 +2,7 @@ import { userInfo } from 'node:os';
 import { sql } from 'drizzle-orm';
 import { runDrizzle, type Queryable } from '../db/pool.js';
 import { auditLog } from '../db/schema.js';
+import { InternalError } from '../errors.js';
 
 /**
  * The append-only audit log (archive.audit_log, public view audit_log): who did what, when, with
@@ -45,7 +46,7 @@ export async function recordAudit(db: Queryable, entry: AuditEntry): Promise<num
       .returning({ id: auditLog.id }),
   );
   const id = rows[0]?.id;
-  if (id === undefined) throw new Error('audit_log insert returned no id');
+  if (id === undefined) throw new InternalError('audit_log insert returned no id');
   return id;
 }
 

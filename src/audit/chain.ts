@@ -1,4 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
+import { InternalError } from '../errors.js';
 
 /**
  * The encodings behind the archive's proofs, computed here independently of the database functions
@@ -89,6 +90,41 @@ export function auditContentSha256(row: AuditContent): Buffer {
     .digest();
 }
 
+/** An audit row as the verifiers read it: jsonb as text, the time in microseconds (AUDIT_ROW_COLUMNS). */
+export interface AuditChainRow {
+  id: number;
+  chain_seq: number;
+  at_us: string;
+  actor: string;
+  action: string;
+  subject_type: string | null;
+  subject_id: string | null;
+  before_text: string | null;
+  after_text: string | null;
+  details_text: string | null;
+  prev_hash: Buffer;
+  content_sha256: Buffer;
+  row_hash: Buffer;
+}
+
+/** The select list that reads archive.audit_log rows as AuditChainRow. */
+export const AUDIT_ROW_COLUMNS = `id, chain_seq, ${epochMicrosSql('at')} AS at_us, actor, action, subject_type, subject_id,
+  before::text AS before_text, after::text AS after_text, details::text AS details_text, prev_hash, content_sha256, row_hash`;
+
+/** The content hash of a row as read, to compare with the one the database recorded on insert. */
+export function chainRowContentSha256(r: AuditChainRow): Buffer {
+  return auditContentSha256({
+    atMicros: r.at_us,
+    actor: r.actor,
+    action: r.action,
+    subjectType: r.subject_type,
+    subjectId: r.subject_id,
+    beforeText: r.before_text,
+    afterText: r.after_text,
+    detailsText: r.details_text,
+  });
+}
+
 export function auditRowSha256(prevHash: Buffer, chainSeq: number | bigint, auditId: number | bigint, contentSha256: Buffer): Buffer {
   return createHash('sha256').update(ROW_TAG).update(prevHash).update(int8(chainSeq)).update(int8(auditId)).update(contentSha256).digest();
 }
@@ -135,7 +171,7 @@ export class WindowRootHasher {
   }
 
   digest(): Buffer {
-    if (this.fed !== this.leaves) throw new Error(`window ${this.monthStart}: ${this.fed} leaves fed, ${this.leaves} announced`);
+    if (this.fed !== this.leaves) throw new InternalError(`window ${this.monthStart}: ${this.fed} leaves fed, ${this.leaves} announced`);
     return this.hash.digest();
   }
 }

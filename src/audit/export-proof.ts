@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
-import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import type { Pool, Queryable } from '../db/pool.js';
+import { openEntryStream, openZip, type Entry, type ZipFile } from '../storage/zip-reader.js';
 import { versionLeaf } from './chain.js';
 import { loadChainHead } from './head.js';
 import { SEAL_ACTION } from './seals.js';
@@ -125,12 +124,6 @@ function bundleTimeToProof(iso: string | null): string | null {
   return m ? `${m[1]}.${m[2]}000Z` : iso;
 }
 
-function openZip(file: string): Promise<ZipFile> {
-  return new Promise((resolve, reject) => {
-    yauzl.open(file, { lazyEntries: true, autoClose: false, decodeStrings: true }, (err, zip) => (err || !zip ? reject(err ?? new Error('cannot open zip')) : resolve(zip)));
-  });
-}
-
 async function findEntry(zip: ZipFile, name: string): Promise<Entry | undefined> {
   return new Promise((resolve, reject) => {
     let found: Entry | undefined;
@@ -146,11 +139,11 @@ async function findEntry(zip: ZipFile, name: string): Promise<Entry | undefined>
 
 /** The versions of messages.jsonl with their leaves, in file order (null when the bundle has none). */
 async function readBundleVersions(bundlePath: string): Promise<BundleVersion[] | null> {
-  const zip = await openZip(bundlePath);
+  const zip = await openZip(bundlePath, { decodeStrings: true });
   try {
     const entry = await findEntry(zip, 'messages.jsonl');
     if (!entry) return null;
-    const stream = await new Promise<Readable>((resolve, reject) => zip.openReadStream(entry, (err, s) => (err || !s ? reject(err ?? new Error('cannot read messages.jsonl')) : resolve(s))));
+    const stream = await openEntryStream(zip, entry);
     const out: BundleVersion[] = [];
     for await (const line of createInterface({ input: stream, crlfDelay: Infinity })) {
       if (line === '') continue;

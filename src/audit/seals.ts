@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
-import type { Pool, PoolClient, Queryable } from '../db/pool.js';
+import { READ_ONLY_SNAPSHOT, withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.js';
 import { InputError, throwIfAborted } from '../errors.js';
 import { createHash } from 'node:crypto';
-import { auditContentSha256, auditRowSha256, epochMicrosSql, WindowRootHasher } from './chain.js';
+import { AUDIT_ROW_COLUMNS, auditRowSha256, chainRowContentSha256, WindowRootHasher, type AuditChainRow } from './chain.js';
 
 /**
  * Window seals (migrations/0008_tamper_evidence.sql): when a window (calendar month, UTC) becomes
@@ -205,18 +205,8 @@ disposed AS (
 
 export async function verifyArchive(pool: Pool, options: VerifyArchiveOptions = {}): Promise<ArchiveVerification> {
   const started = performance.now();
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const result = await verifyInSnapshot(client, options);
-    await client.query('COMMIT');
-    return { ...result, durationMs: Math.round(performance.now() - started) };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  const result = await withTransaction(pool, (client) => verifyInSnapshot(client, options), READ_ONLY_SNAPSHOT);
+  return { ...result, durationMs: Math.round(performance.now() - started) };
 }
 
 async function verifyInSnapshot(client: PoolClient, options: VerifyArchiveOptions): Promise<Omit<ArchiveVerification, 'durationMs'>> {
@@ -324,31 +314,9 @@ async function verifyInSnapshot(client: PoolClient, options: VerifyArchiveOption
 
 /** The seal row's own chain hashes, recomputed here (the full walk is `audit verify`). */
 async function sealRowIntact(client: PoolClient, auditId: number): Promise<boolean> {
-  const r = (
-    await client.query<{
-      id: number;
-      chain_seq: number;
-      at_us: string;
-      actor: string;
-      action: string;
-      subject_type: string | null;
-      subject_id: string | null;
-      before_text: string | null;
-      after_text: string | null;
-      details_text: string | null;
-      prev_hash: Buffer;
-      content_sha256: Buffer;
-      row_hash: Buffer;
-    }>(
-      `SELECT id, chain_seq, ${epochMicrosSql('at')} AS at_us, actor, action, subject_type, subject_id, before::text AS before_text, after::text AS after_text,
-              details::text AS details_text, prev_hash, content_sha256, row_hash
-       FROM archive.audit_log WHERE id = $1`,
-      [auditId],
-    )
-  ).rows[0];
+  const r = (await client.query<AuditChainRow>(`SELECT ${AUDIT_ROW_COLUMNS} FROM archive.audit_log WHERE id = $1`, [auditId])).rows[0];
   if (!r) return false;
-  const content = auditContentSha256({ atMicros: r.at_us, actor: r.actor, action: r.action, subjectType: r.subject_type, subjectId: r.subject_id, beforeText: r.before_text, afterText: r.after_text, detailsText: r.details_text });
-  return content.equals(r.content_sha256) && auditRowSha256(r.prev_hash, r.chain_seq, r.id, r.content_sha256).equals(r.row_hash);
+  return chainRowContentSha256(r).equals(r.content_sha256) && auditRowSha256(r.prev_hash, r.chain_seq, r.id, r.content_sha256).equals(r.row_hash);
 }
 
 const LEAF_CURSOR = 'zca_leaves';

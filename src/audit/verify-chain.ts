@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import type { Pool, PoolClient } from '../db/pool.js';
+import { READ_ONLY_SNAPSHOT, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
 import { throwIfAborted } from '../errors.js';
-import { auditContentSha256, auditRowSha256, epochMicrosSql, hex, proofTime, ZERO_HASH } from './chain.js';
+import { AUDIT_ROW_COLUMNS, auditRowSha256, chainRowContentSha256, epochMicrosSql, hex, proofTime, ZERO_HASH, type AuditChainRow } from './chain.js';
 import type { PublishedHead } from './head.js';
 
 /**
@@ -63,40 +63,12 @@ export interface VerifyChainOptions {
   signal?: AbortSignal;
 }
 
-interface ChainRow {
-  id: number;
-  chain_seq: number;
-  at_us: string;
-  actor: string;
-  action: string;
-  subject_type: string | null;
-  subject_id: string | null;
-  before_text: string | null;
-  after_text: string | null;
-  details_text: string | null;
-  prev_hash: Buffer;
-  content_sha256: Buffer;
-  row_hash: Buffer;
-}
-
-const ROW_COLUMNS = `id, chain_seq, ${epochMicrosSql('at')} AS at_us, actor, action, subject_type, subject_id,
-  before::text AS before_text, after::text AS after_text, details::text AS details_text, prev_hash, content_sha256, row_hash`;
 const CURSOR = 'zca_chain';
 
 export async function verifyAuditChain(pool: Pool, options: VerifyChainOptions = {}): Promise<ChainVerification> {
   const started = performance.now();
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-    const result = await verifyInSnapshot(client, options);
-    await client.query('COMMIT');
-    return { ...result, durationMs: Math.round(performance.now() - started) };
-  } catch (err) {
-    await client.query('ROLLBACK').catch(() => undefined);
-    throw err;
-  } finally {
-    client.release();
-  }
+  const result = await withTransaction(pool, (client) => verifyInSnapshot(client, options), READ_ONLY_SNAPSHOT);
+  return { ...result, durationMs: Math.round(performance.now() - started) };
 }
 
 async function verifyInSnapshot(client: PoolClient, options: VerifyChainOptions): Promise<Omit<ChainVerification, 'durationMs'>> {
@@ -105,9 +77,9 @@ async function verifyInSnapshot(client: PoolClient, options: VerifyChainOptions)
   const add = (f: ChainFinding) => {
     if (findings.length < maxFindings) findings.push(f);
   };
-  const name = (r: Pick<ChainRow, 'id' | 'chain_seq'>) => `audit row ${r.id} (chain position ${r.chain_seq})`;
+  const name = (r: Pick<AuditChainRow, 'id' | 'chain_seq'>) => `audit row ${r.id} (chain position ${r.chain_seq})`;
 
-  const genesis = (await client.query<ChainRow>(`SELECT ${ROW_COLUMNS} FROM archive.audit_log WHERE chain_seq = 1 ORDER BY id LIMIT 1`)).rows[0];
+  const genesis = (await client.query<AuditChainRow>(`SELECT ${AUDIT_ROW_COLUMNS} FROM archive.audit_log WHERE chain_seq = 1 ORDER BY id LIMIT 1`)).rows[0];
   let legacyMaxId = 0;
   let legacyRows = 0;
   let legacySha256: string | undefined;
@@ -124,16 +96,16 @@ async function verifyInSnapshot(client: PoolClient, options: VerifyChainOptions)
   let expectedSeq = 1;
   let prevHash = ZERO_HASH;
   let rowsChecked = 0;
-  let last: ChainRow | undefined;
+  let last: AuditChainRow | undefined;
   const hashes = new Map<number, string>();
   const wantedHeads = new Map<number, PublishedHead[]>();
   for (const h of options.heads ?? []) wantedHeads.set(h.chainSeq, [...(wantedHeads.get(h.chainSeq) ?? []), h]);
 
-  await client.query(`DECLARE ${CURSOR} NO SCROLL CURSOR FOR SELECT ${ROW_COLUMNS} FROM archive.audit_log WHERE chain_seq IS NOT NULL ORDER BY chain_seq, id`);
+  await client.query(`DECLARE ${CURSOR} NO SCROLL CURSOR FOR SELECT ${AUDIT_ROW_COLUMNS} FROM archive.audit_log WHERE chain_seq IS NOT NULL ORDER BY chain_seq, id`);
   const batch = options.batchRows ?? 5000;
   for (;;) {
     throwIfAborted(options.signal);
-    const rows = (await client.query<ChainRow>(`FETCH ${batch} FROM ${CURSOR}`)).rows;
+    const rows = (await client.query<AuditChainRow>(`FETCH ${batch} FROM ${CURSOR}`)).rows;
     for (const r of rows) {
       rowsChecked++;
       if (wantedHeads.has(r.chain_seq)) hashes.set(r.chain_seq, r.row_hash.toString('hex'));
@@ -149,16 +121,7 @@ async function verifyInSnapshot(client: PoolClient, options: VerifyChainOptions)
           message: `${gap === 1 ? `chain position ${expectedSeq} is` : `chain positions ${expectedSeq}–${r.chain_seq - 1} are`} missing: ${gap} row(s) removed between ${last ? `audit row ${last.id}` : 'the start'} and audit row ${r.id}`,
         });
       }
-      const content = auditContentSha256({
-        atMicros: r.at_us,
-        actor: r.actor,
-        action: r.action,
-        subjectType: r.subject_type,
-        subjectId: r.subject_id,
-        beforeText: r.before_text,
-        afterText: r.after_text,
-        detailsText: r.details_text,
-      });
+      const content = chainRowContentSha256(r);
       const contentOk = content.equals(r.content_sha256);
       const linkOk = auditRowSha256(r.prev_hash, r.chain_seq, r.id, r.content_sha256).equals(r.row_hash);
       if (!contentOk) {
@@ -231,24 +194,13 @@ async function legacyDigest(client: PoolClient, legacyMaxId: number): Promise<st
   let after = 0;
   for (;;) {
     const rows = (
-      await client.query<ChainRow>(
-        `SELECT ${ROW_COLUMNS} FROM archive.audit_log WHERE chain_seq IS NULL AND id <= $1 AND id > $2 ORDER BY id LIMIT 5000`,
+      await client.query<AuditChainRow>(
+        `SELECT ${AUDIT_ROW_COLUMNS} FROM archive.audit_log WHERE chain_seq IS NULL AND id <= $1 AND id > $2 ORDER BY id LIMIT 5000`,
         [legacyMaxId, after],
       )
     ).rows;
     for (const r of rows) {
-      digest.update(
-        auditContentSha256({
-          atMicros: r.at_us,
-          actor: r.actor,
-          action: r.action,
-          subjectType: r.subject_type,
-          subjectId: r.subject_id,
-          beforeText: r.before_text,
-          afterText: r.after_text,
-          detailsText: r.details_text,
-        }),
-      );
+      digest.update(chainRowContentSha256(r));
       after = r.id;
     }
     if (rows.length < 5000) return digest.digest('hex');

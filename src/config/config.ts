@@ -1,3 +1,8 @@
+/**
+ * Environment → one frozen, validated configuration, every problem named with its variable. Over 400
+ * lines because every variable's parsing, default and error text is here, so the README's table and
+ * this file can be compared side by side.
+ */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { validate as isValidCron } from 'node-cron';

@@ -92,11 +92,17 @@ export async function runDrizzle<T>(db: Queryable, build: (orm: Db) => PromiseLi
   }
 }
 
-/** Runs `work` in a transaction on one client, committing on success and rolling back on error. */
-export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+/** One consistent, read-only state of the whole database for the length of a transaction. */
+export const READ_ONLY_SNAPSHOT = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
+
+/**
+ * Runs `work` in a transaction on one client, committing on success and rolling back on error.
+ * `begin` names the isolation: a verifier reads one consistent state with `READ_ONLY_SNAPSHOT`.
+ */
+export async function withTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>, begin = 'BEGIN'): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query('BEGIN');
+    await client.query(begin);
     const result = await work(client);
     await client.query('COMMIT');
     return result;

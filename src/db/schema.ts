@@ -1,3 +1,8 @@
+/**
+ * The one schema truth (drizzle): every table, index and CHECK of the archive. Over 400 lines because
+ * it is the whole schema; migrations are generated from it and test/db/schema-drift.test.ts fails
+ * when they disagree.
+ */
 import { sql } from 'drizzle-orm';
 import {
   bigint,

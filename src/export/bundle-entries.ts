@@ -3,6 +3,7 @@ import type { BundleEntries, FileToCopy, TextEntry } from './format-writer.js';
 import type { EntryDigest } from './hashing-writer.js';
 import type { ManifestEntry } from './manifest.js';
 import type { Spool, SpooledEntry, SpoolFile } from './spool.js';
+import { InternalError } from '../errors.js';
 
 /**
  * The bookkeeping behind `BundleEntries` (format-writer.ts): which entry streams into the zip and
@@ -46,7 +47,7 @@ export class BundleEntryBook {
 
   /** The entries of one owner (a format), packed after those of owners registered before it. */
   forOwner(owner: string): BundleEntries {
-    if (this.slots.has(owner)) throw new Error(`bundle entries for ${owner} asked for twice`);
+    if (this.slots.has(owner)) throw new InternalError(`bundle entries for ${owner} asked for twice`);
     const slots: SpoolSlot[] = [];
     this.slots.set(owner, slots);
     return {
@@ -91,7 +92,7 @@ export class BundleEntryBook {
     for (const [owner, slots] of this.slots) {
       for (const slot of slots) {
         const entry = slot.entry;
-        if (!entry) throw new Error(`${owner} never finished ${slot.path}`);
+        if (!entry) throw new InternalError(`${owner} never finished ${slot.path}`);
         beforeEach();
         await this.bundle.appendDeflatedFile(entry.entryName, entry.filePath, entry);
         this.manifest.push({ path: entry.entryName, bytes: entry.bytes, sha256: entry.sha256 });
@@ -102,7 +103,7 @@ export class BundleEntryBook {
 
   /** Copies a stored file (a legal-hold zip; attachments next) into the zip, failing on any difference from what was recorded. */
   async addFile(file: FileToCopy): Promise<EntryDigest> {
-    if (this.open.size > 0) throw new Error(`${file.path} added while entries are still being written`);
+    if (this.open.size > 0) throw new InternalError(`${file.path} added while entries are still being written`);
     const digest = await this.bundle.appendFile(file.path, file.absolutePath, { store: file.store });
     if (digest.sha256 !== file.expected.sha256 || digest.bytes !== file.expected.bytes) throw file.mismatch(digest);
     this.completed(file.path, digest);

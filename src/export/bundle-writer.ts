@@ -4,6 +4,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { AtomicFile, type AtomicFileSystem } from '../storage/atomic-file.js';
 import { DeflatingWriter, HashingTransform, type DeflatedDigest, type EntryDigest } from './hashing-writer.js';
 import { ZipWriter } from './zip-writer.js';
+import { InternalError } from '../errors.js';
 
 /**
  * The bundle on disk: a streaming zip (zip-writer.ts: ZIP64 throughout, deflate level 6) written to
@@ -92,7 +93,7 @@ export class BundleWriter {
   /** Queues an entry; its failure fails the bundle. */
   private add(name: string, source: Parameters<ZipWriter['add']>[1]): Promise<void> {
     const done = this.zip.add(name, source);
-    done.catch((err: unknown) => this.fail(err instanceof Error ? err : new Error(String(err))));
+    done.catch((err: unknown) => this.fail(err instanceof Error ? err : new InternalError(String(err))));
     return Promise.race([done, this.failure]);
   }
 
@@ -121,7 +122,7 @@ export class BundleWriter {
     await this.withSource(source, this.add(name, { method: 'deflated', data: copied, sizes: () => ({ crc32: digest.crc32, size: digest.bytes }) }));
     const check = copied.digest();
     if (check.sha256 !== digest.compressedSha256 || check.bytes !== digest.compressedBytes) {
-      throw new Error(`the spooled data of ${name} changed on disk before it was zipped (${digest.compressedBytes} → ${check.bytes} bytes)`);
+      throw new InternalError(`the spooled data of ${name} changed on disk before it was zipped (${digest.compressedBytes} → ${check.bytes} bytes)`);
     }
   }
 
@@ -155,13 +156,13 @@ export class BundleWriter {
 
   /** fsyncs the finished bundle and gives it its final name (never replacing a file there). */
   async commit(): Promise<void> {
-    if (!this.finished) throw new Error('commit before finish');
+    if (!this.finished) throw new InternalError('commit before finish');
     await this.file.commit();
   }
 
   /** Stops writing and removes the .tmp file. Safe to call at any point, more than once. */
   async abort(): Promise<void> {
-    this.fail(new Error('bundle aborted'));
+    this.fail(new InternalError('bundle aborted'));
     for (const writer of this.openWriters) await writer.abort();
     this.openWriters.clear();
     for (const source of this.openSources) source.destroy();

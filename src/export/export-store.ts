@@ -3,6 +3,7 @@ import { recordAudit } from '../audit/audit-log.js';
 import { runDrizzle, withTransaction, type Pool, type Queryable } from '../db/pool.js';
 import { exports } from '../db/schema.js';
 import type { ExportCounts, ExportFilter, ExportFormat, ExportRecord, ExportState } from './types.js';
+import { InternalError } from '../errors.js';
 
 /**
  * The `archive.exports` rows and their audit entries. Every state change of an export is written
@@ -49,7 +50,7 @@ export async function createExportRecord(pool: Pool, entry: NewExport, actor: st
       subjectId: entry.exportId,
       after: { state: 'running', requestedBy: entry.requestedBy, filter: entry.filter, formats: entry.formats, path: entry.path },
     });
-    if (!row) throw new Error(`export ${entry.exportId} insert returned no row`);
+    if (!row) throw new InternalError(`export ${entry.exportId} insert returned no row`);
     return toRecord(row);
   });
 }
@@ -85,7 +86,7 @@ export async function completeExportRecord(pool: Pool, exportId: string, result:
         .where(isRunning(exportId))
         .returning(),
     );
-    if (!row) throw new Error(`export ${exportId} is no longer running (was it marked failed by another process?)`);
+    if (!row) throw new InternalError(`export ${exportId} is no longer running (was it marked failed by another process?)`);
     await recordAudit(client, {
       actor,
       action: 'export.complete',

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { Transform, type TransformCallback, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { crc32, createDeflateRaw, type DeflateRaw } from 'node:zlib';
+import { InternalError } from '../errors.js';
 
 /**
  * Every entry's SHA-256, size and CRC-32 are computed as it is written, so the manifest and the zip
@@ -100,7 +101,7 @@ export class DeflatingWriter {
   }
 
   write(data: string | Buffer): Promise<void> | undefined {
-    if (this.ended) throw new Error('write after end');
+    if (this.ended) throw new InternalError('write after end');
     if (this.error) throw this.error;
     if (typeof data === 'string') {
       // UTF-8 needs at most 3 bytes per UTF-16 code unit.
@@ -138,7 +139,7 @@ export class DeflatingWriter {
 
   /** Flushes the compressor; resolves once `target` has everything (`close` for files). */
   async end(waitFor: 'close' | 'sent'): Promise<DeflatedDigest> {
-    if (this.ended) throw new Error('ended twice');
+    if (this.ended) throw new InternalError('ended twice');
     this.ended = true;
     const done = waitFor === 'close' ? once(this.target, 'close').then(() => undefined) : finished(this.compressed);
     void this.flushStaging()?.catch(() => undefined);

@@ -1,5 +1,6 @@
 import { reactionsOf, type Reaction } from './reactions.js';
 import type { SessionInfo, VersionFile, VersionRow } from './types.js';
+import { InternalError } from '../errors.js';
 
 /**
  * What a message looked like over time, derived from its consecutive version rows: who sent it, its
@@ -113,7 +114,7 @@ const KIND_RANK: Record<VersionRow['kind'], number> = { original: 1, edited: 2, 
 
 export function describeMessage(versions: readonly VersionRow[], session: SessionInfo | undefined): MessageHistory {
   const first = versions[0];
-  if (!first) throw new Error('a message has at least one version');
+  if (!first) throw new InternalError('a message has at least one version');
   let latest = first;
   let deletedAt: string | null = null;
   let firstSentText: string | null = null;

@@ -1,3 +1,9 @@
+/**
+ * One export from request to committed bundle: lock, snapshot, the selection loop feeding every
+ * format writer, legal-hold files, manifest with the archive proof, zip, verify, record. Over 400
+ * lines because it is the bookkeeping of a single transaction snapshot; the formats, zip writing and
+ * selection SQL live in their own modules (format-writer.ts, zip-writer.ts, read-model/export-selection.ts).
+ */
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -5,7 +11,7 @@ import path from 'node:path';
 import type { Config } from '../config/config.js';
 import { tryAdvisoryLock } from '../db/advisory-lock.js';
 import type { Pool, PoolClient } from '../db/pool.js';
-import { AbortError, InputError, throwIfAborted } from '../errors.js';
+import { AbortError, InputError, InternalError, throwIfAborted } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
 import { countSelection, loadCrossDayThreads, loadMatterCustodianEmails, loadSessionInfos, VersionCursor } from '../read-model/export-selection.js';
 import { systemClock, type Clock } from '../util/clock.js';
@@ -91,7 +97,7 @@ export async function runExport(deps: ExportDeps, request: ExportRequest, actor:
 
   // Taken before the row exists, so no other process can ever see this export running without its lock.
   const lock = await tryAdvisoryLock(deps.pool, exportLockName(exportId));
-  if (!lock) throw new Error(`could not take the lock of new export ${exportId}`);
+  if (!lock) throw new InternalError(`could not take the lock of new export ${exportId}`);
   const log = deps.logger.child({ job: 'export', exportId });
   try {
     const requestedBy = request.requestedBy ?? actor;
@@ -231,7 +237,7 @@ class ExportJob {
       const streamed = await this.readVersions(client);
       await client.query('COMMIT');
       inTransaction = false;
-      if (streamed !== counts.versions) throw new Error(`read ${streamed} versions but the snapshot counted ${counts.versions}`);
+      if (streamed !== counts.versions) throw new InternalError(`read ${streamed} versions but the snapshot counted ${counts.versions}`);
       for (const writer of this.writers) await writer.finish(counts);
 
       this.phase = 'packing';

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
-import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { AbortError } from '../errors.js';
+import { openEntryStream, openZip, readEntries, type Entry, type ZipFile } from '../storage/zip-reader.js';
 import { hashFile } from '../util/files.js';
 import { MANIFEST_PATH, manifestSchema, type ParsedManifest } from './manifest.js';
 
@@ -55,37 +54,6 @@ export interface VerifyOptions {
   signal?: AbortSignal;
 }
 
-function openZip(file: string): Promise<ZipFile> {
-  return new Promise((resolve, reject) => {
-    yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false, decodeStrings: true }, (err, zip) => {
-      if (err || !zip) reject(err ?? new Error('cannot open zip'));
-      else resolve(zip);
-    });
-  });
-}
-
-function readEntries(zip: ZipFile): Promise<Entry[]> {
-  return new Promise((resolve, reject) => {
-    const entries: Entry[] = [];
-    zip.on('entry', (entry: Entry) => {
-      entries.push(entry);
-      zip.readEntry();
-    });
-    zip.once('end', () => resolve(entries));
-    zip.once('error', reject);
-    zip.readEntry();
-  });
-}
-
-function openEntryStream(zip: ZipFile, entry: Entry): Promise<Readable> {
-  return new Promise((resolve, reject) => {
-    zip.openReadStream(entry, (err, stream) => {
-      if (err || !stream) reject(err ?? new Error('cannot read entry'));
-      else resolve(stream);
-    });
-  });
-}
-
 interface EntryCheck {
   bytes: number;
   sha256: string;
@@ -127,7 +95,7 @@ export async function verifyBundle(bundlePath: string, options: VerifyOptions = 
   let zip: ZipFile;
   let entries: Entry[];
   try {
-    zip = await openZip(bundlePath);
+    zip = await openZip(bundlePath, { validateEntrySizes: true, strictFileNames: false, decodeStrings: true });
     entries = await readEntries(zip);
   } catch (err) {
     return fail({ kind: 'bundle-unreadable', message: `not a readable zip: ${(err as Error).message}` });

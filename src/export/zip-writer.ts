@@ -1,6 +1,7 @@
 import { Transform, type Readable, type TransformCallback, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { crc32, createDeflateRaw } from 'node:zlib';
+import { InternalError } from '../errors.js';
 
 /**
  * The bundle's zip container: local headers, entry data, data descriptors, central directory and
@@ -143,7 +144,7 @@ function drained(out: Writable): Promise<void> {
     };
     const onDrain = () => settle();
     const onError = (err: Error) => settle(err);
-    const onClose = () => settle(out.errored ?? new Error('the zip output was closed'));
+    const onClose = () => settle(out.errored ?? new InternalError('the zip output was closed'));
     out.on('drain', onDrain);
     out.on('close', onClose);
     out.on('error', onError);
@@ -174,7 +175,7 @@ export class ZipWriter {
 
   /** Queues an entry; resolves once all of it (its data descriptor included) has been handed to `out`. */
   add(name: string, source: ZipEntrySource): Promise<void> {
-    if (this.finished) throw new Error('zip entry added after finish');
+    if (this.finished) throw new InternalError('zip entry added after finish');
     const nameBytes = checkEntryName(name);
     const flags = FLAG_DATA_DESCRIPTOR | (nameBytes.length !== name.length ? FLAG_UTF8_NAME : 0);
     const run = this.queue.then(() =>
@@ -190,7 +191,7 @@ export class ZipWriter {
 
   /** Writes the central directory and end records after the last entry, and ends `out`. */
   async finish(): Promise<void> {
-    if (this.finished) throw new Error('zip finished twice');
+    if (this.finished) throw new InternalError('zip finished twice');
     this.finished = true;
     await this.queue;
     const centralOffset = this.written;
@@ -226,7 +227,7 @@ export class ZipWriter {
   }
 
   private async write(chunk: Buffer): Promise<void> {
-    if (this.out.destroyed || this.out.writableEnded) throw this.out.errored ?? new Error('the zip output was closed');
+    if (this.out.destroyed || this.out.writableEnded) throw this.out.errored ?? new InternalError('the zip output was closed');
     this.written += chunk.length;
     if (!this.out.write(chunk)) await drained(this.out);
   }

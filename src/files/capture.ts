@@ -55,6 +55,9 @@ import { removeIfPresent } from '../storage/atomic-file.js';
  *   (`digest_mismatch`) and the content kept, never silently replaced;
  * - a full or unwritable disk stops the whole stage with FILES_STORAGE_FULL / FILES_STORAGE_FAILED:
  *   the file stays as it was (nothing is recorded against it), its temp is removed.
+ *
+ * Over 400 lines because one file's capture (refresh, download, the checks, each outcome and its
+ * retry) is one state machine, read best in one place next to the run that drives it.
  */
 
 export interface FileCaptureDeps {

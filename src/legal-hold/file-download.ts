@@ -1,3 +1,9 @@
+/**
+ * Downloads of legal-hold zip files Zoom marked ready: claim, stream to a temporary file with hashing,
+ * check (size, zip structure), place without overwrite, record; disk-space checks and stale-temp
+ * sweep. Over 400 lines because the claim, attempt and record steps share one failure model
+ * (retryable, lost lock, disk full) that reads best in one file.
+ */
 import { createHash } from 'node:crypto';
 import type { WriteStream } from 'node:fs';
 import { mkdir, statfs } from 'node:fs/promises';

@@ -7,6 +7,7 @@ import type { ZoomLegalHoldFile } from '../zoom/legal-hold.js';
 import type { MatterState } from './matter-store.js';
 import { ZOOM_ACTOR } from './deps.js';
 import type { FileIdentity } from './storage-paths.js';
+import { InternalError } from '../errors.js';
 
 /**
  * archive.legal_hold_files: every zip Zoom prepared for a matter and custodian, and what became of
@@ -209,7 +210,7 @@ export async function recordStored(pool: Pool, file: FileIdentity, copy: StoredC
         .where(and(byKey(file), eq(f.state, 'downloading')))
         .returning(FILE),
     );
-    if (!row) throw new Error(`legal-hold file ${fileSubject(file)} was not in state downloading when its copy was recorded`);
+    if (!row) throw new InternalError(`legal-hold file ${fileSubject(file)} was not in state downloading when its copy was recorded`);
     await recordAudit(client, {
       actor,
       action: 'legal_hold.file.stored',

@@ -1,6 +1,6 @@
 import { open as openFile } from 'node:fs/promises';
-import yauzl from 'yauzl';
 import { ArchiverError } from '../errors.js';
+import { openZip, readEntries, type Entry, type ZipFile } from '../storage/zip-reader.js';
 
 /**
  * "Is this a readable zip?" without extracting it: the end-of-central-directory record must be
@@ -23,38 +23,15 @@ export class ZipInvalidError extends ArchiverError {
   }
 }
 
-function openZip(filePath: string): Promise<yauzl.ZipFile> {
-  return new Promise((resolve, reject) => {
-    yauzl.open(filePath, { lazyEntries: true, autoClose: false, decodeStrings: false, validateEntrySizes: true }, (err, zipfile) => {
-      if (err || !zipfile) reject(err ?? new Error('yauzl returned no zip file'));
-      else resolve(zipfile);
-    });
-  });
-}
-
-/** Every central-directory entry, in order; rejects on the first unreadable one. */
-function readEntries(zipfile: yauzl.ZipFile): Promise<yauzl.Entry[]> {
-  return new Promise((resolve, reject) => {
-    const entries: yauzl.Entry[] = [];
-    zipfile.on('entry', (entry: yauzl.Entry) => {
-      entries.push(entry);
-      zipfile.readEntry();
-    });
-    zipfile.once('end', () => resolve(entries));
-    zipfile.once('error', reject);
-    zipfile.readEntry();
-  });
-}
-
 export async function inspectZip(filePath: string): Promise<ZipInspection> {
-  let zipfile: yauzl.ZipFile;
+  let zipfile: ZipFile;
   try {
-    zipfile = await openZip(filePath);
+    zipfile = await openZip(filePath, { decodeStrings: false, validateEntrySizes: true });
   } catch (err) {
     throw new ZipInvalidError(`not a readable zip: ${(err as Error).message}`, { cause: err });
   }
   try {
-    let entries: yauzl.Entry[];
+    let entries: Entry[];
     try {
       entries = await readEntries(zipfile);
     } catch (err) {
@@ -68,7 +45,7 @@ export async function inspectZip(filePath: string): Promise<ZipInspection> {
   }
 }
 
-async function checkLocalHeaders(filePath: string, entries: readonly yauzl.Entry[]): Promise<void> {
+async function checkLocalHeaders(filePath: string, entries: readonly Entry[]): Promise<void> {
   const handle = await openFile(filePath, 'r');
   try {
     const { size } = await handle.stat();

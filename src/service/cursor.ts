@@ -67,3 +67,13 @@ export function decodeCursor<T>(value: string, kind: string, fingerprint: string
   if (!position.success) throw invalid('not a cursor this API issued');
   return position.data;
 }
+
+/**
+ * One page of a keyset listing: `rows` were fetched with `limit + 1`, so a row beyond `limit` means
+ * there is more, and the cursor points after the page's last row; null at the end.
+ */
+export function keysetPage<R, T>(rows: readonly R[], limit: number, present: (row: R) => T, cursorAfter: (last: R) => string): { items: T[]; next_cursor: string | null } {
+  const page = rows.slice(0, limit);
+  const last = page[page.length - 1];
+  return { items: page.map((row) => present(row)), next_cursor: rows.length > limit && last !== undefined ? cursorAfter(last) : null };
+}

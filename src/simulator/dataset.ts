@@ -1,3 +1,8 @@
+/**
+ * The simulator's deterministic dataset: users, sessions, messages, edits and deletions derived from a
+ * seed, in typed arrays so a 100,000-session account fits in memory. Over 400 lines because the
+ * generator and the derivations it relies on must stay in step.
+ */
 import { resolveDatasetOptions, type DatasetOptions, type ResolvedDatasetOptions } from './dataset-options.js';
 import { Rng, derivedHex64, derivedId, hash32 } from './random.js';
 

@@ -1,3 +1,9 @@
+/**
+ * The Zoom API simulator's HTTP server: OAuth, the rate limiter with Zoom's headers and error bodies,
+ * fault injection, clock control and dispatch to the route modules. Over 400 lines because the
+ * cross-cutting behaviour every route shares (limits, faults, error shapes) must be applied in one
+ * order in one place; the routes themselves are in *-routes.ts.
+ */
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';

@@ -2,7 +2,7 @@ import type { Dirent, Stats, WriteStream } from 'node:fs';
 import * as fsPromises from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { ArchiverError } from '../errors.js';
+import { ArchiverError, InternalError } from '../errors.js';
 import { hashFile } from '../util/files.js';
 
 /**
@@ -223,7 +223,7 @@ export class AtomicFile {
 
   /** Ends the stream if the caller has not, waits for it to close, then syncs and places the file. */
   async commit(options: { expected?: FileDigest } = {}): Promise<PlaceOutcome> {
-    if (this.committed) throw new Error(`${this.finalPath} was already committed`);
+    if (this.committed) throw new InternalError(`${this.finalPath} was already committed`);
     await closeStream(this.stream, true);
     const outcome = await commitTempFile(this.tempPath, this.finalPath, { ...options, fs: this.fs });
     this.committed = true;

@@ -1,3 +1,9 @@
+/**
+ * One sync pass from start to end: horizon, listing, the read plan, reading units concurrently under
+ * the fenced lock, settled-month rounds, horizon risk, the summary. Over 400 lines because the pass's
+ * order of steps (and what each step may assume of the one before) is the thing to read in one place;
+ * the steps themselves live in read-plan.ts, session-discovery.ts and archive-unit.ts.
+ */
 import {
   completeSettledWindows,
   ensureUnits,

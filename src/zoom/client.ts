@@ -1,3 +1,8 @@
+/**
+ * The Zoom HTTP client: OAuth token, rate limiting per label, retries with Retry-After, body limits,
+ * Zoom's error bodies → typed errors. Over 400 lines because every request goes through one retry and
+ * error path that must be read whole; paging and parsing live in pagination.ts and report-parser.ts.
+ */
 import { performance } from 'node:perf_hooks';
 import type { Readable } from 'node:stream';
 import { Agent, type Dispatcher } from 'undici';

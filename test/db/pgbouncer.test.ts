@@ -9,6 +9,7 @@ import { tryAdvisoryLock } from '../../src/db/advisory-lock.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { hasCode } from '../../src/errors.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { freePort } from '../helpers/ports.js';
 
 // What deploy/README.md says about PgBouncer in transaction mode, shown with a real PgBouncer
 // (Debian's `pgbouncer` package; skipped where it is not installed): a session-level advisory lock
@@ -24,16 +25,6 @@ let dir: string;
 let bouncer: ChildProcess | undefined;
 let port = 0;
 const pools: Pool[] = [];
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port: p } = server.address() as net.AddressInfo;
-      server.close(() => resolve(p));
-    });
-  });
-}
 
 beforeAll(async () => {
   if (!installed) return;

@@ -1,32 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { openSync, readSync, writeSync, closeSync } from 'node:fs';
-import yauzl, { type Entry, type ZipFile } from 'yauzl';
+import { openZip as open, readEntries as entriesOf, readEntryBuffer as readEntry } from '../../src/storage/zip-reader.js';
 
 /** Reading bundles back in tests: entries, Info-ZIP's own check, CSV parsing, tampering. */
-
-function open(file: string): Promise<ZipFile> {
-  return new Promise((resolve, reject) => yauzl.open(file, { lazyEntries: true, autoClose: false }, (err, zip) => (err || !zip ? reject(err) : resolve(zip))));
-}
-
-async function entriesOf(zip: ZipFile): Promise<Entry[]> {
-  return new Promise((resolve, reject) => {
-    const out: Entry[] = [];
-    zip.on('entry', (e: Entry) => {
-      out.push(e);
-      zip.readEntry();
-    });
-    zip.once('end', () => resolve(out));
-    zip.once('error', reject);
-    zip.readEntry();
-  });
-}
-
-async function readEntry(zip: ZipFile, entry: Entry): Promise<Buffer> {
-  const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => zip.openReadStream(entry, (err, s) => (err || !s ? reject(err) : resolve(s))));
-  const chunks: Buffer[] = [];
-  for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
-  return Buffer.concat(chunks);
-}
 
 /** Every entry of a (small) bundle, in zip order. */
 export async function readBundle(file: string): Promise<Map<string, Buffer>> {

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { PassThrough, Readable, Writable } from 'node:stream';
 import { deflateRawSync, crc32 } from 'node:zlib';
-import yauzl, { type Entry, type ZipFile } from 'yauzl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeflatingWriter } from '../../src/export/hashing-writer.js';
 import { ZipWriter, dosDateTime } from '../../src/export/zip-writer.js';
+import { openZip as openZipFile, readEntries as entriesOf, readEntryBuffer as contentOf, type Entry } from '../../src/storage/zip-reader.js';
 import { HAS_INFO_ZIP } from './bundle-helpers.js';
 
 // The bundle's zip container on its own: every kind of entry read back by yauzl and Info-ZIP, the
@@ -61,29 +61,7 @@ function zeros(totalBytes: number): Readable {
   });
 }
 
-function openZip(file: string): Promise<ZipFile> {
-  return new Promise((resolve, reject) => yauzl.open(file, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: true }, (err, zip) => (err || !zip ? reject(err) : resolve(zip))));
-}
-
-async function entriesOf(zip: ZipFile): Promise<Entry[]> {
-  return new Promise((resolve, reject) => {
-    const out: Entry[] = [];
-    zip.on('entry', (e: Entry) => {
-      out.push(e);
-      zip.readEntry();
-    });
-    zip.once('end', () => resolve(out));
-    zip.once('error', reject);
-    zip.readEntry();
-  });
-}
-
-async function contentOf(zip: ZipFile, entry: Entry): Promise<Buffer> {
-  const stream = await new Promise<Readable>((resolve, reject) => zip.openReadStream(entry, (err, s) => (err || !s ? reject(err) : resolve(s))));
-  const chunks: Buffer[] = [];
-  for await (const c of stream as AsyncIterable<Buffer>) chunks.push(c);
-  return Buffer.concat(chunks);
-}
+const openZip = (file: string) => openZipFile(file, { validateEntrySizes: true, strictFileNames: true });
 
 async function writeZip(file: string, fill: (zip: ZipWriter) => Promise<void>, out: Writable = new SparseFileSink(file)): Promise<void> {
   const closed = new Promise((resolve, reject) => out.on('finish', resolve).on('error', reject));

@@ -1,3 +1,4 @@
+import { expect } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import type { IsoDate } from '../../src/domain/types.js';
 import { createSilentLogger, type Logger } from '../../src/logging/logger.js';
@@ -143,6 +144,19 @@ export function diffArchive(actual: VersionKey[], expected: VersionKey[]): { mis
     unexpected: [...seen].filter((k) => !expectedKeys.has(k)).slice(0, 5),
     duplicates: duplicates.slice(0, 5),
   };
+}
+
+/**
+ * The archive holds exactly the dataset's admissible versions as of the harness clock (no version
+ * missing, none unexpected, none twice); returns how many that is.
+ */
+export async function expectArchiveExact(h: Pick<SyncHarness, 'db' | 'dataset' | 'clock'>, options: { knownSessionIds?: Iterable<string> } = {}): Promise<number> {
+  const { today, horizonStart } = horizonFor(h.clock);
+  const expected = expectedArchive(h.dataset, { today, horizonStart, ...options });
+  const actual = await archivedVersions(h.db);
+  expect(diffArchive(actual, expected)).toEqual({ missing: [], unexpected: [], duplicates: [] });
+  expect(actual.length).toBe(expected.length);
+  return expected.length;
 }
 
 export function horizonFor(clock: Clock): { today: IsoDate; horizonStart: IsoDate } {

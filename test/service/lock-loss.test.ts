@@ -1,16 +1,15 @@
 import pg from 'pg';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { generateDataset } from '../../src/simulator/dataset.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { archivedVersions, diffArchive, expectedArchive, horizonFor, startSyncHarness, type SyncHarness } from '../helpers/sync-harness.js';
+import { startSyncHarness, type SyncHarness, expectArchiveExact } from '../helpers/sync-harness.js';
 import {
   createTestToken,
   getJson,
   loadRuns,
   overlappingRuns,
-  removeServiceDataDirs,
   serviceEnv,
-  startServiceProcess,
+  serviceProcesses,
   waitFor,
   type RunInterval,
   type ServiceProcess,
@@ -20,21 +19,7 @@ import {
 // that found the bug: the server's idle_session_timeout, and pg_terminate_backend on the backends
 // holding the job's locks. What is real: PostgreSQL, the simulator, the processes, the wall clock.
 
-let harness: SyncHarness | undefined;
-const processes: ServiceProcess[] = [];
-
-afterEach(async () => {
-  await Promise.all(processes.splice(0).map((p) => p.stop('SIGKILL')));
-  await harness?.close();
-  removeServiceDataDirs();
-  harness = undefined;
-});
-
-async function start(env: Record<string, string>, args: string[]): Promise<ServiceProcess> {
-  const p = await startServiceProcess(env, args);
-  processes.push(p);
-  return p;
-}
+const fixture = serviceProcesses();
 
 async function admin(sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
   const client = new pg.Client({ connectionString: inject('testDb').adminUrl });
@@ -53,21 +38,14 @@ async function syncPasses(h: SyncHarness): Promise<RunInterval[]> {
   return res.rows.map((r) => ({ id: r.id, job: 'sync-pass', instance: '', outcome: r.outcome, startedMs: r.started_at.getTime(), finishedMs: r.finished_at?.getTime() ?? null, error: r.error, figures: null }));
 }
 
-async function expectExact(h: SyncHarness): Promise<void> {
-  const { today, horizonStart } = horizonFor(h.clock);
-  const expected = expectedArchive(h.dataset, { today, horizonStart });
-  const actual = await archivedVersions(h.db);
-  expect(diffArchive(actual, expected)).toEqual({ missing: [], unexpected: [], duplicates: [] });
-}
-
 describe('two replicas whose lock connections die', () => {
   it("never run a job twice at once when the server's idle_session_timeout is shorter than a run", async () => {
     const clock = new ManualClock(new Date());
     // A sync pass of a few seconds: far longer than the 1 s the server lets a session sit idle.
-    harness = await startSyncHarness({ dataset: generateDataset({ seed: 41, now: clock.now(), sessions: 16, totalMessages: 2500 }), clock, simulator: { latencyMs: 40 } });
+    const harness = (fixture.harness = await startSyncHarness({ dataset: generateDataset({ seed: 41, now: clock.now(), sessions: 16, totalMessages: 2500 }), clock, simulator: { latencyMs: 40 } }));
     await admin(`ALTER DATABASE ${harness.db.name} SET idle_session_timeout = '1s'`);
     const env = serviceEnv(harness, { SCHEDULE_SYNC: '*/2 * * * * *', SYNC_CONCURRENCY: '2', DATABASE_LOCK_HEARTBEAT_MS: '250' });
-    const [a, b] = await Promise.all([start(env, ['--jobs', 'sync']), start(env, ['--jobs', 'sync'])]);
+    const [a, b] = await Promise.all([fixture.start(env, ['--jobs', 'sync']), fixture.start(env, ['--jobs', 'sync'])]);
     const db = harness.db;
     await waitFor(async () => (await loadRuns(db, 'sync')).filter((r) => r.outcome === 'succeeded').length >= 3, 90_000, 'three successful sync runs');
     await Promise.all([a.stop('SIGTERM'), b.stop('SIGTERM')]);
@@ -78,14 +56,14 @@ describe('two replicas whose lock connections die', () => {
     // No run lost its lock: the lock connections were never cut for idleness.
     expect(runs.filter((r) => /LOCK_LOST|LOCK_SUPERSEDED/.test(r.error ?? ''))).toEqual([]);
     expect(runs.some((r) => r.outcome === 'skipped')).toBe(true);
-    await expectExact(harness);
+    await expectArchiveExact(harness);
   });
 
   it('a run whose lock backends are terminated stops and says why; the other replica then runs the job alone', async () => {
     const clock = new ManualClock(new Date());
-    harness = await startSyncHarness({ dataset: generateDataset({ seed: 42, now: clock.now(), sessions: 24, totalMessages: 5000 }), clock, simulator: { latencyMs: 40 } });
+    const harness = (fixture.harness = await startSyncHarness({ dataset: generateDataset({ seed: 42, now: clock.now(), sessions: 24, totalMessages: 5000 }), clock, simulator: { latencyMs: 40 } }));
     const env = serviceEnv(harness, { SYNC_CONCURRENCY: '2', DATABASE_LOCK_HEARTBEAT_MS: '250' });
-    const [a, b] = await Promise.all([start(env, ['--jobs', 'sync,deep-sync']), start(env, ['--jobs', 'sync,deep-sync'])]);
+    const [a, b] = await Promise.all([fixture.start(env, ['--jobs', 'sync,deep-sync']), fixture.start(env, ['--jobs', 'sync,deep-sync'])]);
     const db = harness.db;
     const token = await createTestToken(db, 'ops', 'admin');
     // One replica ran the catch-up sync at start (the other skipped it). Then a deep sync (every
@@ -128,7 +106,7 @@ describe('two replicas whose lock connections die', () => {
     expect(a.logs.some((l) => l.msg === 'lost a lock this job run holds; stopping the run before it does more work')).toBe(true);
     // Nothing A wrote after the loss claims success.
     expect(a.logs.filter((l) => l.msg === 'job run finished' && l['jobRunId'] === victim.id).map((l) => l['outcome'])).toEqual(['aborted']);
-    await expectExact(harness);
+    await expectArchiveExact(harness);
     const metrics = await getJson<string>(`${a.url}/metrics`);
     expect(metrics.body).toMatch(/zca_lock_lost_total\{lock="(job:deep-sync|zoom)"\} [1-9]/);
   });

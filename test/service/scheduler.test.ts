@@ -1,36 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateDataset } from '../../src/simulator/dataset.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { archivedVersions, diffArchive, expectedArchive, horizonFor, startSyncHarness, type SyncHarness } from '../helpers/sync-harness.js';
-import { getJson, loadRuns, overlappingRuns, serviceEnv, startServiceProcess, waitFor, type ServiceProcess, removeServiceDataDirs } from './service-process.js';
+import { startSyncHarness, type SyncHarness, expectArchiveExact } from '../helpers/sync-harness.js';
+import { getJson, loadRuns, overlappingRuns, serviceEnv, serviceProcesses, waitFor } from './service-process.js';
 
 // The service as real processes against the simulator (over HTTP) and a real PostgreSQL: schedules,
 // no overlap within a process, one runner per job across processes, SIGKILL take-over, SIGTERM.
 // What is real: PostgreSQL, the simulator, the CLI process, node-cron, the wall clock.
 
-let harness: SyncHarness | undefined;
-const processes: ServiceProcess[] = [];
-
-afterEach(async () => {
-  await Promise.all(processes.splice(0).map((p) => p.stop('SIGKILL')));
-  await harness?.close();
-  removeServiceDataDirs();
-  harness = undefined;
-});
-
-async function start(env: Record<string, string>, args: string[]): Promise<ServiceProcess> {
-  const p = await startServiceProcess(env, args);
-  processes.push(p);
-  return p;
-}
-
-async function expectExact(h: SyncHarness): Promise<void> {
-  const { today, horizonStart } = horizonFor(h.clock);
-  const expected = expectedArchive(h.dataset, { today, horizonStart });
-  const actual = await archivedVersions(h.db);
-  expect(diffArchive(actual, expected)).toEqual({ missing: [], unexpected: [], duplicates: [] });
-  expect(actual.length).toBe(expected.length);
-}
+const fixture = serviceProcesses();
 
 async function storedPages(h: SyncHarness): Promise<number> {
   const r = await h.db.pool.query<{ pages: number }>('SELECT coalesce(sum(pages_fetched), 0)::int AS pages FROM archive.sync_units');
@@ -41,9 +19,9 @@ describe('serve: scheduled jobs', () => {
   it('fires each schedule, records every run, and never overlaps a job with itself', async () => {
     const clock = new ManualClock(new Date());
     // Slow enough that one sync outlasts several one-second ticks.
-    harness = await startSyncHarness({ dataset: generateDataset({ seed: 31, now: clock.now(), sessions: 12, totalMessages: 1500 }), clock, simulator: { latencyMs: 40 } });
+    const harness = (fixture.harness = await startSyncHarness({ dataset: generateDataset({ seed: 31, now: clock.now(), sessions: 12, totalMessages: 1500 }), clock, simulator: { latencyMs: 40 } }));
     const env = serviceEnv(harness, { SCHEDULE_SYNC: '* * * * * *', SCHEDULE_HORIZON_CHECK: '* * * * * *', SYNC_CONCURRENCY: '2' });
-    const service = await start(env, ['--jobs', 'sync,horizon-check']);
+    const service = await fixture.start(env, ['--jobs', 'sync,horizon-check']);
 
     const db = harness.db;
     await waitFor(async () => (await loadRuns(db, 'sync')).filter((r) => r.outcome === 'succeeded').length >= 3, 40_000, 'three successful sync runs');
@@ -66,16 +44,16 @@ describe('serve: scheduled jobs', () => {
 
     const stopped = await service.stop('SIGTERM');
     expect(stopped.code, stopped.stderr.slice(-2000)).toBe(0);
-    await expectExact(harness);
+    await expectArchiveExact(harness);
     // Nothing was left looking like it is still running.
     expect((await loadRuns(db)).filter((r) => r.outcome === 'running')).toEqual([]);
   });
 
   it('runs a job on one replica at a time, and another replica takes over when one is killed mid-job', async () => {
     const clock = new ManualClock(new Date());
-    harness = await startSyncHarness({ dataset: generateDataset({ seed: 32, now: clock.now(), sessions: 24, totalMessages: 4000 }), clock, simulator: { latencyMs: 25 } });
+    const harness = (fixture.harness = await startSyncHarness({ dataset: generateDataset({ seed: 32, now: clock.now(), sessions: 24, totalMessages: 4000 }), clock, simulator: { latencyMs: 25 } }));
     const env = serviceEnv(harness, { SCHEDULE_SYNC: '* * * * * *', SCHEDULE_HORIZON_CHECK: '* * * * * *', SYNC_CONCURRENCY: '2' });
-    const [a, b] = await Promise.all([start(env, ['--jobs', 'sync,horizon-check']), start(env, ['--jobs', 'sync,horizon-check'])]);
+    const [a, b] = await Promise.all([fixture.start(env, ['--jobs', 'sync,horizon-check']), fixture.start(env, ['--jobs', 'sync,horizon-check'])]);
     const byPid = new Map([a, b].map((p) => [String(p.pid), p]));
     const db = harness.db;
 
@@ -111,17 +89,17 @@ describe('serve: scheduled jobs', () => {
     expect(runs.some((r) => r.outcome === 'skipped' && r.error?.includes('another process holds this job'))).toBe(true);
     expect(new Set(runs.filter((r) => r.outcome !== 'skipped').map((r) => r.instance)).size).toBe(2);
     expect(overlappingRuns(runs)).toEqual([]);
-    await expectExact(harness);
+    await expectArchiveExact(harness);
     expect((await survivor.stop('SIGTERM')).code).toBe(0);
   });
 
   it('stops on SIGTERM within the deadline, aborting the sync in flight; a second signal exits at once; the archive stays exact', async () => {
     const clock = new ManualClock(new Date());
-    harness = await startSyncHarness({ dataset: generateDataset({ seed: 33, now: clock.now(), sessions: 30, totalMessages: 6000 }), clock, simulator: { latencyMs: 30 } });
+    const harness = (fixture.harness = await startSyncHarness({ dataset: generateDataset({ seed: 33, now: clock.now(), sessions: 30, totalMessages: 6000 }), clock, simulator: { latencyMs: 30 } }));
     const db = harness.db;
 
     // 1. A second signal exits at once, whatever the deadline.
-    const first = await start(serviceEnv(harness, { SHUTDOWN_TIMEOUT_MS: '60000', SYNC_CONCURRENCY: '2' }), ['--jobs', 'sync']);
+    const first = await fixture.start(serviceEnv(harness, { SHUTDOWN_TIMEOUT_MS: '60000', SYNC_CONCURRENCY: '2' }), ['--jobs', 'sync']);
     await waitFor(async () => (await storedPages(harness!)) >= 10, 20_000, 'pages stored by the catch-up sync');
     first.kill('SIGTERM');
     await first.waitForLog((l) => l.msg.startsWith('shutting down: waiting for work in flight'));
@@ -133,7 +111,7 @@ describe('serve: scheduled jobs', () => {
 
     // 2. One SIGTERM: in-flight work gets SHUTDOWN_TIMEOUT_MS, then it is aborted; the process exits 0.
     const pagesBefore = await storedPages(harness);
-    const second = await start(serviceEnv(harness, { SHUTDOWN_TIMEOUT_MS: '1000', SYNC_CONCURRENCY: '2' }), ['--jobs', 'sync']);
+    const second = await fixture.start(serviceEnv(harness, { SHUTDOWN_TIMEOUT_MS: '1000', SYNC_CONCURRENCY: '2' }), ['--jobs', 'sync']);
     await waitFor(async () => (await storedPages(harness!)) >= pagesBefore + 10, 20_000, 'pages stored by the second process');
     const t1 = Date.now();
     const stopped = await second.stop('SIGTERM');
@@ -153,6 +131,6 @@ describe('serve: scheduled jobs', () => {
     // Nothing half-written: the next pass resumes and the archive is exact.
     const summary = await harness.sync();
     expect(summary.outcome).toBe('complete');
-    await expectExact(harness);
+    await expectArchiveExact(harness);
   });
 });

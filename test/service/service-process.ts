@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { afterEach } from 'vitest';
 import { createToken, type Role } from '../../src/service/token-store.js';
 import { spawnCli, type CliResult } from '../helpers/cli.js';
 import type { TestDatabase } from '../helpers/database.js';
@@ -37,6 +38,29 @@ const dataDirs: string[] = [];
 /** Removes the ARCHIVE_DATA_DIRs serviceEnv made (call after the processes have stopped). */
 export function removeServiceDataDirs(): void {
   for (const dir of dataDirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * Service processes started by one test file's tests, each test's stopped (SIGKILL) after it with its
+ * harness closed and its data directories removed: `const fixture = serviceProcesses();`.
+ */
+export function serviceProcesses(): { start(env: Record<string, string>, args: string[]): Promise<ServiceProcess>; harness: SyncHarness | undefined } {
+  const processes: ServiceProcess[] = [];
+  const fixture = {
+    harness: undefined as SyncHarness | undefined,
+    async start(env: Record<string, string>, args: string[]): Promise<ServiceProcess> {
+      const p = await startServiceProcess(env, args);
+      processes.push(p);
+      return p;
+    },
+  };
+  afterEach(async () => {
+    await Promise.all(processes.splice(0).map((p) => p.stop('SIGKILL')));
+    await fixture.harness?.close();
+    removeServiceDataDirs();
+    fixture.harness = undefined;
+  });
+  return fixture;
 }
 
 export function serviceEnv(h: SyncHarness, extra: Record<string, string> = {}): Record<string, string> {

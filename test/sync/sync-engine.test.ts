@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { generateDataset } from '../../src/simulator/dataset.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { archivedVersions, diffArchive, expectedArchive, expectedMalformed, horizonFor, startSyncHarness, type SyncHarness } from '../helpers/sync-harness.js';
+import { expectedMalformed, horizonFor, startSyncHarness, type SyncHarness, expectArchiveExact } from '../helpers/sync-harness.js';
 import { canonicalJson } from '../helpers/sync-harness.js';
 
 // The sync engine end to end: real PostgreSQL, the Zoom simulator over HTTP, the real client.
@@ -12,15 +12,6 @@ afterEach(async () => {
   await harness?.close();
   harness = undefined;
 });
-
-async function expectExact(h: SyncHarness, options: { knownSessionIds?: Iterable<string> } = {}) {
-  const { today, horizonStart } = horizonFor(h.clock);
-  const expected = expectedArchive(h.dataset, { today, horizonStart, ...options });
-  const actual = await archivedVersions(h.db);
-  expect(diffArchive(actual, expected)).toEqual({ missing: [], unexpected: [], duplicates: [] });
-  expect(actual.length).toBe(expected.length);
-  return expected.length;
-}
 
 describe('full backfill', () => {
   for (const variant of [
@@ -34,7 +25,7 @@ describe('full backfill', () => {
       const summary = await harness.sync();
       expect(summary.outcome).toBe('complete');
       expect(summary.atRisk).toEqual([]);
-      const versions = await expectExact(harness);
+      const versions = await expectArchiveExact(harness);
       expect(summary.versionsAdded).toBe(versions);
       expect(versions).toBeGreaterThan(2000);
 
@@ -60,7 +51,7 @@ describe('full backfill', () => {
     expect(second.outcome).toBe('complete');
     expect(second.versionsAdded).toBe(0);
     expect(second.unitsAttempted).toBe(0);
-    await expectExact(harness);
+    await expectArchiveExact(harness);
     // Complete windows are not listed again: one listing page of the open month, nothing else.
     expect(harness.sim.stats().byEndpoint['report.chat.sessions']?.requests).toBe(1);
     expect(harness.sim.stats().byEndpoint['report.chat.session_messages']).toBeUndefined();
@@ -98,7 +89,7 @@ describe('faults', () => {
       const second = await harness.sync();
       expect(second.outcome).toBe('complete');
     }
-    await expectExact(harness);
+    await expectArchiveExact(harness);
   });
 
   it('restarts a session window from page 1 when its page token expires, without duplicates', async () => {
@@ -109,7 +100,7 @@ describe('faults', () => {
     const summary = await harness.sync();
     expect(summary.outcome).toBe('complete');
     expect(summary.progress.pageRestarts).toBe(3);
-    await expectExact(harness);
+    await expectArchiveExact(harness);
   });
 
   it('reports a window about to leave the horizon loudly when it cannot be completed', async () => {
@@ -128,7 +119,7 @@ describe('faults', () => {
     const retry = await harness.sync();
     expect(retry.outcome).toBe('complete');
     expect(retry.atRisk).toEqual([]);
-    await expectExact(harness);
+    await expectArchiveExact(harness);
   });
 });
 
@@ -141,7 +132,7 @@ describe('concurrency', () => {
     await new Promise((r) => setTimeout(r, 150));
     await expect(harness.sync()).rejects.toMatchObject({ code: 'SYNC_ALREADY_RUNNING' });
     expect((await first).outcome).toBe('complete');
-    await expectExact(harness);
+    await expectArchiveExact(harness);
   });
 
   it('a pass whose lock was taken over by another holder writes nothing more and stops (LOCK_SUPERSEDED)', async () => {
@@ -162,7 +153,7 @@ describe('concurrency', () => {
     // The next pass (the new holder) closes the stale run and completes the archive exactly.
     const next = await harness.sync();
     expect(next.outcome).toBe('complete');
-    await expectExact(harness);
+    await expectArchiveExact(harness);
   });
 
   it('a pass whose lock connection dies stops at once (LOCK_LOST), keeping what it stored', async () => {
@@ -175,7 +166,7 @@ describe('concurrency', () => {
     await expect(pass).rejects.toMatchObject({ code: 'LOCK_LOST' });
     const next = await harness.sync();
     expect(next.outcome).toBe('complete');
-    await expectExact(harness);
+    await expectArchiveExact(harness);
   });
 });
 

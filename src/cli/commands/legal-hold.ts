@@ -1,3 +1,7 @@
+/**
+ * `legal-hold` commands: list, show, create, rename, delete, sync, files, download, verify. Over 400
+ * lines because it is nine small commands and their option declarations; the work is in src/legal-hold.
+ */
 import { Command, Option } from 'commander';
 import { cliActor } from '../../audit/audit-log.js';
 import { requireZoomCredentials, type Config } from '../../config/config.js';

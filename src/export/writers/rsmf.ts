@@ -1,3 +1,8 @@
+/**
+ * The RSMF 2.0 writer: events, participants merged from every record, conversations, the
+ * RFC 5322 wrapper with its X-RSMF headers and rsmf.zip. Over 400 lines because the manifest and its
+ * headers must agree field for field (the official validator compares them), so both stay in one file.
+ */
 import type { ExportAttachment } from '../attachments.js';
 import { createHash } from 'node:crypto';
 import archiver from 'archiver';

@@ -6,7 +6,7 @@ import { findSession, findSessions, sessionExists } from '../../read-model/sessi
 import { readTranscriptPage, type TranscriptPosition } from '../../read-model/transcript.js';
 import { readAuditFor, type ApiContext } from '../api-context.js';
 import { pageOf, Session, SessionDetail, Version } from '../api-schemas.js';
-import { decodeCursor, encodeCursor, exactInstantKey, filterFingerprint } from '../cursor.js';
+import { decodeCursor, encodeCursor, exactInstantKey, filterFingerprint, keysetPage } from '../cursor.js';
 import type { ApiApp } from '../http-server.js';
 import { notFound } from '../http-errors.js';
 import { booleanFlag, instant, NO_PARAMS, pageCursor, pageLimit, requireOrderedRange, text } from '../request-params.js';
@@ -107,12 +107,7 @@ export function registerArchiveRoutes(app: ApiApp, ctx: ApiContext): void {
       const fingerprint = filterFingerprint(filters);
       const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor, 'sessions', fingerprint, sessionsCursor);
       const rows = await findSessions(pool, filters, after ? { sortKey: after[0], sessionId: after[1] } : undefined, params.limit + 1);
-      const page = rows.slice(0, params.limit);
-      const last = page[page.length - 1];
-      return {
-        items: page.map(({ sort_key: _sortKey, ...session }) => session),
-        next_cursor: rows.length > params.limit && last ? encodeCursor('sessions', fingerprint, [last.sort_key, last.session_id]) : null,
-      };
+      return keysetPage(rows, params.limit, ({ sort_key: _sortKey, ...session }) => session, (last) => encodeCursor('sessions', fingerprint, [last.sort_key, last.session_id]));
     },
   );
 
@@ -163,13 +158,7 @@ export function registerArchiveRoutes(app: ApiApp, ctx: ApiContext): void {
       });
       const rows = await readTranscriptPage(pool, sessionId, position, params.limit + 1, params.include_raw, audit);
       if (rows.length === 0 && position === undefined && !(await sessionExists(pool, sessionId))) throw notFound(`no session ${JSON.stringify(sessionId)} in the archive`);
-      const page = rows.slice(0, params.limit);
-      const last = page[page.length - 1];
-      return {
-        session_id: sessionId,
-        items: page.map(presentVersion),
-        next_cursor: rows.length > params.limit && last ? encodeTranscriptCursor(last, fingerprint) : null,
-      };
+      return { session_id: sessionId, ...keysetPage(rows, params.limit, presentVersion, (last) => encodeTranscriptCursor(last, fingerprint)) };
     },
   );
 
@@ -207,12 +196,7 @@ export function registerArchiveRoutes(app: ApiApp, ctx: ApiContext): void {
         parameters: { ...filters, limit: params.limit, cursor: params.cursor ?? null, include_raw: params.include_raw },
       });
       const rows = await searchVersions(pool, filters, position, params.limit + 1, params.include_raw, audit);
-      const page = rows.slice(0, params.limit);
-      const last = page[page.length - 1];
-      return {
-        items: page.map(presentVersion),
-        next_cursor: rows.length > params.limit && last ? encodeSearchCursor(last, fingerprint) : null,
-      };
+      return keysetPage(rows, params.limit, presentVersion, (last) => encodeSearchCursor(last, fingerprint));
     },
   );
 }

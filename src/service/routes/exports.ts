@@ -7,7 +7,7 @@ import { API_STATEMENT_TIMEOUT_MS, auditRead, tokenOf, type ApiContext } from '.
 import { Export, pageOf } from '../api-schemas.js';
 import { inBoundedTransaction } from '../bounded-transaction.js';
 import { listExportIds } from '../../read-model/export-bundles.js';
-import { decodeCursor, encodeCursor, exactInstantKey, filterFingerprint } from '../cursor.js';
+import { decodeCursor, encodeCursor, exactInstantKey, filterFingerprint, keysetPage } from '../cursor.js';
 import { launchExport } from '../export-launcher.js';
 import type { ApiApp } from '../http-server.js';
 import { ApiError, notFound } from '../http-errors.js';
@@ -166,12 +166,7 @@ export function registerExportRoutes(app: ApiApp, ctx: ApiContext, deps: ExportR
         }
         return records;
       });
-      const page = rows.slice(0, params.limit);
-      const last = page[page.length - 1];
-      return {
-        items: page.map((r) => presentExport(r.record)),
-        next_cursor: rows.length > params.limit && last ? encodeCursor('exports', fingerprint, [last.key, last.record.exportId]) : null,
-      };
+      return keysetPage(rows, params.limit, (r) => presentExport(r.record), (last) => encodeCursor('exports', fingerprint, [last.key, last.record.exportId]));
     },
   );
 

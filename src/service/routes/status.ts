@@ -4,7 +4,7 @@ import { gatherStatus } from '../../read-model/status-report.js';
 import { API_STATEMENT_TIMEOUT_MS, type ApiContext } from '../api-context.js';
 import { JobRun, pageOf, Status } from '../api-schemas.js';
 import { inBoundedTransaction } from '../bounded-transaction.js';
-import { decodeCursor, encodeCursor, filterFingerprint } from '../cursor.js';
+import { decodeCursor, encodeCursor, filterFingerprint, keysetPage } from '../cursor.js';
 import type { ApiApp } from '../http-server.js';
 import { listJobRuns, loadLatestRuns } from '../job-run-store.js';
 import { ApiError } from '../http-errors.js';
@@ -87,12 +87,12 @@ export function registerStatusRoutes(app: ApiApp, ctx: ApiContext): void {
       const fingerprint = filterFingerprint({ job: params.job });
       const beforeId = params.cursor === undefined ? undefined : decodeCursor(params.cursor, 'job-runs', fingerprint, z.tuple([z.number().int().positive()]))[0];
       const runs = await listJobRuns(ctx.pool, { job: params.job, beforeId, limit: params.limit + 1 });
-      const page = runs.slice(0, params.limit);
-      const last = page[page.length - 1];
-      return {
-        items: page.map((r) => ({ job_run_id: r.id, job: r.job, instance: r.instance, started_at: r.startedAt, finished_at: r.finishedAt, outcome: r.outcome, figures: r.figures, error: r.error })),
-        next_cursor: runs.length > params.limit && last ? encodeCursor('job-runs', fingerprint, [last.id]) : null,
-      };
+      return keysetPage(
+        runs,
+        params.limit,
+        (r) => ({ job_run_id: r.id, job: r.job, instance: r.instance, started_at: r.startedAt, finished_at: r.finishedAt, outcome: r.outcome, figures: r.figures, error: r.error }),
+        (last) => encodeCursor('job-runs', fingerprint, [last.id]),
+      );
     },
   );
 
