@@ -68,6 +68,14 @@ describe('files in the service', () => {
     expect(listed.status, JSON.stringify(listed.body)).toBe(200);
     expect(listed.body.items).toHaveLength(1);
     const item = listed.body.items[0]!;
+    const total = (await harness.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM public.chat_files WHERE session_id = $1', [sessionId])).rows[0]!.n;
+    if (total > 1) {
+      expect(listed.body.next_cursor).not.toBeNull();
+      const next = await getJson<{ items: FileItem[] }>(url(`/v1/sessions/${sessionId}/files?limit=1&cursor=${listed.body.next_cursor}`), reader);
+      expect(next.status).toBe(200);
+      expect(next.body.items).toHaveLength(1);
+      expect(next.body.items[0]).not.toEqual(item);
+    }
     expect(item).toMatchObject({ session_id: sessionId, state: 'stored', content_url: `/v1/files/${item.sha256}/content` });
 
     const forbidden = await getJson(url(item.content_url!), reader);
@@ -86,6 +94,7 @@ describe('files in the service', () => {
     );
     expect(audit.rows).toEqual([
       { actor: 'api:files-reader', action: 'api.sessions.files', subject_id: sessionId },
+      ...(total > 1 ? [{ actor: 'api:files-reader', action: 'api.sessions.files', subject_id: sessionId }] : []),
       { actor: 'api:files-exporter', action: 'api.files.download', subject_id: item.sha256 },
       { actor: 'api:files-exporter', action: 'api.files.download', subject_id: item.sha256 },
     ]);

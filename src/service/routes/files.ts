@@ -5,7 +5,7 @@ import { FILE_STATES, resolveInDataDir } from '../../files/index.js';
 import { findStoredContent, listChatFiles, type ChatFileRow } from '../../read-model/chat-files.js';
 import { auditRead, type ApiContext } from '../api-context.js';
 import { pageOf } from '../api-schemas.js';
-import { decodeCursor, encodeCursor, filterFingerprint } from '../cursor.js';
+import { decodeCursor, encodeCursor, filterFingerprint, keysetPage } from '../cursor.js';
 import type { ApiApp } from '../http-server.js';
 import { ApiError, notFound } from '../http-errors.js';
 import { decideRange } from '../range-request.js';
@@ -134,9 +134,7 @@ export function registerFileRoutes(app: ApiApp, ctx: ApiContext): void {
         ...(params.state ? { state: params.state } : {}),
         ...(after ? { after: { versionId: after[0], ordinal: after[1] } } : {}),
       });
-      const page = rows.slice(0, params.limit);
-      const last = page[page.length - 1];
-      return { items: page.map(present), next_cursor: rows.length > params.limit && last ? encodeCursor('files', fingerprint, [last.versionId, last.ordinal]) : null };
+      return keysetPage(rows, params.limit, present, (last) => encodeCursor('files', fingerprint, [last.versionId, last.ordinal]));
     },
   );
 
