@@ -14,6 +14,7 @@ import { VERSION } from '../version.js';
 const FEATURES: Readonly<Record<string, () => Promise<(program: Command) => void>>> = {
   'legal-hold': async () => (await import('./commands/legal-hold.js')).registerLegalHoldCommands,
   export: async () => (await import('./commands/export.js')).registerExportCommands,
+  files: async () => (await import('./commands/files.js')).registerFilesCommands,
   serve: async () => (await import('./commands/serve.js')).registerServiceCommands,
   token: async () => (await import('./commands/serve.js')).registerServiceCommands,
   audit: async () => (await import('./commands/proof.js')).registerProofCommands,

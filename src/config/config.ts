@@ -69,7 +69,7 @@ export interface ServiceConfig {
   httpHost: string;
   httpPort: number;
   /** Cron expressions (UTC) of the scheduled jobs; `off` leaves a job to be run on request only. */
-  schedules: Readonly<{ sync: string; deepSync: string; legalHold: string; horizonCheck: string; audit: string; alerts: string; retention: string }>;
+  schedules: Readonly<{ sync: string; deepSync: string; legalHold: string; horizonCheck: string; audit: string; alerts: string; retention: string; files: string }>;
   /** How long in-flight work may take to finish after SIGTERM before it is aborted. */
   shutdownTimeoutMs: number;
   maxRequestBodyBytes: number;
@@ -105,6 +105,18 @@ export interface AlertsConfig {
   remindHours: number;
 }
 
+/** Capture of the files shared in chat (src/files/). */
+export interface FilesConfig {
+  /** Parallel downloads (FILES_CONCURRENCY). */
+  concurrency: number;
+  /** A file larger than this is not downloaded: state `too_large` (FILES_MAX_BYTES). */
+  maxBytes: number;
+  /** Attempts per file within one run before it is left `failed` (FILES_DOWNLOAD_ATTEMPTS). */
+  downloadAttempts: number;
+  /** Attempts per file over all runs; beyond it a failed file waits for `files sync --retry-failed` (FILES_MAX_ATTEMPTS). */
+  maxAttempts: number;
+}
+
 export interface Config {
   /** DATABASE_URL, with DATABASE_PASSWORD filled in when that is given separately. */
   databaseUrl: string | undefined;
@@ -119,6 +131,7 @@ export interface Config {
   zoom: ZoomConfig;
   sync: SyncConfig;
   legalHold: LegalHoldConfig;
+  files: FilesConfig;
   service: ServiceConfig;
   retention: RetentionConfig;
   audit: AuditConfig;
@@ -203,6 +216,10 @@ const SCHEMA = {
   LEGAL_HOLD_UNREADY_WARN_HOURS: positiveInt('a number of hours, e.g. 72').default(72),
   LEGAL_HOLD_DOWNLOAD_CONCURRENCY: positiveInt('a number of parallel downloads, e.g. 2').default(2),
   LEGAL_HOLD_DOWNLOAD_ATTEMPTS: positiveInt('a number of attempts, e.g. 5').default(5),
+  FILES_CONCURRENCY: positiveInt('a number of parallel downloads, e.g. 4').default(4),
+  FILES_MAX_BYTES: positiveInt('a number of bytes, e.g. 2147483648 (2 GiB)').default(2 * 1024 * 1024 * 1024),
+  FILES_DOWNLOAD_ATTEMPTS: positiveInt('a number of attempts, e.g. 3').default(3),
+  FILES_MAX_ATTEMPTS: positiveInt('a number of attempts, e.g. 10').default(10),
   HTTP_HOST: z.string().min(1, 'expected an interface to listen on, e.g. 0.0.0.0').default('0.0.0.0'),
   HTTP_PORT: z.coerce
     .number({ error: 'expected a TCP port (1-65535), or 0 to pick a free one' })
@@ -217,6 +234,7 @@ const SCHEMA = {
   SCHEDULE_AUDIT: cron('30 0 * * *').default('30 0 * * *'),
   SCHEDULE_ALERTS: cronOrOff('*/5 * * * *').default('*/5 * * * *'),
   SCHEDULE_RETENTION: cronOrOff('0 3 * * 0').default('off'),
+  SCHEDULE_FILES: cronOrOff('20 * * * *').default('20 * * * *'),
   RETENTION_DAYS: z
     .string()
     .refine((v) => v === 'off' || (/^\d{1,6}$/.test(v) && Number(v) >= MIN_RETENTION_DAYS), `expected a number of days of at least ${MIN_RETENTION_DAYS} (beyond Zoom's six-month horizon), e.g. 2555, or off`)
@@ -345,6 +363,12 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       downloadConcurrency: v.LEGAL_HOLD_DOWNLOAD_CONCURRENCY,
       downloadAttempts: v.LEGAL_HOLD_DOWNLOAD_ATTEMPTS,
     }),
+    files: Object.freeze({
+      concurrency: v.FILES_CONCURRENCY,
+      maxBytes: v.FILES_MAX_BYTES,
+      downloadAttempts: v.FILES_DOWNLOAD_ATTEMPTS,
+      maxAttempts: v.FILES_MAX_ATTEMPTS,
+    }),
     service: Object.freeze({
       httpHost: v.HTTP_HOST,
       httpPort: v.HTTP_PORT,
@@ -356,6 +380,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
         audit: v.SCHEDULE_AUDIT,
         alerts: v.ALERT_ZOOM_USER_ID === undefined ? 'off' : v.SCHEDULE_ALERTS,
         retention: v.SCHEDULE_RETENTION,
+        files: v.SCHEDULE_FILES,
       }),
       shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
       maxRequestBodyBytes: v.HTTP_MAX_BODY_BYTES,

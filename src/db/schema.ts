@@ -34,7 +34,7 @@ import {
  *   sync_errors, sync_runs, audit_log (0001, sync_units and sync_runs redefined in 0006);
  *   held_messages, legal_hold_matters, legal_hold_custodians, legal_hold_files (0002);
  *   export_bundles (0003); job_runs, api_tokens (0004); sync_listing_misses (0006);
- *   lock_holders (0007);
+ *   lock_holders (0007); chat_files, held_files (0009);
  * - functions: archive.version_identity and archive.session_identity (0001, inlined by 0005 with
  *   archive.without_file_download_urls), archive.leaves_horizon_on and public.chat_body_tsvector
  *   (0001), archive.take_fence and archive.assert_fence (0007); the proofs' encodings
@@ -43,7 +43,7 @@ import {
  *   disposal path archive.dispose_versions (0008);
  * - triggers and their functions: append-only tables (archive.reject_modification: 0001, 0003,
  *   0004, 0006, 0008), legal-hold guards (0002), export guards (0003), job-run and API-token guards
- *   (0004); the audit hash chain (audit_log_chain), window seals (sync_windows_seal,
+ *   (0004), file capture guards (files_guard, append-only file_contents and file_refs: 0009); the audit hash chain (audit_log_chain), window seals (sync_windows_seal,
  *   message_versions_seal_queue, sync_runs_seal) and the versions' append-only guard that lets only
  *   dispose_versions delete (0008);
  * - the genesis row of the audit chain (0008) and the views window_seals, audit_log redefined (0008).
@@ -170,6 +170,9 @@ export const messageVersions = archive.table(
     index('message_versions_receiver_time').on(sql`lower(${t.receiver})`, t.sentAt),
     // Full-text search (public.chat_body_tsvector, a function of 0001_read_model.sql).
     index('message_versions_body_fts').using('gin', sql`public.chat_body_tsvector(${t.body})`),
+    // The file capture stage finds versions whose files are not referenced yet (0009): an index
+    // probe per version that has files, not a scan of every version.
+    index('message_versions_with_files').on(t.id).where(sql`${t.files} IS NOT NULL`),
   ],
 );
 
@@ -575,3 +578,83 @@ export const alerts = archive.table(
     index('alerts_open').on(t.kind).where(sql`${t.state} IN ('firing', 'pending')`),
   ],
 );
+
+/**
+ * One row per file entry of an archived version's `files[]` (0009): which version of which message
+ * shared which file, with the name and declared size it carried then. Written by the file capture
+ * stage (src/files/) for every version it has not seen, deleted messages included; never changed.
+ */
+export const fileRefs = archive.table(
+  'file_refs',
+  {
+    versionId: bigint('version_id', { mode: 'number' }).notNull(),
+    /** Position in the version's `files[]`, from 1. */
+    ordinal: integer('ordinal').notNull(),
+    sessionId: idText('session_id').notNull(),
+    messageId: idText('message_id').notNull(),
+    kind: idText('kind').notNull(),
+    /** Null when the entry has no usable `file_id` (the view shows it as `skipped`). */
+    fileId: idText('file_id'),
+    fileName: text('file_name'),
+    /** `file_size` as the report declared it. */
+    declaredBytes: bigint('declared_bytes', { mode: 'number' }),
+    referencedAt: tstz('referenced_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.versionId, t.ordinal] }), index('file_refs_file').on(t.fileId), index('file_refs_message').on(t.sessionId, t.messageId)],
+);
+
+/**
+ * Capture state of each distinct Zoom file (by `file_id`): what is known about it and whether its
+ * content is stored. The content itself is in file_contents, which is never changed.
+ */
+export const files = archive.table(
+  'files',
+  {
+    fileId: idText('file_id').primaryKey(),
+    /** pending | stored | failed | gone | too_large | skipped */
+    state: text('state', { enum: ['pending', 'stored', 'failed', 'gone', 'too_large', 'skipped'] }).notNull().default('pending'),
+    fileName: text('file_name'),
+    /** `file_size` of the latest reference. */
+    declaredBytes: bigint('declared_bytes', { mode: 'number' }),
+    /** The newest download URL known (a report's, or a fresh one from "Get file info"). Signed; not a secret we keep long. */
+    downloadUrl: text('download_url'),
+    /** `length` and `digest` (SHA-256, hex) from "Get file info", once asked. */
+    zoomLength: bigint('zoom_length', { mode: 'number' }),
+    zoomDigest: text('zoom_digest'),
+    infoFetchedAt: tstz('info_fetched_at'),
+    /** Download attempts over all runs. */
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    lastAttemptAt: tstz('last_attempt_at'),
+    /** A failed file is tried again from then on. */
+    nextAttemptAt: tstz('next_attempt_at'),
+    /** When Zoom first answered that the file does not exist (404 after a refresh). */
+    firstMissingAt: tstz('first_missing_at'),
+    /** The stored content (file_contents.sha256). */
+    sha256: text('sha256'),
+    /** Zoom's digest differs from the stored content's SHA-256: recorded and kept, never replaced. */
+    digestMismatch: boolean('digest_mismatch').notNull().default(false),
+    /** The stored size differs from the report's `file_size` (Zoom's `length` agreed with the bytes). */
+    sizeMismatch: boolean('size_mismatch').notNull().default(false),
+    storedAt: tstz('stored_at'),
+    firstReferencedAt: tstz('first_referenced_at').notNull().defaultNow(),
+  },
+  (t) => [
+    check('files_state_check', sql`${t.state} in ('pending', 'stored', 'failed', 'gone', 'too_large', 'skipped')`),
+    check('files_stored_check', sql`(${t.state} = 'stored') = (${t.sha256} IS NOT NULL)`),
+    index('files_due').on(t.nextAttemptAt).where(sql`${t.state} IN ('pending', 'failed')`),
+    index('files_sha256').on(t.sha256),
+  ],
+);
+
+/**
+ * The content-addressed store (0009): one row per distinct content under ARCHIVE_DATA_DIR/files/,
+ * written once the file is complete and synced, append-only (a trigger rejects UPDATE and DELETE).
+ */
+export const fileContents = archive.table('file_contents', {
+  sha256: idText('sha256').primaryKey(),
+  bytes: bigint('bytes', { mode: 'number' }).notNull(),
+  /** Relative to ARCHIVE_DATA_DIR: `files/<sha256[0..2]>/<sha256>`. */
+  storedPath: text('stored_path').notNull(),
+  storedAt: tstz('stored_at').notNull().defaultNow(),
+});

@@ -23,5 +23,14 @@ export const CHAT_MESSAGE_ENDPOINTS = {
   send: 'chat.messages.send',
 } as const;
 
+/**
+ * Chat Files: "Get file info" (LIGHT) and the download of a file's content at its signed
+ * `download_url` (not an API call: no rate label; counted apart).
+ */
+export const CHAT_FILE_ENDPOINTS = {
+  getInfo: 'chat.files.get',
+  download: 'chat.files.download',
+} as const;
+
 /** Zoom's rate-limit label of an operation (per account, shared by every app on it; see ZOOM-API-NOTES). */
 export type RateLabel = 'light' | 'medium' | 'heavy' | 'resource-intensive';

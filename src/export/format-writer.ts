@@ -1,3 +1,4 @@
+import type { ExportAttachment } from './attachments.js';
 import type { EntryDigest } from './hashing-writer.js';
 import type { MessageHistory } from './message-history.js';
 import type { PeopleDirectory } from './people.js';
@@ -65,6 +66,8 @@ export interface BundleEntries {
 
 /** What every format may read about the selection, loaded once, in the export's snapshot, before the pass. */
 export interface SelectionLookups {
+  /** Every file the selection references, by Zoom file id, with its state and path in the bundle (attachments.ts); always loaded. */
+  attachments: ReadonlyMap<string, ExportAttachment>;
   /** Everyone who wrote in the selection (people.ts): names people who only react or receive in a file. */
   people: PeopleDirectory;
   /** Per session: main message id → send time of its last reply, for threads answered on a later UTC day. */

@@ -26,6 +26,22 @@ export interface LegalHoldFileNote {
   file_end_date: string | null;
 }
 
+/**
+ * A file shared in the exported messages (issue 13): its capture state, and where its content is
+ * in the bundle when it was stored (`path`; null otherwise: pending, failed, gone, too_large, skipped).
+ */
+export interface AttachmentNote {
+  file_id: string;
+  file_name: string | null;
+  state: string;
+  path: string | null;
+  sha256: string | null;
+  bytes: number | null;
+  zoom_digest: string | null;
+  digest_mismatch: boolean;
+  first_missing_at: string | null;
+}
+
 export interface BundleManifest {
   format: typeof MANIFEST_FORMAT;
   format_version: number;
@@ -39,6 +55,8 @@ export interface BundleManifest {
   /** Times in the bundle are UTC. */
   time_zone: 'UTC';
   legal_hold_files: LegalHoldFileNote[];
+  /** Every file the exported messages reference, each once by Zoom file id, with its state. */
+  attachments: AttachmentNote[];
   /** The audit chain's head and the seals of the exported windows, as of the export's snapshot (src/audit/export-proof.ts). */
   archive_proof: ArchiveProof;
   entries: ManifestEntry[];
@@ -64,6 +82,16 @@ export const manifestSchema = z.looseObject({
   filter: z.looseObject({ kind: z.string() }),
   formats: z.array(z.string()),
   counts,
+  attachments: z
+    .array(
+      z.looseObject({
+        file_id: z.string(),
+        state: z.string(),
+        path: z.string().nullable(),
+        sha256: z.string().nullable(),
+      }),
+    )
+    .optional(),
   entries: z.array(
     z.object({
       path: z.string().min(1),

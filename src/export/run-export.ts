@@ -26,7 +26,9 @@ import { formatDefinitions, neededLookups } from './formats.js';
 import type { ExportSession, FormatWriter, LookupName, SelectionLookups } from './format-writer.js';
 import { createHeapGuard } from './heap-guard.js';
 import { loadLegalHoldFiles, type LegalHoldFileToExport } from './legal-hold-files.js';
-import { MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION, MANIFEST_PATH, renderManifest, type BundleManifest } from './manifest.js';
+import { isCompressed, loadExportAttachments, type ExportAttachment } from './attachments.js';
+import { resolveInDataDir } from '../files/content-store.js';
+import { MANIFEST_FORMAT, MANIFEST_FORMAT_VERSION, MANIFEST_PATH, renderManifest, type AttachmentNote, type BundleManifest } from './manifest.js';
 import { describeMessage } from './message-history.js';
 import { loadPeople, PeopleDirectory } from './people.js';
 import { checkExportRequest } from './request.js';
@@ -154,10 +156,17 @@ interface BundleOutcome {
 }
 
 /** Loads, in the export's snapshot, the lookups its formats declared; the others stay empty. */
-async function loadLookups(client: PoolClient, filter: ExportFilter, needed: ReadonlySet<LookupName>): Promise<SelectionLookups> {
+async function loadLookups(
+  client: PoolClient,
+  filter: ExportFilter,
+  needed: ReadonlySet<LookupName>,
+  attachments: ReadonlyMap<string, ExportAttachment>,
+): Promise<SelectionLookups> {
   let custodians: string[] = [];
   if (needed.has('custodians')) custodians = filter.kind === 'custodians' ? filter.custodians : filter.kind === 'matter' ? await loadMatterCustodianEmails(client, filter.matterId) : [];
   return {
+    // Always loaded: the export packs the stored ones and lists every one in the manifest.
+    attachments,
     // Who is who, from every record of the selection: names people who only react or receive in a file.
     people: needed.has('people') ? await loadPeople(client, filter) : new PeopleDirectory(),
     crossDayThreads: needed.has('crossDayThreads') ? await loadCrossDayThreads(client, filter) : new Map(),
@@ -206,6 +215,7 @@ class ExportJob {
       // Which state of the archive the bundle comes from: the chain head and the seals, in this snapshot.
       const archiveProof = await loadArchiveProof(client, buildSelectionWhere(filter));
       const legalHold = filter.kind === 'matter' ? await loadLegalHoldFiles(client, filter.matterId, deps.config.dataDir) : [];
+      const attachments = await loadExportAttachments(client, filter);
       const definitions = formatDefinitions(this.s.request.formats);
       const context = {
         bundleId: exportId,
@@ -214,7 +224,7 @@ class ExportJob {
         formats: this.s.request.formats,
         filterSummary: summariseFilter(filter),
         generator: `zoom-chat-archiver/${VERSION}`,
-        lookups: await loadLookups(client, filter, neededLookups(definitions)),
+        lookups: await loadLookups(client, filter, neededLookups(definitions), attachments),
       };
       this.writers = definitions.map((d) => d.create(context, entries.forOwner(d.format)));
       this.versionWriters = this.writers.filter((w) => w.addVersion);
@@ -241,6 +251,10 @@ class ExportJob {
       );
       for (const writer of this.writers) await writer.packFiles?.();
 
+      this.phase = 'attachments';
+      this.report(true);
+      const attachmentNotes = await this.packAttachments(attachments);
+
       this.phase = 'legal-hold';
       this.report(true);
       const legalHoldNotes = await this.packLegalHoldFiles(legalHold);
@@ -259,6 +273,7 @@ class ExportJob {
         counts,
         time_zone: 'UTC',
         legal_hold_files: legalHoldNotes,
+        attachments: attachmentNotes,
         archive_proof: archiveProof,
         entries: entries.manifest,
       };
@@ -363,6 +378,52 @@ class ExportJob {
   }
 
   // --- after the pass ------------------------------------------------------------------------
+
+  /**
+   * Each stored attachment's content once (by SHA-256), checked against what was stored while it is
+   * copied: a changed or missing file fails the export, never a bundle without it. Every file,
+   * stored or not, gets a note in the manifest with its state.
+   */
+  private async packAttachments(attachments: ReadonlyMap<string, ExportAttachment>): Promise<AttachmentNote[]> {
+    const entries = this.entries as BundleEntryBook;
+    const packed = new Set<string>();
+    const notes: AttachmentNote[] = [];
+    for (const a of attachments.values()) {
+      throwIfAborted(this.s.deps.signal);
+      if (a.entryPath !== null && a.sha256 !== null && a.storedPath !== null && a.bytes !== null && !packed.has(a.entryPath)) {
+        packed.add(a.entryPath);
+        const absolutePath = resolveInDataDir(this.s.deps.config.dataDir, a.storedPath);
+        const sha256 = a.sha256;
+        await entries.addFile({
+          path: a.entryPath,
+          absolutePath,
+          store: isCompressed(a.fileName),
+          expected: { bytes: a.bytes, sha256 },
+          mismatch: (actual) =>
+            new ExportError(
+              'EXPORT_FAILED',
+              `stored file ${a.storedPath} (file ${a.fileId}) does not match what was stored: SHA-256 ${actual.sha256} (${actual.bytes} bytes) on disk, ${sha256} recorded; run \`files verify\``,
+            ),
+        }).catch((err: unknown) => {
+          if (err instanceof ExportError) throw err;
+          throw new ExportError('EXPORT_FAILED', `stored file ${a.storedPath} (file ${a.fileId}) cannot be read: ${(err as Error).message}; run \`files verify\``);
+        });
+        this.report();
+      }
+      notes.push({
+        file_id: a.fileId,
+        file_name: a.fileName,
+        state: a.state,
+        path: a.entryPath,
+        sha256: a.sha256,
+        bytes: a.bytes,
+        zoom_digest: a.zoomDigest,
+        digest_mismatch: a.digestMismatch,
+        first_missing_at: a.firstMissingAt,
+      });
+    }
+    return notes;
+  }
 
   private async packLegalHoldFiles(files: readonly LegalHoldFileToExport[]): Promise<BundleManifest['legal_hold_files']> {
     const entries = this.entries as BundleEntryBook;

@@ -38,7 +38,7 @@ export const ZERO_COUNTS: Readonly<ExportCounts> = Object.freeze({ sessions: 0, 
 
 export type ExportState = 'running' | 'complete' | 'failed';
 
-export type ExportPhase = 'preparing' | 'messages' | 'packing' | 'legal-hold' | 'finishing' | 'done';
+export type ExportPhase = 'preparing' | 'messages' | 'packing' | 'attachments' | 'legal-hold' | 'finishing' | 'done';
 
 export interface ExportProgress {
   phase: ExportPhase;

@@ -161,6 +161,15 @@ export async function verifyBundle(bundlePath: string, options: VerifyOptions = 
     for (const expected of manifest.entries) {
       if (!seen.has(expected.path)) return fail({ kind: 'entry-missing', path: expected.path, message: `${expected.path} is listed in ${MANIFEST_PATH} but missing from the zip` });
     }
+    // Each attachment said to be in the bundle is an entry with the content's SHA-256.
+    for (const attachment of manifest.attachments ?? []) {
+      if (attachment.path === null) continue;
+      const entry = listed.get(attachment.path);
+      if (!entry) return fail({ kind: 'entry-missing', path: attachment.path, message: `attachment ${attachment.file_id} is said to be at ${attachment.path}, which is not an entry of the bundle` });
+      if (entry.sha256 !== attachment.sha256) {
+        return fail({ kind: 'sha256-mismatch', path: attachment.path, message: `attachment ${attachment.file_id} at ${attachment.path} has SHA-256 ${entry.sha256}; it was stored as ${attachment.sha256 ?? '(none)'}`, expected: attachment.sha256 ?? '', actual: entry.sha256 });
+      }
+    }
     return { ...result, ok: true };
   } finally {
     zip.close();

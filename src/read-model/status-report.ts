@@ -1,3 +1,4 @@
+import { loadFileFigures } from './chat-files.js';
 import { loadProofStatus, type ProofStatus } from '../audit/proof-status.js';
 import type { SyncConfig } from '../config/config.js';
 import { loadCostPlan, toCostPlanReport, type CostPlanReport } from '../sync/cost-plan.js';
@@ -56,6 +57,14 @@ export interface StatusReport {
     files: Record<'pending' | 'ready' | 'downloading' | 'stored' | 'failed', number>;
     /** Files not stored yet, failed ones first (then the longest waiting). */
     not_stored: Array<{ matter_id: string; matter_name: string; custodian: string; file_key: string; state: string; attempts: number; last_error: string | null; unready_hours: number | null }>;
+  };
+  /** Files shared in chat (view chat_files; src/files/): distinct files by capture state, and the ones not stored. */
+  files: {
+    by_state: Record<string, number>;
+    stored_bytes: number;
+    digest_mismatches: number;
+    /** Failed and gone files, failed ones first (newest attempt first). */
+    not_stored: Array<{ file_id: string; file_name: string | null; state: string; attempts: number; last_error: string | null; first_missing_at: string | null }>;
   };
   exports: {
     running: Array<{ export_id: string; requested_by: string; requested_at: string; age_seconds: number; progress: unknown }>;
@@ -135,6 +144,11 @@ export async function gatherStatus(deps: StatusDependencies): Promise<StatusRepo
   const syncCost = deps.mediumRatePerSecond === undefined ? null : await loadCostPlan(db, clock, deps.sync, deps.mediumRatePerSecond);
   const audit = await loadProofStatus(db);
 
+  const chatFiles = await loadFileFigures(db);
+  const chatFilesNotStored = await db.query<{ file_id: string; file_name: string | null; state: string; attempts: number; last_error: string | null; first_missing_at: Date | null }>(
+    `SELECT file_id, file_name, state, attempts, last_error, first_missing_at FROM archive.files
+     WHERE state IN ('failed', 'gone') ORDER BY state = 'gone', last_attempt_at DESC NULLS LAST, file_id LIMIT ${STATUS_LIST_LIMIT}`,
+  );
   const fileCounts: StatusReport['legal_hold']['files'] = { pending: 0, ready: 0, downloading: 0, stored: 0, failed: 0 };
   for (const r of files.rows) fileCounts[r.state] = r.n;
   return {
@@ -159,6 +173,12 @@ export async function gatherStatus(deps: StatusDependencies): Promise<StatusRepo
       items: failing.rows.map((r) => ({ window: r.window, session_id: r.session_id, failures: r.failures, last_error: r.last_error, last_error_at: iso(r.last_error_at) })),
     },
     legal_hold: { matters: Object.fromEntries(matters.rows.map((r) => [r.state, r.n])), files: fileCounts, not_stored: notStored.rows },
+    files: {
+      by_state: chatFiles.byState,
+      stored_bytes: chatFiles.storedBytes,
+      digest_mismatches: chatFiles.digestMismatches,
+      not_stored: chatFilesNotStored.rows.map((r) => ({ ...r, first_missing_at: iso(r.first_missing_at) })),
+    },
     exports: {
       running: exportsRunning.rows.map((r) => ({ export_id: r.export_id, requested_by: r.requested_by, requested_at: r.requested_at.toISOString(), age_seconds: ageSeconds(r.requested_at), progress: r.progress })),
       failed_last_7_days: exportsFailed.rows[0]?.n ?? 0,

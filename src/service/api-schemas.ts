@@ -236,6 +236,16 @@ export const Status = z
         }),
       ),
     }),
+    files: z
+      .object({
+        by_state: z.record(z.string(), z.number().int()).meta({ description: 'Distinct files shared in chat by capture state (pending, stored, failed, gone, too_large, skipped).' }),
+        stored_bytes: z.number(),
+        digest_mismatches: z.number().int(),
+        not_stored: z.array(
+          z.object({ file_id: z.string(), file_name: z.string().nullable(), state: z.string(), attempts: z.number().int(), last_error: z.string().nullable(), first_missing_at: isoText().nullable() }),
+        ),
+      })
+      .meta({ description: 'Files shared in chat (view chat_files): pending, failed and gone ones are listed here.' }),
     exports: z.object({
       running: z.array(z.object({ export_id: z.string(), requested_by: z.string(), requested_at: isoText(), age_seconds: z.number().int(), progress: z.unknown() })),
       failed_last_7_days: z.number().int(),

@@ -11,6 +11,7 @@ import { registerOpenApiDocument } from './openapi-document.js';
 import { validatorCompiler } from './request-params.js';
 import { serializerCompiler } from './response-serializer.js';
 import { registerArchiveRoutes } from './routes/archive.js';
+import { registerFileRoutes } from './routes/files.js';
 import { registerExportRoutes, type ExportRoutesDeps } from './routes/exports.js';
 import { registerHealthRoutes } from './routes/health.js';
 import { registerLegalHoldRoutes, type LegalHoldRoutesDeps } from './routes/legal-hold.js';
@@ -128,6 +129,7 @@ export function buildHttpApp(ctx: ApiContext, options: HttpAppOptions = {}): { a
     registerOpenApiRoutes(api);
     registerStatusRoutes(api, ctx);
     registerArchiveRoutes(api, ctx);
+    registerFileRoutes(api, ctx);
     if (options.legalHold) registerLegalHoldRoutes(api, ctx, options.legalHold);
     if (options.exports) registerExportRoutes(api, ctx, options.exports);
   });

@@ -35,7 +35,7 @@ import type { ServiceMetrics } from './metrics.js';
 export const ZOOM_TURN_LOCK = 'zoom';
 const ZOOM_TURN_POLL_MS = 1_000;
 
-export type RunTrigger = 'schedule' | 'catch-up' | 'manual';
+export type RunTrigger = 'schedule' | 'catch-up' | 'manual' | 'follow-up';
 
 export interface JobRunReport {
   job: string;
@@ -51,6 +51,8 @@ export interface JobRunnerDeps {
   inFlight: InFlightWork;
   /** Written to job_runs.instance; default `<hostname>:<pid>`. */
   instance?: string;
+  /** Told about every run that was started (whatever its outcome); the service starts follow-up jobs here. */
+  onFinished?: (job: JobDefinition, report: JobRunReport) => void;
 }
 
 export class JobRunner {
@@ -75,14 +77,17 @@ export class JobRunner {
       return { job: job.name, outcome: 'overlapped' };
     }
     this.running.add(job.name);
+    let report: JobRunReport | undefined;
     try {
-      return await inFlight.track({ kind: 'job', name: job.name }, (signal) => this.runLocked(job, trigger, signal));
+      report = await inFlight.track({ kind: 'job', name: job.name }, (signal) => this.runLocked(job, trigger, signal));
+      return report;
     } catch (err) {
       // Only the database can fail here (the lock, job_runs): the run could not start or be recorded.
       logger.error({ err, job: job.name, trigger }, 'job run could not be started or recorded (database unavailable?); the next tick tries again');
       return { job: job.name, outcome: 'not-started', error: errorMessage(err) };
     } finally {
       this.running.delete(job.name);
+      if (report !== undefined) this.deps.onFinished?.(job, report);
     }
   }
 

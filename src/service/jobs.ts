@@ -1,7 +1,8 @@
 import { requireZoomCredentials, type Config } from '../config/config.js';
 import type { Fence } from '../db/advisory-lock.js';
 import type { Pool } from '../db/pool.js';
-import { hasCode } from '../errors.js';
+import { AbortError, hasCode } from '../errors.js';
+import { captureFiles } from '../files/index.js';
 import { passHasFailures, runLegalHoldPass, type LegalHoldPassSummary } from '../legal-hold/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { SyncSummary } from '../sync/sync-engine.js';
@@ -23,7 +24,7 @@ import type { ServiceMetrics } from './metrics.js';
  * Adding a job is one more entry in `buildJobs` (and its schedule in config.service.schedules).
  */
 
-export const JOB_NAMES = ['sync', 'deep-sync', 'legal-hold', 'horizon-check', 'audit', 'alerts', 'retention'] as const;
+export const JOB_NAMES = ['sync', 'deep-sync', 'legal-hold', 'horizon-check', 'audit', 'alerts', 'retention', 'files'] as const;
 export type JobName = (typeof JOB_NAMES)[number];
 
 export interface JobRunContext {
@@ -69,6 +70,8 @@ export interface JobDefinition {
    * token (a new token may invalidate the previous one) are never fought over.
    */
   usesZoom: boolean;
+  /** Started right after each run of this job that got to run (when this replica runs it too). */
+  followedBy?: JobName;
   run(ctx: JobRunContext): Promise<JobResult>;
 }
 
@@ -95,7 +98,47 @@ export function buildJobs(deps: JobDependencies): JobDefinition[] {
     auditJob(deps, schedules.audit),
     alertsJob(deps, schedules.alerts),
     retentionJob(deps, schedules.retention),
+    filesJob(deps, schedules.files),
   ];
+}
+
+/** Files shared in chat (src/files/): after every sync pass, and on its own schedule for retries. */
+function filesJob(deps: JobDependencies, schedule: string): JobDefinition {
+  return {
+    name: 'files',
+    schedule,
+    description: 'files shared in chat: reference the files of newly archived versions, download each one not stored yet into the content-addressed store (also right after each sync pass)',
+    catchUpOnStart: true,
+    usesZoom: true,
+    async run(ctx) {
+      if (!deps.zoom) requireZoomCredentials(deps.config);
+      const zoom = deps.zoom as ZoomClient;
+      const summary = await captureFiles({ pool: deps.pool, zoom, config: deps.config, logger: ctx.moduleLogger, clock: deps.clock, signal: ctx.signal });
+      deps.metrics.recordFileCapture(summary);
+      const figures: JobFigures = {
+        referencesAdded: summary.referenced.referencesAdded,
+        filesAdded: summary.referenced.filesAdded,
+        candidates: summary.candidates,
+        stored: summary.stored,
+        deduplicated: summary.deduplicated,
+        failed: summary.failed,
+        gone: summary.gone,
+        tooLarge: summary.tooLarge,
+        skipped: summary.skipped,
+        digestMismatches: summary.digestMismatches,
+        bytesStored: summary.bytes,
+        infoCalls: summary.infoCalls,
+        downloads: summary.downloads,
+        bearerToken: summary.bearerToken,
+        stoppedBy: summary.stoppedBy?.code ?? null,
+        durationMs: summary.durationMs,
+      };
+      if (summary.stoppedBy?.code === 'ABORTED') throw new AbortError('the file capture was stopped');
+      if (summary.failed === 0 && summary.stoppedBy === null) return { outcome: 'succeeded', figures };
+      const parts = [...(summary.failed > 0 ? [`${summary.failed} file(s) failed; a later run retries them`] : []), ...(summary.stoppedBy ? [`the stage stopped early: ${summary.stoppedBy.message}`] : [])];
+      return { outcome: 'failed', figures, error: parts.join('; ') };
+    },
+  };
 }
 
 function syncJob(deps: JobDependencies, name: 'sync' | 'deep-sync', schedule: string, all: boolean): JobDefinition {
@@ -107,6 +150,7 @@ function syncJob(deps: JobDependencies, name: 'sync' | 'deep-sync', schedule: st
       : 'archive pass: list what happened since the last pass, read sessions with news, backfill new sessions, and a share of the settled-month sweep (sync)',
     catchUpOnStart: !all,
     usesZoom: true,
+    followedBy: 'files',
     async run(ctx) {
       if (!deps.zoom) requireZoomCredentials(deps.config);
       const zoom = deps.zoom as ZoomClient;

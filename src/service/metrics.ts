@@ -12,6 +12,8 @@ import { loadCostPlan } from '../sync/cost-plan.js';
 import { countArchiveTotals, countSessions } from '../read-model/archive-totals.js';
 import { assessHorizonStatus, countWindowsByStatus } from '../read-model/horizon.js';
 import { loadScrapeFigures } from '../read-model/metrics-figures.js';
+import { loadFileFigures } from '../read-model/chat-files.js';
+import { FILE_STATES, type CaptureSummary } from '../files/index.js';
 import { inBoundedTransaction } from './bounded-transaction.js';
 import { loadLastSuccesses, type FinishedJobOutcome } from './job-run-store.js';
 
@@ -154,6 +156,28 @@ export class ServiceMetrics {
     registers: [this.registry],
   });
   private readonly legalHoldStoredBytes = new Gauge({ name: 'zca_legal_hold_stored_bytes', help: 'Bytes of legal-hold zip files stored', registers: [this.registry] });
+  private readonly filesByState = new Gauge({
+    name: 'zca_files',
+    help: 'Distinct files shared in chat (by Zoom file id) by capture state: pending, stored, failed, gone, too_large, skipped',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  private readonly filesStoredBytes = new Gauge({ name: 'zca_files_stored_bytes', help: 'Bytes in the content-addressed file store (each distinct content once)', registers: [this.registry] });
+  private readonly filesStoredContents = new Gauge({ name: 'zca_files_stored_contents', help: 'Distinct contents in the file store', registers: [this.registry] });
+  private readonly filesDigestMismatches = new Gauge({ name: 'zca_files_digest_mismatches', help: "Stored files whose SHA-256 differs from Zoom's digest (recorded, kept)", registers: [this.registry] });
+  private readonly filesCaptured = new Counter({
+    name: 'zca_files_captured_total',
+    help: 'Files the capture stage finished in this process, by outcome (stored, deduplicated, failed, gone, too_large)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  private readonly filesCaptureErrors = new Counter({
+    name: 'zca_files_capture_errors_total',
+    help: 'File capture runs in this process that stopped early (disk full, unwritable store, credentials), by error code',
+    labelNames: ['code'] as const,
+    registers: [this.registry],
+  });
+  private readonly filesBytesCaptured = new Counter({ name: 'zca_files_captured_bytes_total', help: 'Bytes downloaded and stored by the capture stage in this process', registers: [this.registry] });
   private readonly exportsByState = new Gauge({
     name: 'zca_exports',
     help: 'Export bundles by state (running, complete, failed)',
@@ -228,6 +252,9 @@ export class ServiceMetrics {
     for (const status of ['complete', 'open', 'incomplete', 'expired']) this.windows.set({ status }, 0);
     for (const state of ['pending', 'ready', 'downloading', 'stored', 'failed']) this.legalHoldFiles.set({ state }, 0);
     for (const state of ['running', 'complete', 'failed']) this.exportsByState.set({ state }, 0);
+    for (const state of FILE_STATES) this.filesByState.set({ state }, 0);
+    for (const outcome of ['stored', 'deduplicated', 'failed', 'gone', 'too_large']) this.filesCaptured.inc({ outcome }, 0);
+    for (const code of ['FILES_STORAGE_FULL', 'FILES_STORAGE_FAILED']) this.filesCaptureErrors.inc({ code }, 0);
     // Unknown until the first scrape reads the database; +Inf never trips a "< N days" alert.
     this.oldestIncompleteDays.set(Infinity);
     // Present from start-up, so rate() and absence-based alerts see every kind.
@@ -243,6 +270,17 @@ export class ServiceMetrics {
   recordZoomCall(event: ZoomCallEvent): void {
     this.zoomCalls.inc({ endpoint: event.endpoint, status: String(event.status) });
     if (event.status === 429) this.zoomRateLimited.inc({ endpoint: event.endpoint });
+  }
+
+  /** What one file capture run did (job `files`). */
+  recordFileCapture(summary: CaptureSummary): void {
+    this.filesCaptured.inc({ outcome: 'stored' }, summary.stored - summary.deduplicated);
+    this.filesCaptured.inc({ outcome: 'deduplicated' }, summary.deduplicated);
+    this.filesCaptured.inc({ outcome: 'failed' }, summary.failed);
+    this.filesCaptured.inc({ outcome: 'gone' }, summary.gone);
+    this.filesCaptured.inc({ outcome: 'too_large' }, summary.tooLarge);
+    this.filesBytesCaptured.inc(summary.bytes);
+    if (summary.stoppedBy && summary.stoppedBy.code !== 'ABORTED') this.filesCaptureErrors.inc({ code: summary.stoppedBy.code });
   }
 
   recordJobRun(job: string, outcome: FinishedJobOutcome, durationMs: number | undefined): void {
@@ -277,6 +315,13 @@ export class ServiceMetrics {
         for (const state of ['running', 'complete', 'failed']) this.exportsByState.set({ state }, 0);
         for (const r of figures.exports) this.exportsByState.set({ state: r.state }, r.n);
         this.exportBytes.set(figures.exports.reduce((sum, r) => sum + r.bytes, 0));
+
+        const files = await loadFileFigures(client);
+        this.filesByState.reset();
+        for (const state of FILE_STATES) this.filesByState.set({ state }, files.byState[state] ?? 0);
+        this.filesStoredBytes.set(files.storedBytes);
+        this.filesStoredContents.set(files.storedContents);
+        this.filesDigestMismatches.set(files.digestMismatches);
 
         this.archiveSessions.set(await countSessions(client));
 

@@ -54,8 +54,20 @@ export async function startService(deps: ServiceDependencies): Promise<RunningSe
     ? new ZoomClient({ config: config.zoom, credentials, clock, logger, onCall: (event) => metrics.recordZoomCall(event) })
     : undefined;
   const jobs = buildJobs({ config, pool, clock, metrics, zoom });
-  const runner = new JobRunner({ pool, logger, metrics, inFlight });
   const scheduled = jobs.filter((j) => deps.runJobs.includes(j.name));
+  const runner: JobRunner = new JobRunner({
+    pool,
+    logger,
+    metrics,
+    inFlight,
+    // Files are captured right after each sync pass, by the replica that ran it (when it runs `files`).
+    onFinished(job, report) {
+      const next = job.followedBy === undefined ? undefined : scheduled.find((j) => j.name === job.followedBy);
+      // SCHEDULE_FILES=off: the files job runs on request only, not after each sync either.
+      if (next === undefined || next.schedule === 'off' || report.outcome === 'overlapped' || report.outcome === 'not-started' || report.outcome === 'skipped') return;
+      void runner.run(next, 'follow-up');
+    },
+  });
   const scheduler: Scheduler | undefined = scheduled.length > 0 ? createScheduler({ jobs: scheduled, runner, logger, metrics }) : undefined;
   let shuttingDown = false;
   const apiPool = createApiPool(pool, { max: API_POOL_CONNECTIONS, statementTimeoutMs: API_STATEMENT_TIMEOUT_MS });

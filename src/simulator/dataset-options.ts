@@ -61,6 +61,8 @@ export interface DatasetOptions {
   deleteProbability?: number;
   threadReplyProbability?: number;
   fileProbability?: number;
+  /** Largest `file_size` of a shared file (default 25,000,000; sizes are uniform from 200 bytes up to it). */
+  fileMaxBytes?: number;
   reactionProbability?: number;
   customEmojiProbability?: number;
   botMessageProbability?: number;
@@ -157,6 +159,7 @@ export function resolveDatasetOptions(options: DatasetOptions): ResolvedDatasetO
     deleteProbability: requireShare('deleteProbability', options.deleteProbability ?? 0.03),
     threadReplyProbability: requireShare('threadReplyProbability', options.threadReplyProbability ?? 0.15),
     fileProbability: requireShare('fileProbability', options.fileProbability ?? 0.05),
+    fileMaxBytes: requireFileMaxBytes(options.fileMaxBytes ?? 25_000_000),
     reactionProbability: requireShare('reactionProbability', options.reactionProbability ?? 0.12),
     customEmojiProbability: requireShare('customEmojiProbability', options.customEmojiProbability ?? 0.03),
     botMessageProbability: requireShare('botMessageProbability', options.botMessageProbability ?? 0.02),
@@ -172,3 +175,8 @@ export function resolveDatasetOptions(options: DatasetOptions): ResolvedDatasetO
   };
 }
 
+
+function requireFileMaxBytes(value: number): number {
+  if (!Number.isInteger(value) || value < 200) throw new RangeError(`dataset option fileMaxBytes must be a whole number >= 200 (got ${value})`);
+  return value;
+}

@@ -130,6 +130,12 @@ export interface SimDataset {
   readonly deletionCount: number;
   /** The latest event of the whole dataset: at or after it, "as of" views stop changing. */
   readonly lastEventMs: number;
+  /**
+   * Origin of the files' `download_url`s. Unset: `https://files.zoom-sim.invalid`, which never
+   * resolves; a simulator started with `serveFiles` sets its own origin here, so the reports (and
+   * the ground truth, which serialises the same way) point at the file routes it serves.
+   */
+  fileBaseUrl?: string;
 }
 
 /** Salts for `hash32`, one per kind of derived value, so no two derivations correlate. */

@@ -32,6 +32,7 @@ export {
 export { listSessionsIn, countMessagesIn, type SessionListingMode } from './report-selection.js';
 export { REPORT_ENDPOINTS } from './report-routes.js';
 export { LEGAL_HOLD_ENDPOINTS, legalHoldRoutes } from './legal-hold-routes.js';
+export { CHAT_FILE_ENDPOINTS, SimFiles, fileRoutes, type SimFileInfo, type SimFileQuirk, type SimFilesOptions } from './file-routes.js';
 export { CHAT_MESSAGE_ENDPOINTS, chatMessageRoutes, SimChatMessages, type SentChatMessage } from './chat-message-routes.js';
 export {
   SimLegalHold,

@@ -1,4 +1,5 @@
 import { DERIVE, MessageFlag, type SimDataset, type SimSession } from './dataset.js';
+import { FILE_URL_TTL_MS, signFileToken } from './file-tokens.js';
 import { Rng, derivedId, derivedUuid, hash32, unitFromHash } from './random.js';
 
 /**
@@ -81,11 +82,15 @@ export function messageFiles(ds: SimDataset, m: number): SimFile[] {
   for (let i = 0; i < count; i++) {
     const fileId = derivedId(22, ds.seed, DERIVE.content, m * 4 + i);
     const fileName = rng.pick(FILE_NAMES);
+    const fileSize = rng.int(200, ds.options.fileMaxBytes);
+    // Served files carry a signed URL issued when the message was sent, so it expires a day later
+    // (as Zoom's do): a report read later hands out a stale URL, refreshed by "Get file info".
+    const signature = ds.fileBaseUrl === undefined ? '' : `&jwt=${signFileToken(fileId, (ds.messages.sentMs[m] ?? 0) + FILE_URL_TTL_MS)}`;
     files.push({
       file_id: fileId,
       file_name: fileName,
-      file_size: rng.int(200, 25_000_000),
-      download_url: `${FILE_HOST}/file/download/${fileId}?filename=${encodeURIComponent(fileName)}`,
+      file_size: fileSize,
+      download_url: `${ds.fileBaseUrl ?? FILE_HOST}/file/download/${fileId}?filename=${encodeURIComponent(fileName)}${signature}`,
     });
   }
   return files;

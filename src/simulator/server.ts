@@ -14,6 +14,7 @@ import { chatMessageRoutes, handleChatMessageControl, SimChatMessages } from './
 import { handleControlRequest } from './control-routes.js';
 import type { SimDataset } from './dataset.js';
 import { FaultInjector, type Fault, type FaultController } from './faults.js';
+import { CHAT_FILE_ENDPOINTS, SimFiles, fileRoutes, type SimFilesOptions } from './file-routes.js';
 import { handleLegalHoldControl, legalHoldRoutes } from './legal-hold-routes.js';
 import { SimLegalHold, type SimLegalHoldOptions } from './legal-hold-state.js';
 import { writeStreamedBody } from './legal-hold-zip.js';
@@ -76,6 +77,11 @@ export interface SimulatorOptions {
   recordRequests?: boolean;
   /** More route families (tests, future modules), served after the default ones. */
   extraRouteModules?: readonly RouteModule[];
+  /**
+   * Serve the dataset's files: "Get file info", and content at `download_url`s that point at this
+   * simulator (the dataset's `fileBaseUrl` is set to it). Off: URLs point at a host that never resolves.
+   */
+  serveFiles?: boolean | SimFilesOptions;
   /** Legal-hold matters to start with, when their files become ready, zip sizes, quirks (see legal-hold-state.ts). */
   legalHold?: SimLegalHoldOptions;
 }
@@ -92,6 +98,8 @@ export interface RunningSimulator {
   legalHold: SimLegalHold;
   /** Chat messages posted through the API (the archiver's alerts), as sent. */
   chatMessages: SimChatMessages;
+  /** The account's shared files: delete them, give two ids the same content, add quirks. */
+  files: SimFiles;
   stats(): SimulatorStats;
   resetStats(): void;
   /** Closes the server and destroys every open connection; safe to call twice. */
@@ -150,7 +158,11 @@ export async function startZoomSimulator(options: SimulatorOptions): Promise<Run
     legalHold,
     chatMessages,
   };
-  const table = new RouteTable([...DEFAULT_ROUTE_MODULES, ...(options.extraRouteModules ?? [])].flatMap((module) => module(context)));
+  const files = new SimFiles(options.dataset, clock, typeof options.serveFiles === 'object' ? options.serveFiles : {});
+  const serveFiles = options.serveFiles !== undefined && options.serveFiles !== false;
+  let apiUrl = '';
+  const fileModules = serveFiles ? [fileRoutes(files, () => apiUrl)] : [];
+  const table = new RouteTable([...DEFAULT_ROUTE_MODULES, ...fileModules, ...(options.extraRouteModules ?? [])].flatMap((module) => module(context)));
   const grantedScopes = options.grantedScopes ?? table.allScopes();
   const accessTokens = new AccessTokenStore(clock, options.accessTokenTtlSeconds ?? DEFAULT_ACCESS_TOKEN_TTL_SECONDS, options.invalidatePreviousTokens ?? true);
   const limiter = new RateLimiter(clock, options.rateLimits ?? null, options.dailyLimit ?? null);
@@ -159,7 +171,6 @@ export async function startZoomSimulator(options: SimulatorOptions): Promise<Run
   const lifetime = new AbortController();
   const sockets = new Set<Socket>();
   let trackingSeq = 0;
-  let apiUrl = '';
 
   const stats = (): SimulatorStats =>
     recorder.snapshot({ accessTokensIssued: accessTokens.issued, pageTokensIssued: pageTokens.issued, pageTokensRejected: pageTokens.rejected });
@@ -172,6 +183,11 @@ export async function startZoomSimulator(options: SimulatorOptions): Promise<Run
 
   function resolve(method: string, pathname: string): Resolved {
     if (pathname === '/oauth/token') return { endpoint: OAUTH_ENDPOINT, route: null, params: {}, early: null };
+    if (serveFiles && pathname.startsWith('/file/download/')) {
+      const fileId = decodeSegment(pathname.slice('/file/download/'.length));
+      if (method !== 'GET') return { endpoint: CHAT_FILE_ENDPOINTS.download, route: null, params: { fileId }, early: { ...zoomError(405, 405, `Method ${method} not allowed.`), headers: { Allow: 'GET' } } };
+      return { endpoint: CHAT_FILE_ENDPOINTS.download, route: null, params: { fileId }, early: null };
+    }
     if (pathname.startsWith('/v2/')) {
       const match = table.match(method, pathname.slice(3));
       if (match.kind === 'found') return { endpoint: match.route.endpoint, route: match.route, params: match.params, early: null };
@@ -188,6 +204,7 @@ export async function startZoomSimulator(options: SimulatorOptions): Promise<Run
     if (resolved.endpoint === OAUTH_ENDPOINT) {
       return handleTokenRequest(req.method ?? 'GET', req.headers, body, { credentials, grantedScopes, apiUrl }, accessTokens);
     }
+    if (resolved.endpoint === CHAT_FILE_ENDPOINTS.download) return files.handleDownload(resolved.params['fileId'] ?? '', url.searchParams, req.headers, accessTokens, nowMs);
     const route = resolved.route;
     if (!route) return zoomError(404, 404, `No such API path: ${url.pathname}`);
     const denied = authorise(req.headers, accessTokens, route.scopes);
@@ -336,6 +353,7 @@ export async function startZoomSimulator(options: SimulatorOptions): Promise<Run
   const address = server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${address.port}`;
   apiUrl = baseUrl;
+  if (serveFiles) options.dataset.fileBaseUrl = baseUrl;
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
@@ -356,17 +374,26 @@ export async function startZoomSimulator(options: SimulatorOptions): Promise<Run
     faults,
     legalHold,
     chatMessages,
+    files,
     stats,
     resetStats,
     close,
   };
 }
 
+function decodeSegment(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
 /** Writes a response, mangled by a body fault when one applies. */
 async function writeResponse(res: ServerResponse, response: SimResponse, fault: Fault | null): Promise<void> {
   const headers: Record<string, string> = { 'Content-Type': response.contentType ?? JSON_CONTENT_TYPE, ...response.headers };
   if (response.stream) {
-    await writeStreamedBody(res, response.status, headers, response.stream, fault);
+    await writeStreamedBody(res, response.status, headers, response.stream, fault ?? (response.resetMidBody ? { kind: 'reset-mid-body' } : null));
     return;
   }
   const body = typeof response.body === 'string' ? Buffer.from(response.body, 'utf8') : Buffer.from(response.body.buffer, response.body.byteOffset, response.body.byteLength);

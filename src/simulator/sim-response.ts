@@ -24,6 +24,8 @@ export interface SimResponse {
   stream?: StreamedBody;
   contentType?: string;
   headers?: Record<string, string>;
+  /** Send the full Content-Length, half the body, then close the connection (a cut transfer). */
+  resetMidBody?: boolean;
 }
 
 export function jsonResponse(status: number, body: unknown, headers?: Record<string, string>): SimResponse {

@@ -41,6 +41,10 @@ export interface StandaloneOptions {
   pageTokenTtlMs?: number;
   accessTokenTtlSeconds?: number;
   recordRequests?: boolean;
+  /** Serve the files the messages share ("Get file info", signed download URLs). */
+  serveFiles?: boolean;
+  /** Largest `file_size` of a shared file. */
+  fileMaxBytes?: number;
 }
 
 export interface StandaloneIo {
@@ -110,6 +114,8 @@ Server
   --page-token-ttl-ms <ms>          lifetime of next_page_token (default 15 minutes)
   --access-token-ttl-seconds <s>    lifetime of access tokens (default 3600)
   --record-requests                 keep every request for /__sim/requests
+  --serve-files                     serve the shared files: "Get file info" and signed, expiring download URLs
+  --file-max-bytes <n>              largest shared file (default 25000000)
   -h, --help                        show this help
 
 Faults, statistics and resets are driven over HTTP under /__sim/ (see src/simulator/README.md).
@@ -145,6 +151,8 @@ export function parseStandaloneArgs(argv: readonly string[]): StandaloneOptions 
       'page-token-ttl-ms': { type: 'string' },
       'access-token-ttl-seconds': { type: 'string' },
       'record-requests': { type: 'boolean' },
+      'serve-files': { type: 'boolean' },
+      'file-max-bytes': { type: 'string' },
     },
   });
   const options: StandaloneOptions = {};
@@ -193,6 +201,8 @@ export function parseStandaloneArgs(argv: readonly string[]): StandaloneOptions 
   set('pageTokenTtlMs', number('page-token-ttl-ms', values['page-token-ttl-ms'], positive, 'milliseconds > 0'));
   set('accessTokenTtlSeconds', number('access-token-ttl-seconds', values['access-token-ttl-seconds'], positive, 'seconds > 0'));
   if (values['record-requests']) options.recordRequests = true;
+  if (values['serve-files']) options.serveFiles = true;
+  set('fileMaxBytes', number('file-max-bytes', values['file-max-bytes'], (n) => whole(n) && n >= 200, 'a whole number of bytes >= 200'));
   return options;
 }
 
@@ -206,6 +216,7 @@ export async function runStandaloneSimulator(input: readonly string[] | Standalo
     totalMessages: options.messages ?? 30_000,
     ...(options.spanDays === undefined ? {} : { spanDays: options.spanDays }),
     ...(options.quirks === undefined ? {} : { quirks: options.quirks }),
+    ...(options.fileMaxBytes === undefined ? {} : { fileMaxBytes: options.fileMaxBytes }),
   });
   const simulator = await startZoomSimulator({
     dataset,
@@ -217,6 +228,7 @@ export async function runStandaloneSimulator(input: readonly string[] | Standalo
     sessionListing: options.sessionListing ?? 'every-active-window',
     modificationsPaging: options.modificationsPaging ?? 'first-page',
     recordRequests: options.recordRequests ?? false,
+    serveFiles: options.serveFiles ?? false,
     seed: options.seed ?? 1,
     ...(options.pageTokenTtlMs === undefined ? {} : { pageTokenTtlMs: options.pageTokenTtlMs }),
     ...(options.accessTokenTtlSeconds === undefined ? {} : { accessTokenTtlSeconds: options.accessTokenTtlSeconds }),

@@ -244,6 +244,56 @@ export class ZoomClient {
     }));
   }
 
+  /**
+   * One GET of an absolute URL outside the API (a file's signed `download_url`): no rate slot (it
+   * is not an API call), no retries (the caller decides), no redirects. The bearer token is sent
+   * only when `withToken` is set and the URL's host is Zoom's or the API's own, so a signed URL
+   * pointing elsewhere never receives it. Any status is returned; the caller must consume or
+   * destroy the body.
+   */
+  async openUrl(url: string, options: { endpoint: string; withToken: boolean; signal?: AbortSignal }): Promise<ZoomStreamResponse> {
+    if (this.closed) throw new AbortError('the Zoom client is closed');
+    const target = new URL(url);
+    const sendToken = options.withToken && this.mayReceiveToken(target);
+    const token = sendToken ? await this.tokens.getToken(options.signal) : undefined;
+    const startedMs = performance.now();
+    const event = (status: number | 'network') =>
+      this.recordCall({ endpoint: options.endpoint, label: 'light', method: 'GET', status, durationMs: Math.round(performance.now() - startedMs), attempt: 1 });
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await this.dispatcher.request({
+        origin: target.origin,
+        path: `${target.pathname}${target.search}`,
+        method: 'GET',
+        headers: { accept: '*/*', 'user-agent': 'zoom-chat-archiver', ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) },
+        headersTimeout: this.config.requestTimeoutMs,
+        bodyTimeout: this.config.requestTimeoutMs,
+        signal: options.signal ?? null,
+      });
+    } catch (err) {
+      event('network');
+      if (options.signal?.aborted) throw abortErrorFor(options.signal);
+      const unreachable = unreachableCause(err);
+      throw new ZoomApiError(
+        unreachable !== undefined ? 'ZOOM_UNREACHABLE' : 'ZOOM_NETWORK_ERROR',
+        `GET ${options.endpoint} (${target.origin}) failed: ${unreachable ?? networkErrorCode(err) ?? 'network error'}`,
+        { endpoint: options.endpoint, method: 'GET' },
+        { cause: err },
+      );
+    }
+    event(response.statusCode);
+    const trackingId = headerValue(response.headers, 'x-zm-trackingid');
+    return { status: response.statusCode, headers: response.headers, body: response.body, ...(trackingId !== undefined ? { trackingId } : {}) };
+  }
+
+  /** Zoom's own hosts (zoom.us and below it) and the API's host: the only ones a bearer token goes to. */
+  private mayReceiveToken(target: URL): boolean {
+    if (target.origin === this.origin) return true;
+    if (target.protocol !== 'https:') return false;
+    const host = target.hostname.toLowerCase();
+    return host === 'zoom.us' || host.endsWith('.zoom.us') || host === 'zoomgov.com' || host.endsWith('.zoomgov.com');
+  }
+
   stats(): ZoomClientStats {
     const calls: Record<string, Record<string, number>> = {};
     for (const [endpoint, byStatus] of this.counters.calls) calls[endpoint] = Object.fromEntries(byStatus);

@@ -91,7 +91,7 @@ describe('status', () => {
     const r = await runCli(['status', '--json'], env());
     expect([0, 3]).toContain(r.code);
     const report = JSON.parse(r.stdout) as Record<string, unknown>;
-    expect(Object.keys(report)).toEqual(['format_version', 'generated_at', 'last_sync', 'horizon', 'windows', 'totals', 'failing_units', 'legal_hold', 'exports', 'jobs', 'locks', 'sync_cost', 'audit']);
+    expect(Object.keys(report)).toEqual(['format_version', 'generated_at', 'last_sync', 'horizon', 'windows', 'totals', 'failing_units', 'legal_hold', 'files', 'exports', 'jobs', 'locks', 'sync_cost', 'audit']);
     expect(report).toMatchObject({
       format_version: 1,
       last_sync: { last_finished: { outcome: 'complete', age_seconds: expect.any(Number) }, last_complete: { outcome: 'complete' }, running: null },

@@ -70,7 +70,9 @@ async function exportAs(exportId: string, input: ExportRequestInput): Promise<{ 
 }
 
 /**
- * Every entry byte for byte, and the manifest without its proof. The bundle's own SHA-256 was golden
+ * Every entry byte for byte, and the manifest without its proof. The manifests changed once more
+ * when they gained `attachments` (issue 13: every file the messages reference, with its state);
+ * no other entry changed, as nothing here was captured. The bundle's own SHA-256 was golden
  * too until the manifest carried the archive proof (it then changes with the audit chain): it was last
  * compared, and equal, after the zip writer was rebuilt (see the commit history of this file).
  */
@@ -237,7 +239,7 @@ const GOLDEN = {
       'rsmf/golden-group/2026-10-01--2026-10-03.rsmf': '3552 43e06819f2e70ad16a70fe09ade07115ca2f4903ef8d0d7eadd6f7c92ce5da0e',
       'rsmf/golden-group/2026-10-04.rsmf': '2045 845914cf968dac86b171d9af177c357de137a3f5f4f37a05c16ddc985bebda51',
       'rsmf/golden_odd_id~2d96f1538c94/2026-10-03.rsmf': '2137 2eb034a43b07aee4d86263a18c2734a14f8b7df6264fcde5a6287446f7a94a5e',
-      'manifest.json': '81bf7448f48a4e7d12b8d9ce7f2b91683d54909bcf7042fbcc979bfd77e4e258',
+      'manifest.json': 'dc4de9c944c27627f92ed00401ddee589b981ee63a35624ff6761ca2d8d68af9',
     },
   },
   custodian: {
@@ -249,7 +251,7 @@ const GOLDEN = {
       'rsmf/golden-busy/2026-10-02-part-2.rsmf': '14517 ce4a4ce13cab4316e1366632e7cb61178961fb1f2ec2b0af087dee793edb5a22',
       'rsmf/golden-group/2026-10-01--2026-10-03.rsmf': '3627 71595cfbb00615db7657a9db046d34931bb0ca6458b66309c9b653119716c12a',
       'rsmf/golden-group/2026-10-04.rsmf': '2067 ee39cae73a595c1bef30bed50c2073bd7fe366f212022a0013f60257b856e539',
-      'manifest.json': 'fd8110ac18badfad928ee02767c458ffa42b03e8e66d2e718c3a75a52cbb13cb',
+      'manifest.json': '395fd6f26e9c600b1762cd9a75ca300f875661b8ac62d7073ba74c3e10a96865',
     },
   },
   matter: {
@@ -266,7 +268,7 @@ const GOLDEN = {
       'rsmf/golden-group/2026-10-01--2026-10-03.rsmf': '3627 f2d1b2f5837c712dfe708fdda4c3076b9c7e0093acb1880d54397eee0787c768',
       'legal-hold/ada@example.com/file-a.zip': '9792 c2a3c3b7a766c60ee2945155022ae9f1ac04433123e9c39b69b8f9374675053d',
       'legal-hold/ada@example.com/file-b.zip': '11160 46bf6b77be8f88550905e1294c1961542468d336831e3a0293c4d2f6b34e1ccb',
-      'manifest.json': '0e8e25ac82a21c9f43dd85dbbdda579f9447e897bfc863170274536483fad07e',
+      'manifest.json': '904dbbea2b7556bf54c9243b91a0f7535981763ef4ecc23ab02e70ee3a960218',
     },
   },
   'csv-html': {
@@ -275,13 +277,13 @@ const GOLDEN = {
       'index.html': '3915 8ed2f100754515c760468df2221fa6fda326e5c426a0a8e72c16f1699e0e1a36',
       'transcripts/golden-busy.html': '4092961 8a4e5760f8545f790ef80057135168b7f190a5bd8b6494060f4b77cb5923e0db',
       'transcripts/golden-group.html': '9288 706478691e5b78cce0518bd039371705777eae233a1e887d80374fe48fdec8a1',
-      'manifest.json': '298f295084db45761f1b3ecd459c58d463773d2e8a97d13b68128d49fbbb65d3',
+      'manifest.json': 'd9d49508a1c8757a4c743ddd80946d4b370d74ed9e712d662fc03aa9abd59d53',
     },
   },
   query: {
     entries: {
       'messages.jsonl': '3415 3c96f30ecd7af2cf594ae1fb7b84e6a07a0e47af696953238b1a9c452bca9db7',
-      'manifest.json': 'b598f1d96a13c4b05c268b9c2b90da455f7845eb01871eeb4028d3a175ca1ea7',
+      'manifest.json': '9eb7a1dd8c6e8ee9713545efdfd1773f8e1eec72cc21ec296105892fa5365486',
     },
   },
   empty: {
@@ -289,7 +291,7 @@ const GOLDEN = {
       'messages.jsonl': '0 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
       'messages.csv': '223 082b108ed1de91a63434fe54ce7c12f0058f5240446ab02a94848883a82a8aec',
       'index.html': '3603 cf61b05c4637287c1f720925fd520b51fe8f74e18053840900a509eb8b5d6aa0',
-      'manifest.json': '21d5b97fb00abc046a34990d84a48a98f3e64ee72f2ef0e494543bd9e7d32a24',
+      'manifest.json': 'e1b2eabb15f24d4bdf0ac04b5faacbcc6de59c37af752ad861ce1cebd34d0add',
     },
   },
 } satisfies Record<string, { entries: Record<string, string> }>;

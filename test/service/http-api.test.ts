@@ -445,7 +445,7 @@ describe('operations endpoints', () => {
     expect(status.body.sync_cost.last_day.calls_by_kind['backfill']).toBeGreaterThan(0);
     expect(status.body.sync_cost.projected.recurring_peak).toBeGreaterThan(0);
     expect(status.body.windows.length).toBeGreaterThanOrEqual(7);
-    expect(status.body.jobs.map((j) => j.job)).toEqual(['sync', 'deep-sync', 'legal-hold', 'horizon-check', 'audit', 'alerts', 'retention']);
+    expect(status.body.jobs.map((j) => j.job)).toEqual(['sync', 'deep-sync', 'legal-hold', 'horizon-check', 'audit', 'alerts', 'retention', 'files']);
     expect(status.body.horizon.at_risk).toEqual([]);
     // One report: the endpoint's horizon and windows are the ones `status` gathers, the windows under
     // the sync_windows view's column names.

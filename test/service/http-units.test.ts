@@ -68,7 +68,7 @@ describe('cursors', () => {
 
 describe('serve --jobs', () => {
   it('takes all, a list, or none, and names unknown jobs', () => {
-    expect(parseJobSelection('all')).toEqual(['sync', 'deep-sync', 'legal-hold', 'horizon-check', 'audit', 'alerts', 'retention']);
+    expect(parseJobSelection('all')).toEqual(['sync', 'deep-sync', 'legal-hold', 'horizon-check', 'audit', 'alerts', 'retention', 'files']);
     expect(parseJobSelection('sync, horizon-check')).toEqual(['sync', 'horizon-check']);
     expect(parseJobSelection(false)).toEqual([]);
     expect(() => parseJobSelection('sync,backup')).toThrow(/unknown: backup/);

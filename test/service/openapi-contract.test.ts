@@ -46,7 +46,7 @@ interface RouteSchema {
 /** Routes anyone may call, which take no parameters and ignore a query string. Every other route refuses a parameter it does not declare. */
 const OPEN_ROUTES = ['GET /healthz', 'GET /readyz', 'GET /readyz/strict', 'GET /metrics', 'GET /openapi.json'];
 
-const SAMPLE_PATH_VALUES: Record<string, string> = { sessionId: 's1', exportId: '00000000-0000-4000-8000-000000000001', job: 'horizon-check', matter: 'no-such-matter' };
+const SAMPLE_PATH_VALUES: Record<string, string> = { sessionId: 's1', exportId: '00000000-0000-4000-8000-000000000001', job: 'horizon-check', matter: 'no-such-matter', sha256: '0'.repeat(64) };
 
 let db: TestDatabase;
 let app: FastifyInstance;

@@ -79,6 +79,8 @@ export function serviceEnv(h: SyncHarness, extra: Record<string, string> = {}): 
     SCHEDULE_DEEP_SYNC: '0 0 1 1 *',
     SCHEDULE_LEGAL_HOLD: '0 0 1 1 *',
     SCHEDULE_HORIZON_CHECK: '0 0 1 1 *',
+    // Off: not after each sync pass either (the simulators of most tests serve no files).
+    SCHEDULE_FILES: 'off',
     ...extra,
   };
 }

@@ -1,3 +1,4 @@
+import { formatBytes } from '../../util/bytes.js';
 import { formatProofStatus } from '../../audit/proof-status.js';
 import { formatAge, gatherStatus, type StatusReport } from '../../read-model/status-report.js';
 import type { CostPlanReport } from '../../sync/cost-plan.js';
@@ -56,6 +57,15 @@ export function formatStatus(r: StatusReport): string {
   for (const file of r.legal_hold.not_stored) {
     const detail = file.state === 'failed' ? `${file.attempts} attempt(s): ${file.last_error ?? ''}` : file.state === 'pending' && file.unready_hours !== null ? `waiting ${file.unready_hours} h for Zoom` : '';
     out.push(`  ${file.state.padEnd(11)} ${file.matter_name} / ${file.custodian} / ${file.file_key}${detail ? ` — ${detail}` : ''}`);
+  }
+
+  section('Files shared in chat');
+  const byState = r.files.by_state;
+  out.push(
+    `  ${byState['stored'] ?? 0} stored (${formatBytes(r.files.stored_bytes)}), ${byState['pending'] ?? 0} pending, ${byState['failed'] ?? 0} failed, ${byState['gone'] ?? 0} gone, ${byState['too_large'] ?? 0} too large${r.files.digest_mismatches > 0 ? ` · !! ${r.files.digest_mismatches} differ from Zoom's digest` : ''}`,
+  );
+  for (const file of r.files.not_stored) {
+    out.push(`  ${file.state.padEnd(7)} ${file.file_id} ${file.file_name ?? ''}${file.state === 'gone' ? ` — missing since ${file.first_missing_at ?? '?'}` : ` — ${file.attempts} attempt(s): ${file.last_error ?? ''}`}`);
   }
 
   section('Exports');

@@ -1,5 +1,6 @@
+import type { ExportAttachment } from '../attachments.js';
 import type { FormatDefinition, TextEntry } from '../format-writer.js';
-import type { MessageEdit, MessageHistory } from '../message-history.js';
+import type { FileRef, MessageEdit, MessageHistory } from '../message-history.js';
 import { bodyStateOf } from '../message-history.js';
 import type { PeopleDirectory } from '../people.js';
 import { sessionTitle } from '../session-title.js';
@@ -59,6 +60,8 @@ footer{font-size:.8rem;color:#57606a;border-top:1px solid #d0d7de;padding-top:.5
 `;
 
 export interface TranscriptContext {
+  /** Files of the selection by Zoom file id (attachments.ts); absent or empty: none captured. */
+  attachments?: ReadonlyMap<string, ExportAttachment>;
   bundleId: string;
   createdAt: string;
   /** One line saying what the export selected. */
@@ -117,6 +120,27 @@ function renderVersion(v: VersionRow, m: MessageHistory): string {
   }
 }
 
+function hasCapturedFiles(context: TranscriptContext): boolean {
+  for (const a of context.attachments?.values() ?? []) if (a.state !== 'pending') return true;
+  return false;
+}
+
+/** A file of a message: a link to its content in the bundle, or why it is not there. */
+function renderAttachment(f: FileRef, a: ExportAttachment | undefined): string {
+  const size = f.sizeBytes === null ? '' : ` (${e(formatBytes(f.sizeBytes))})`;
+  if (a?.entryPath) {
+    const mismatch = a.digestMismatch ? ` <span class="badge deleted">SHA-256 differs from Zoom's digest ${e(a.zoomDigest ?? '')}</span>` : '';
+    return `<a href="../${e(a.entryPath.split('/').map(encodeURIComponent).join('/'))}">${e(f.name)}</a>${size} <span class="was">sha256 ${e(a.sha256 ?? '')}</span>${mismatch}`;
+  }
+  const why: Record<string, string> = {
+    gone: `gone from Zoom${a?.firstMissingAt ? ` (missing since ${formatUtc(a.firstMissingAt)})` : ''}: not captured`,
+    failed: 'could not be downloaded yet: not included',
+    too_large: 'larger than FILES_MAX_BYTES: not included',
+    skipped: 'no usable file id: not included',
+  };
+  return `${e(f.name)}${size} — ${e(why[a?.state ?? ''] ?? 'not captured yet: not included')}`;
+}
+
 /** One session's page, rendered piece by piece as its messages arrive. */
 export class SessionTranscript {
   /** Message id → "who, when", for the line that opens a reply to it (no text: that would keep every body alive). */
@@ -157,7 +181,9 @@ export class SessionTranscript {
       `Messages are in the order they were sent; a reply is indented and opens with the message it answers. ` +
       `Every edit Zoom reported is listed under “History” with its time. Zoom does not report the text a message had before it was edited: ` +
       `when a message was edited before it was archived, its text as first sent is unknown, and the page says so. Deleted messages are marked with the time of deletion. ` +
-      `File names are listed as Zoom reported them; the files themselves are not part of this export.</p>\n</header>\n<main class="messages">\n`
+      (hasCapturedFiles(this.context)
+        ? `File names are listed as Zoom reported them; files the archive captured are in this export under attachments/ and linked, the others say why they are not.</p>\n</header>\n<main class="messages">\n`
+        : `File names are listed as Zoom reported them; the files themselves are not part of this export.</p>\n</header>\n<main class="messages">\n`)
     );
   }
 
@@ -192,8 +218,15 @@ export class SessionTranscript {
     }
     html += `<div class="body">${e(m.currentText)}</div>\n`;
     if (m.files.length > 0) {
-      const items = m.files.map((f) => `<li>${e(f.name)}${f.sizeBytes === null ? '' : ` (${e(formatBytes(f.sizeBytes))})`}</li>`).join('');
-      html += `<div class="files">Files (not included): <ul>${items}</ul></div>\n`;
+      const captured = m.files.map((f) => (f.id === null ? undefined : this.context.attachments?.get(f.id)));
+      if (captured.every((a) => a === undefined || a.state === 'pending')) {
+        // Nothing captured (yet): the page reads as it always did.
+        const items = m.files.map((f) => `<li>${e(f.name)}${f.sizeBytes === null ? '' : ` (${e(formatBytes(f.sizeBytes))})`}</li>`).join('');
+        html += `<div class="files">Files (not included): <ul>${items}</ul></div>\n`;
+      } else {
+        const items = m.files.map((f, i) => `<li>${renderAttachment(f, captured[i])}</li>`).join('');
+        html += `<div class="files">Files: <ul>${items}</ul></div>\n`;
+      }
     }
     if (m.reactions.length > 0) html += this.renderReactions(m);
     if (m.versions.length > 1 || m.edits.length > 0 || m.deletedAt !== null || m.firstSentTextUnknown) html += this.renderHistory(m);
@@ -287,7 +320,7 @@ export const htmlFormat: FormatDefinition = {
   format: 'html',
   needs: ['people'],
   create(context, entries) {
-    const transcriptContext: TranscriptContext = { bundleId: context.bundleId, createdAt: context.createdAt, filterSummary: context.filterSummary };
+    const transcriptContext: TranscriptContext = { bundleId: context.bundleId, createdAt: context.createdAt, filterSummary: context.filterSummary, attachments: context.lookups.attachments };
     let index: TextEntry | undefined;
     let page: { transcript: SessionTranscript; file: TextEntry } | undefined;
     return {

@@ -3,6 +3,7 @@
  * RFC 5322 wrapper with its X-RSMF headers and rsmf.zip. Over 400 lines because the manifest and its
  * headers must agree field for field (the official validator compares them), so both stay in one file.
  */
+import type { ExportAttachment } from '../attachments.js';
 import { createHash } from 'node:crypto';
 import archiver from 'archiver';
 import { Writable } from 'node:stream';
@@ -89,6 +90,8 @@ export interface RsmfFile {
 }
 
 export interface RsmfContext {
+  /** Files of the selection by Zoom file id (attachments.ts): where each is in the bundle. */
+  attachments?: ReadonlyMap<string, ExportAttachment>;
   bundleId: string;
   generator: string;
   /** Lower-case emails of the export's custodians (custodian or matter exports), for X-RSMF-Custodian, From and direction. */
@@ -271,7 +274,11 @@ export class RsmfSessionWriter {
       ...(m.firstSentTextUnknown ? custom('Text as first sent', 'not reported by Zoom: the message was edited before it was archived, and Zoom reports only the text after each edit') : []),
       ...custom('Deleted at', m.deletedAt),
       ...(m.replyTo !== null && event.parent === undefined ? custom('Reply to message (not in this file)', m.replyTo) : []),
-      ...m.files.map((f, i) => ({ name: `File ${i + 1}`, value: `${f.name}${f.sizeBytes === null ? '' : ` (${f.sizeBytes} bytes)`}${f.id ? `, Zoom file id ${f.id}` : ''}; not included` })),
+      ...m.files.map((f, i) => {
+        const a = f.id === null ? undefined : this.context.attachments?.get(f.id);
+        const where = a?.entryPath ? `in this export at ${a.entryPath}, sha256 ${a.sha256 ?? ''}${a.digestMismatch ? `; differs from Zoom's digest ${a.zoomDigest ?? ''}` : ''}` : a && a.state !== 'pending' ? `not included (${a.state}${a.firstMissingAt ? ` since ${a.firstMissingAt}` : ''})` : 'not included';
+        return { name: `File ${i + 1}`, value: `${f.name}${f.sizeBytes === null ? '' : ` (${f.sizeBytes} bytes)`}${f.id ? `, Zoom file id ${f.id}` : ''}; ${where}` };
+      }),
       { name: 'Archived versions', value: String(m.versions.length) },
       ...custom('Version ids', m.versions.map((v) => v.version_id).join(', ')),
     ];
@@ -377,6 +384,7 @@ export const rsmfFormat: FormatDefinition = {
       custodians: context.lookups.custodians,
       people: context.lookups.people,
       crossDayThreads: context.lookups.crossDayThreads,
+      attachments: context.lookups.attachments,
     };
     let writer: RsmfSessionWriter | undefined;
     return {

@@ -52,6 +52,7 @@ export function registerStatusRoutes(app: ApiApp, ctx: ApiContext): void {
           last_sync: report.last_sync,
           failing_units: report.failing_units,
           legal_hold: report.legal_hold,
+          files: report.files,
           exports: report.exports,
           locks: report.locks,
           horizon: report.horizon,

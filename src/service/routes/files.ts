@@ -1,0 +1,209 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { z } from 'zod';
+import { FILE_STATES, resolveInDataDir } from '../../files/index.js';
+import { findStoredContent, listChatFiles, type ChatFileRow } from '../../read-model/chat-files.js';
+import { auditRead, type ApiContext } from '../api-context.js';
+import { pageOf } from '../api-schemas.js';
+import { decodeCursor, encodeCursor, filterFingerprint, keysetPage } from '../cursor.js';
+import type { ApiApp } from '../http-server.js';
+import { ApiError, notFound } from '../http-errors.js';
+import { decideRange } from '../range-request.js';
+import { NO_PARAMS, pageCursor, pageLimit, text } from '../request-params.js';
+import { errorResponse, json, secured, type ResponseContract } from '../route-contract.js';
+
+/**
+ * Files shared in chat over HTTP: the file references of a session (view chat_files; role
+ * `reader`, each request audited, as file names are content) and the stored content of a file by
+ * its SHA-256 (role `exporter`, Range supported, every download audited).
+ */
+
+const ID_MAX = 200;
+const SHA256 = /^[0-9a-f]{64}$/;
+
+const isoText = (description?: string) => z.string().meta({ format: 'date-time', ...(description ? { description } : {}) });
+
+export const ChatFile = z
+  .object({
+    session_id: z.string(),
+    message_id: z.string(),
+    version_id: z.number().int(),
+    version_kind: z.string().meta({ description: 'original | edited | deleted' }),
+    action_at: isoText('Time of the version that carried the file.'),
+    ordinal: z.number().int().meta({ description: "Position in the version's files[], from 1." }),
+    file_id: z.string().nullable(),
+    file_name: z.string().nullable(),
+    file_size: z.number().nullable().meta({ description: "file_size as the report declared it." }),
+    state: z.enum(FILE_STATES as unknown as [string, ...string[]]).meta({ description: 'Capture state of the file.' }),
+    attempts: z.number().int(),
+    last_error: z.string().nullable(),
+    first_missing_at: isoText('When Zoom first answered that the file no longer exists (state gone).').nullable(),
+    zoom_digest: z.string().nullable().meta({ description: "Zoom's SHA-256 of the file (Get file info), when known." }),
+    sha256: z.string().nullable().meta({ description: 'SHA-256 of the stored content.' }),
+    stored_bytes: z.number().nullable(),
+    stored_at: isoText().nullable(),
+    digest_mismatch: z.boolean(),
+    size_mismatch: z.boolean(),
+    content_url: z.string().nullable().meta({ description: 'Where the stored content is downloaded (role exporter); null until stored.' }),
+  })
+  .meta({ id: 'ChatFile', description: 'A file entry of an archived version, with its capture state (view chat_files).' });
+
+function present(r: ChatFileRow): z.output<typeof ChatFile> {
+  return {
+    session_id: r.sessionId,
+    message_id: r.messageId,
+    version_id: r.versionId,
+    version_kind: r.versionKind,
+    action_at: r.actionAt.toISOString(),
+    ordinal: r.ordinal,
+    file_id: r.fileId,
+    file_name: r.fileName,
+    file_size: r.fileSize,
+    state: r.state,
+    attempts: r.attempts,
+    last_error: r.lastError,
+    first_missing_at: r.firstMissingAt?.toISOString() ?? null,
+    zoom_digest: r.zoomDigest,
+    sha256: r.sha256,
+    stored_bytes: r.storedBytes,
+    stored_at: r.storedAt?.toISOString() ?? null,
+    digest_mismatch: r.digestMismatch,
+    size_mismatch: r.sizeMismatch,
+    content_url: r.state === 'stored' && r.sha256 ? `/v1/files/${r.sha256}/content` : null,
+  };
+}
+
+function contentResponse(description: string, extraHeaders: ResponseContract['headers'] = {}): ResponseContract {
+  return {
+    description,
+    content: { 'application/octet-stream': { schema: z.string().meta({ contentMediaType: 'application/octet-stream' }) } },
+    headers: {
+      'X-Content-SHA256': { type: 'string', description: 'SHA-256 of the whole file, lower-case hex.' },
+      'Repr-Digest': { type: 'string', description: 'RFC 9530 digest of the whole file (sha-256).' },
+      ETag: { type: 'string', description: '"sha256-<hex>": use it in If-Range.' },
+      'Accept-Ranges': { type: 'string', enum: ['bytes'] },
+      ...extraHeaders,
+    },
+  };
+}
+
+export function registerFileRoutes(app: ApiApp, ctx: ApiContext): void {
+  const reader = ctx.auth.requireRole('reader');
+  const exporter = ctx.auth.requireRole('exporter');
+  const tags = ['files'];
+  const sessionIdParam = z.object({ sessionId: text('session id', ID_MAX).meta({ description: 'The Zoom session id.' }) });
+  const listQuery = z.object({
+    message_id: text('message_id', ID_MAX, 'a message id').optional().meta({ description: 'Only the files of this message (every version of it).' }),
+    state: z.enum(FILE_STATES as unknown as [string, ...string[]], { error: `state must be one of ${FILE_STATES.join(', ')}` }).optional(),
+    limit: pageLimit(ctx.config.service.maxPageSize),
+    cursor: pageCursor().optional(),
+  });
+  const position = z.tuple([z.number().int(), z.number().int()]);
+  const shaParam = z.object({ sha256: z.string().regex(SHA256, { error: 'a SHA-256 is 64 lower-case hex digits' }).meta({ description: 'SHA-256 of the content (chat_files.sha256).' }) });
+
+  app.get(
+    '/v1/sessions/:sessionId/files',
+    {
+      preValidation: reader,
+      schema: secured(
+        'reader',
+        {
+          operationId: 'listSessionFiles',
+          summary: "A session's shared files and what became of each",
+          description: 'One item per file entry of each archived version (deleted messages included), in version order, with its capture state. Each request is written to the audit log.',
+          tags,
+        },
+        { params: sessionIdParam, querystring: listQuery, response: { 200: json('A page of file references.', pageOf(ChatFile)) } },
+      ),
+    },
+    async (request) => {
+      const { sessionId } = request.params;
+      const params = request.query;
+      const fingerprint = filterFingerprint({ sessionId, messageId: params.message_id ?? null, state: params.state ?? null });
+      const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor, 'files', fingerprint, position);
+      await auditRead(ctx.pool, request, {
+        action: 'api.sessions.files',
+        subjectType: 'session',
+        subjectId: sessionId,
+        parameters: { message_id: params.message_id ?? null, state: params.state ?? null, limit: params.limit, cursor: params.cursor ?? null },
+      });
+      const rows = await listChatFiles(ctx.pool, {
+        sessionId,
+        limit: params.limit + 1,
+        ...(params.message_id ? { messageId: params.message_id } : {}),
+        ...(params.state ? { state: params.state } : {}),
+        ...(after ? { after: { versionId: after[0], ordinal: after[1] } } : {}),
+      });
+      return keysetPage(rows, params.limit, present, (last) => encodeCursor('files', fingerprint, [last.versionId, last.ordinal]));
+    },
+  );
+
+  app.get(
+    '/v1/files/:sha256/content',
+    {
+      preValidation: exporter,
+      schema: secured(
+        'exporter',
+        {
+          operationId: 'downloadFile',
+          summary: 'Download a stored file by its SHA-256 (Range supported)',
+          description:
+            'The content as captured from Zoom. One byte range per request; `If-Range` with the ETag. The SHA-256 is in `X-Content-SHA256` and `Repr-Digest`. Every download is written to the audit log.',
+          tags,
+        },
+        {
+          params: shaParam,
+          querystring: NO_PARAMS,
+          response: {
+            200: contentResponse('The whole file.'),
+            206: contentResponse('The requested range.', { 'Content-Range': { type: 'string', description: 'bytes <first>-<last>/<size>' } }),
+            404: errorResponse('No stored file has this SHA-256.'),
+            410: errorResponse('The stored file is missing from disk (run `files verify`).'),
+            416: errorResponse('The range is outside the file (`Content-Range: bytes */size`).'),
+          },
+        },
+      ),
+    },
+    async (request, reply) => {
+      const { sha256 } = request.params;
+      const content = await findStoredContent(ctx.pool, sha256);
+      if (!content) throw notFound(`no stored file with SHA-256 ${sha256}`);
+      const file = resolveInDataDir(ctx.config.dataDir, content.storedPath);
+      const info = await stat(file).catch(() => undefined);
+      if (!info?.isFile()) throw new ApiError(410, 'GONE', `the stored file ${content.storedPath} is missing from disk; an operator should run \`zoom-chat-archiver files verify\``);
+      if (info.size !== content.bytes) {
+        ctx.logger.error({ sha256, recordedBytes: content.bytes, actualBytes: info.size }, 'stored file does not match its recorded size; refusing to serve it');
+        throw new ApiError(500, 'INTERNAL', `the stored file ${content.storedPath} does not match what was recorded; an operator should run \`zoom-chat-archiver files verify\``);
+      }
+      const etag = `"sha256-${sha256}"`;
+      const ifRange = request.headers['if-range'];
+      const range = decideRange(request.headers.range, info.size, { header: Array.isArray(ifRange) ? ifRange[0] : ifRange, etag });
+      if (range.kind === 'unsatisfiable') {
+        throw new ApiError(416, 'RANGE_NOT_SATISFIABLE', `the requested range is outside the file (${info.size} bytes)`, 'Range', { 'Content-Range': `bytes */${info.size}`, 'Accept-Ranges': 'bytes' });
+      }
+      if (request.method !== 'HEAD') {
+        await auditRead(ctx.pool, request, {
+          action: 'api.files.download',
+          subjectType: 'file_content',
+          subjectId: sha256,
+          parameters: { range: range.kind === 'partial' ? `bytes=${range.start}-${range.end}` : 'all', bytes: content.bytes },
+        });
+      }
+      const name = (content.fileNames[0] ?? sha256).replace(/[^\x20-\x7e]|["\\]/g, '_');
+      reply.header('Accept-Ranges', 'bytes');
+      reply.header('ETag', etag);
+      reply.header('X-Content-SHA256', sha256);
+      reply.header('Repr-Digest', `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`);
+      reply.header('Content-Type', 'application/octet-stream');
+      reply.header('Content-Disposition', `attachment; filename="${name}"; filename*=UTF-8''${encodeURIComponent(content.fileNames[0] ?? sha256)}`);
+      if (range.kind === 'partial') {
+        reply.code(206);
+        reply.header('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
+        reply.header('Content-Length', String(range.end - range.start + 1));
+        return reply.send(createReadStream(file, { start: range.start, end: range.end }));
+      }
+      reply.header('Content-Length', String(info.size));
+      return reply.send(createReadStream(file));
+    },
+  );
+}
