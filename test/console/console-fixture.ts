@@ -105,6 +105,16 @@ async function seedArchive(db: TestDatabase): Promise<void> {
       [s.session, s.message, s.kind, s.actionAt, s.sentAt, s.sender, raw.sender_member_id, s.name, s.body, s.reply ?? null, s.files ? JSON.stringify(s.files) : null, JSON.stringify(raw)],
     );
   }
+  // A matter as the legal-hold job mirrors it from Zoom, with one stored file and one failed.
+  await db.pool.query(
+    `INSERT INTO archive.legal_hold_matters (matter_id, matter_name, start_date, creation_date, state) VALUES ('matter-1', 'Acme v. Widget <i>Co</i>', '2026-05-01', '2026-05-01', 'active')`,
+  );
+  await db.pool.query(`INSERT INTO archive.legal_hold_custodians (matter_id, identifier, email) VALUES ('matter-1', 'ada@example.com', 'ada@example.com'), ('matter-1', 'bo@example.com', 'bo@example.com')`);
+  await db.pool.query(
+    `INSERT INTO archive.legal_hold_files (matter_id, custodian, file_key, file_start_date, file_end_date, file_count, announced_bytes, state, attempts, last_error, stored_path, stored_bytes, sha256, stored_at)
+     VALUES ('matter-1', 'ada@example.com', 'ada-2026-05.zip', '2026-05-01', '2026-05-31', 3, 4096, 'stored', 1, NULL, 'legal-hold/matter-1/ada.zip', 4096, repeat('ab', 32), now()),
+            ('matter-1', 'bo@example.com', 'bo-2026-05.zip', '2026-05-01', '2026-05-31', 2, 2048, 'failed', 5, 'zip entry <script> failed the CRC check', NULL, NULL, NULL, NULL)`,
+  );
   await db.pool.query(`UPDATE archive.sessions s SET last_message_sent_at = (SELECT max(sent_at) FROM archive.message_versions v WHERE v.session_id = s.session_id)`);
 }
 

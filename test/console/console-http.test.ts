@@ -226,7 +226,7 @@ describe('roles', () => {
 describe('pages', () => {
   it('every page has the strict CSP and renders hostile content as text', async () => {
     const b = await signedIn('admin');
-    const pages = ['/ui/search?q=budget', `/ui/sessions`, `/ui/sessions/${HOSTILE_SESSION}`, '/ui/legal-hold', '/ui/exports', '/ui/status', '/ui/search?sender=bo%40example.com'];
+    const pages = ['/ui/search?q=budget', `/ui/sessions`, `/ui/sessions/${HOSTILE_SESSION}`, '/ui/legal-hold', '/ui/legal-hold/matter-1', '/ui/exports', '/ui/status', '/ui/search?sender=bo%40example.com'];
     for (const path of pages) {
       const res = await b.request(path);
       expect(res.status, path).toBe(200);
