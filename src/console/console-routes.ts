@@ -70,7 +70,8 @@ export function registerConsole(app: FastifyInstance, ctx: ApiContext, deps: Con
       reply.headers({
         'Content-Security-Policy': CSP,
         'X-Frame-Options': 'DENY',
-        'Referrer-Policy': 'no-referrer',
+        // same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on form posts, which checkOrigin refuses.
+        'Referrer-Policy': 'same-origin',
         'Cross-Origin-Opener-Policy': 'same-origin',
         'Cross-Origin-Resource-Policy': 'same-origin',
         'Permissions-Policy': 'camera=(), microphone=(), geolocation=()',

@@ -122,3 +122,11 @@ export function queryWords(q: string | undefined): string[] {
   }
   return [...words].slice(0, 20);
 }
+
+/** Past this many characters a body scrolls inside its box (CSS max-height), so the box must be reachable by keyboard. */
+const SCROLLING_BODY_CHARS = 1500;
+
+/** The box a message body is shown in: a long one is a focusable, labelled region so the keyboard can scroll it. */
+export function bodyBox(text: string | null, content: SafeHtml): SafeHtml {
+  return text !== null && text.length > SCROLLING_BODY_CHARS ? html`<div class="body" tabindex="0" role="region" aria-label="Long message text (${text.length} characters)">${content}</div>` : html`<div class="body">${content}</div>`;
+}

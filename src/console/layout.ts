@@ -38,7 +38,7 @@ ${
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="referrer" content="no-referrer">
+<meta name="referrer" content="same-origin">
 <title>${page.title} · Archive console</title>
 <link rel="stylesheet" href="/ui/static/console.css">
 <script src="/ui/static/console.js" defer></script>

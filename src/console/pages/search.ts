@@ -6,7 +6,7 @@ import { readAuditFor, type ApiContext } from '../../service/api-context.js';
 import { exactInstantKey, filterFingerprint } from '../../service/cursor.js';
 import { InputError } from '../../errors.js';
 import { cursorField, encodeCursor, instantField, queryOf, textField } from '../fields.js';
-import { html, link, pathWith, queryWords, renderBody, type SafeHtml } from '../html.js';
+import { bodyBox, html, link, pathWith, queryWords, renderBody, type SafeHtml } from '../html.js';
 import { notice, timeTag } from '../layout.js';
 import { transcriptHref } from './transcript.js';
 
@@ -87,6 +87,6 @@ function renderHit(row: VersionRow, words: readonly string[]): SafeHtml {
     ${row.sender ? html`<span>${row.sender}</span>` : html`<span class="badge external">External</span>`}
     ${timeTag(row.sent_key)} ${row.kind !== 'original' ? html`<span class="badge ${row.kind}">${row.kind}</span>` : ''}
     <span>in ${link(transcriptHref(row.session_id, row), row.session_id)}</span></div>
-  <div class="body">${row.body === null ? html`<span class="muted">(no text)</span>` : renderBody(row.body, words)}</div>
+  ${bodyBox(row.body, row.body === null ? html`<span class="muted">(no text)</span>` : renderBody(row.body, words))}
 </li>`;
 }

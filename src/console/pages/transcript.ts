@@ -11,7 +11,7 @@ import { InputError } from '../../errors.js';
 import { formatBytes } from '../../util/bytes.js';
 import { fileLink, filesOf } from '../file-link.js';
 import { cursorField, encodeCursor, queryOf } from '../fields.js';
-import { html, link, pathWith, renderBody, type SafeHtml } from '../html.js';
+import { bodyBox, html, link, pathWith, renderBody, type SafeHtml } from '../html.js';
 import { notice, timeTag, when } from '../layout.js';
 import { renderDiff } from '../word-diff.js';
 
@@ -150,7 +150,7 @@ function renderMessage(g: MessageGroup, sessionId: string, maybeContinued: boole
     ${edited ? html`<span class="badge edited">Edited</span>` : ''}${deleted ? html` <span class="badge deleted">Deleted ${when(latest.action_key)}</span>` : ''}
     ${first.reply_main_message_id ? html`<span>reply in ${link(`#${encodeURIComponent(messageAnchor(first.reply_main_message_id))}`, 'thread')}</span>` : ''}
     <a class="muted" href="#${encodeURIComponent(messageAnchor(g.messageId))}" aria-label="Link to this message">#</a></div>
-  <div class="body">${shownText === null || shownText === '' ? html`<span class="muted">(no text)</span>` : renderBody(shownText)}</div>
+  ${bodyBox(shownText, shownText === null || shownText === '' ? html`<span class="muted">(no text)</span>` : renderBody(shownText))}
   ${files.length > 0 ? html`<ul class="files" aria-label="Files">${files.map((f) => {
     const href = fileLink(sessionId, g.messageId, f);
     const label = html`📎 ${f.name}${f.sizeBytes !== null ? html` <span class="muted">(${formatBytes(f.sizeBytes)})</span>` : ''}`;
@@ -173,7 +173,7 @@ function renderHistory(versions: readonly VersionRow[], neverFirstSent: boolean)
     const text = v.body ?? '';
     const diff = prev && v.kind !== 'deleted' ? renderDiff(prev.body ?? '', text) : renderBody(text);
     return html`<li><div class="meta"><strong>${label}</strong> ${timeTag(v.action_key)} <span class="mono">version ${v.version_id}</span></div>
-      <div class="body">${text === '' && v.kind === 'deleted' ? html`<span class="muted">(deleted; Zoom sent no text)</span>` : diff}</div></li>`;
+      ${bodyBox(text, text === '' && v.kind === 'deleted' ? html`<span class="muted">(deleted; Zoom sent no text)</span>` : diff)}</li>`;
   })}</ol>
 </details>`;
 }
