@@ -92,17 +92,37 @@ export function renderBody(body: string, highlightWords: readonly string[] = [])
   return html`${parts}`;
 }
 
+/**
+ * Bidirectional overrides and isolates (U+202A–U+202E, U+2066–U+2069) can make text read as
+ * something else (`\u202Egnp.exe` shows as `exe.png`): each is shown as a visible marker instead.
+ */
+const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/g;
+
+function plain(text: string): SafeHtml {
+  if (!BIDI_CONTROLS.test(text)) return html`${text}`;
+  BIDI_CONTROLS.lastIndex = 0;
+  const parts: SafeHtml[] = [];
+  let last = 0;
+  for (const m of text.matchAll(BIDI_CONTROLS)) {
+    const code = `U+${(m[0].codePointAt(0) ?? 0).toString(16).toUpperCase()}`;
+    parts.push(html`${text.slice(last, m.index)}<span class="ctl" title="invisible direction control ${code} in the message">[${code}]</span>`);
+    last = m.index + m[0].length;
+  }
+  parts.push(html`${text.slice(last)}`);
+  return html`${parts}`;
+}
+
 /** Marks each whole-word, case-insensitive occurrence of the words (as the 'simple' text search configuration matches them). */
 export function highlight(text: string, words: readonly string[]): SafeHtml {
-  if (words.length === 0 || text === '') return html`${text}`;
+  if (words.length === 0 || text === '') return plain(text);
   const pattern = new RegExp(`(?<![\\p{L}\\p{N}])(${words.map(escapeRegExp).join('|')})(?![\\p{L}\\p{N}])`, 'giu');
   const parts: SafeHtml[] = [];
   let last = 0;
   for (const m of text.matchAll(pattern)) {
-    parts.push(html`${text.slice(last, m.index)}<mark>${m[0]}</mark>`);
+    parts.push(html`${plain(text.slice(last, m.index))}<mark>${m[0]}</mark>`);
     last = m.index + m[0].length;
   }
-  parts.push(html`${text.slice(last)}`);
+  parts.push(plain(text.slice(last)));
   return html`${parts}`;
 }
 
@@ -128,5 +148,5 @@ const SCROLLING_BODY_CHARS = 1500;
 
 /** The box a message body is shown in: a long one is a focusable, labelled region so the keyboard can scroll it. */
 export function bodyBox(text: string | null, content: SafeHtml): SafeHtml {
-  return text !== null && text.length > SCROLLING_BODY_CHARS ? html`<div class="body" tabindex="0" role="region" aria-label="Long message text (${text.length} characters)">${content}</div>` : html`<div class="body">${content}</div>`;
+  return text !== null && text.length > SCROLLING_BODY_CHARS ? html`<div class="body" dir="auto" tabindex="0" role="region" aria-label="Long message text (${text.length} characters)">${content}</div>` : html`<div class="body" dir="auto">${content}</div>`;
 }

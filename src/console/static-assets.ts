@@ -64,6 +64,8 @@ ins { background: #dcf5e3; color: #0c4a1f; text-decoration: none; }
 progress { width: 100%; max-width: 30rem; height: 1.2rem; }
 code, .mono { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em; overflow-wrap: anywhere; }
 .unlinked { overflow-wrap: anywhere; }
+.ctl { font-size: .75rem; color: var(--bad); border: 1px dotted var(--bad); padding: 0 .2rem; unicode-bidi: isolate; }
+.body { unicode-bidi: plaintext; }
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
 dl.facts dt { font-weight: 600; }
 dl.facts dd { margin: 0; }

@@ -1,4 +1,4 @@
-import { html, type SafeHtml } from './html.js';
+import { highlight, html, type SafeHtml } from './html.js';
 
 /**
  * A word-level diff between two versions of a message body (longest common subsequence over words
@@ -67,6 +67,6 @@ export function diffWords(before: string, after: string): DiffPart[] {
 /** The diff as HTML: removed words in `<del>`, added ones in `<ins>` (each also says so to a screen reader). */
 export function renderDiff(before: string, after: string): SafeHtml {
   return html`${diffWords(before, after).map((p) =>
-    p.op === 'same' ? html`${p.text}` : p.op === 'removed' ? html`<del><span class="sr-only">removed: </span>${p.text}</del>` : html`<ins><span class="sr-only">added: </span>${p.text}</ins>`,
+    p.op === 'same' ? highlight(p.text, []) : p.op === 'removed' ? html`<del><span class="sr-only">removed: </span>${highlight(p.text, [])}</del>` : html`<ins><span class="sr-only">added: </span>${highlight(p.text, [])}</ins>`,
   )}`;
 }

@@ -247,6 +247,9 @@ describe('pages', () => {
     expect(transcript).toContain('javascript:window.__pwned=3');
     expect(transcript).toContain('href="https://example.com/ok?a=1&amp;b=2"');
     expect(transcript).toContain('مرحبا بالعالم');
+    // The right-to-left override shows as a marker instead of turning "gnp.exe" into "exe.png".
+    expect(transcript).toContain('<span class="ctl" title="invisible direction control U+202E in the message">[U+202E]</span>gnp.exe');
+    expect(transcript).not.toContain('\u202E');
     expect(transcript).toContain('👨‍👩‍👧‍👦');
     expect(transcript).toContain('lorem ipsum dolor sit amet '.repeat(700));
   });
