@@ -20,23 +20,24 @@
  * measure a database kept earlier), BENCH_DATABASE_URL (an admin URL; default the local server).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { createToken } from '../../src/service/token-store.js';
 import { buildDist, createScratchDatabase, mb, printTable, ROOT, trackPeakRss } from './bench-support.js';
 
-const VERSIONS = Number(process.env['BENCH_VERSIONS'] ?? 1_000_000);
+export const VERSIONS = Number(process.env['BENCH_VERSIONS'] ?? 1_000_000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 12);
 const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 10);
-const SESSIONS = 1000;
-const SENDERS = 200;
+export const SESSIONS = 1000;
+export const SENDERS = 200;
 const LOADERS = 4;
-const SPAN_DAYS = 180;
-const RARE_TERMS = 5000;
-const HORIZON_START = new Date(Date.now() - SPAN_DAYS * 86_400_000);
+export const SPAN_DAYS = 180;
+export const RARE_TERMS = 5000;
+export const HORIZON_START = new Date(Date.now() - SPAN_DAYS * 86_400_000);
 
-const WORDS = (
+export const WORDS = (
   'contract budget approved draft review meeting customer invoice quarter release deadline launch risk legal ' +
   'vendor pricing renewal forecast hiring roadmap security audit incident outage deploy rollback migration ' +
   'schema backup compliance retention policy privacy consent export archive matter custodian evidence ' +
@@ -47,7 +48,8 @@ const WORDS = (
   'please thanks sorry great fine agree disagree maybe yes no ok sure done pending blocked ready shipped'
 ).split(' ');
 
-async function loadArchive(pool: Pool): Promise<void> {
+/** Loads the benchmark archive (also used by `bench:console`). */
+export async function loadArchive(pool: Pool): Promise<void> {
   const started = Date.now();
   const client = await pool.connect();
   let dropped: Array<{ name: string; def: string }>;
@@ -156,7 +158,7 @@ async function loadArchive(pool: Pool): Promise<void> {
   console.log(`  ${defs.length} indexes built in ${((Date.now() - indexStarted) / 1000).toFixed(0)} s`);
 }
 
-async function startService(url: string): Promise<{ child: ChildProcess; baseUrl: string }> {
+export async function startService(url: string): Promise<{ child: ChildProcess; baseUrl: string }> {
   const child = spawn(process.execPath, [`${ROOT}dist/cli/main.js`, 'serve', '--no-jobs'], {
     cwd: ROOT,
     env: { PATH: process.env['PATH'], HOME: process.env['HOME'], DATABASE_URL: url, HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', LOG_FORMAT: 'json', LOG_LEVEL: 'info', ARCHIVE_DATA_DIR: '/tmp/zca-bench-api' },
@@ -309,6 +311,9 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
-// A kept scratch database leaves its admin connection open (bench-support closes it in drop()).
-process.exit(0);
+// Run as a script (`npm run bench:api`), not when bench:console imports the loader.
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await main();
+  // A kept scratch database leaves its admin connection open (bench-support closes it in drop()).
+  process.exit(0);
+}
