@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { recordAudit } from '../audit/audit-log.js';
 import type { ApiContext } from '../service/api-context.js';
 import { ApiError, toErrorResponse } from '../service/http-errors.js';
 import { findActiveToken, hashToken, looksLikeToken } from '../service/token-store.js';
@@ -138,7 +139,15 @@ export function registerConsole(app: FastifyInstance, ctx: ApiContext, deps: Con
       const now = ctx.clock.now();
       await sweepConsoleSessions(ctx.pool, now);
       const maxAgeSeconds = config.sessionHours * 3600;
-      const { cookie } = await openConsoleSession(ctx.pool, found, new Date(now.getTime() + maxAgeSeconds * 1000));
+      const expiresAt = new Date(now.getTime() + maxAgeSeconds * 1000);
+      const { cookie } = await openConsoleSession(ctx.pool, found, expiresAt);
+      await recordAudit(ctx.pool, {
+        actor: `api:${found.name}`,
+        action: 'console.sign_in',
+        subjectType: 'api_token',
+        subjectId: found.name,
+        details: { role: found.role, expires_at: expiresAt.toISOString(), request_id: request.id, remote_address: request.ip, user_agent: request.headers['user-agent'] ?? null },
+      });
       const secure = isSecureRequest(request, config);
       setCookies(reply, [cookieHeader(SESSION_COOKIE, cookie, { maxAgeSeconds, secure }), cookieHeader(SIGN_IN_COOKIE, '', { maxAgeSeconds: 0, secure })]);
       log.info({ requestId: request.id, token: found.name, role: found.role }, 'console sign-in');
@@ -147,7 +156,10 @@ export function registerConsole(app: FastifyInstance, ctx: ApiContext, deps: Con
 
     scope.post(`${CONSOLE_PREFIX}/sign-out`, { schema: { hide: true } }, async (request, reply) => {
       checkCsrf(request, formOf(request));
-      if (request.consoleCookie) await endConsoleSession(ctx.pool, request.consoleCookie);
+      if (request.consoleCookie && (await endConsoleSession(ctx.pool, request.consoleCookie))) {
+        const s = request.consoleSession;
+        if (s) await recordAudit(ctx.pool, { actor: `api:${s.tokenName}`, action: 'console.sign_out', subjectType: 'api_token', subjectId: s.tokenName, details: { request_id: request.id } });
+      }
       setCookies(reply, [cookieHeader(SESSION_COOKIE, '', { maxAgeSeconds: 0, secure: isSecureRequest(request, config) })]);
       return reply.redirect(`${CONSOLE_PREFIX}/sign-in?signed_out=1`, 303);
     });

@@ -48,7 +48,7 @@ mark { background: var(--mark); color: var(--fg); }
 .hits { list-style: none; padding: 0; }
 .hits li { border-bottom: 1px solid var(--line); padding: .6rem 0; }
 .message { border-left: 3px solid var(--line); padding: .4rem .75rem; margin: .6rem 0; }
-.message.deleted .body { text-decoration: line-through; color: var(--muted); }
+.message.deleted > .body { text-decoration: line-through; color: var(--muted); }
 .message:target { border-left-color: var(--accent); background: #eef4ff; }
 .meta { font-size: .9rem; color: var(--muted); display: flex; flex-wrap: wrap; gap: .25rem .75rem; align-items: baseline; }
 .meta .sender { color: var(--fg); font-weight: 700; }

@@ -134,6 +134,8 @@ describe('signing in and out', () => {
     const out = await b.request('/ui/sign-out', { method: 'POST', form: { _csrf: csrf } });
     expect(out.status).toBe(303);
     expect(b.cookies.has('zca_console')).toBe(false);
+    expect((await auditRows('console.sign_in', 'api:console-reader')).length).toBeGreaterThan(0);
+    expect(await auditRows('console.sign_out', 'api:console-reader')).toHaveLength(1);
     const replay = await fetch(`${f.url}/ui/search`, { headers: { cookie: `zca_console=${cookie}` }, redirect: 'manual' });
     expect(replay.status).toBe(303);
     expect(replay.headers.get('location')).toMatch(/^\/ui\/sign-in/);
