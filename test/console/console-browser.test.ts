@@ -14,13 +14,15 @@ import { HOSTILE_SESSION, startConsoleFixture, type ConsoleFixture } from './con
 // transcript to version history by keyboard, an export requested, followed and downloaded, a role
 // that must not see a control, a cross-site form post refused, and hostile messages (<script>,
 // <img onerror>, RTL, emoji, 20,000 characters) rendered without running anything. Screenshots of
-// every page go to docs/screenshots/ (the README shows them).
+// every page go to docs/screenshots/ with `npm run screenshots:console` (the README shows them).
 
 const CHROMIUM = '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium) console.warn(`[console-browser] ${CHROMIUM} is missing: the browser tests are skipped (apt-get install -y chromium)`);
 
-const SCREENSHOTS = new URL('../../docs/screenshots/', import.meta.url).pathname;
+// `npm run screenshots:console` writes them to docs/screenshots/ (CONSOLE_SCREENSHOTS); an ordinary
+// run takes them too, into a temporary directory, so the suite leaves the tree as it found it.
+const SCREENSHOTS = process.env['CONSOLE_SCREENSHOTS'] ? path.resolve(process.env['CONSOLE_SCREENSHOTS']) : mkdtempSync(path.join(tmpdir(), 'zca-console-shots-'));
 const AXE_SOURCE = haveChromium ? readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8') : '';
 
 let f: ConsoleFixture;
@@ -49,6 +51,7 @@ afterAll(async () => {
   await context?.close();
   await f?.close();
   if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  if (!process.env['CONSOLE_SCREENSHOTS']) rmSync(SCREENSHOTS, { recursive: true, force: true });
 });
 
 /** A page of a browser that is signed out (one profile for the run, its cookies cleared). */
