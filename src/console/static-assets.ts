@@ -49,7 +49,7 @@ mark { background: var(--mark); color: var(--fg); }
 .hits li { border-bottom: 1px solid var(--line); padding: .6rem 0; }
 .message { border-left: 3px solid var(--line); padding: .4rem .75rem; margin: .6rem 0; }
 .message.deleted > .body { text-decoration: line-through; color: var(--muted); }
-.message:target { border-left-color: var(--accent); background: #eef4ff; }
+.message:target, .message:focus { border-left-color: var(--accent); background: #eef4ff; }
 .meta { font-size: .9rem; color: var(--muted); display: flex; flex-wrap: wrap; gap: .25rem .75rem; align-items: baseline; }
 .meta .sender { color: var(--fg); font-weight: 700; }
 ol.thread { list-style: none; margin: 0 0 0 1.5rem; padding: 0; border-left: 2px dotted var(--line); }
@@ -93,6 +93,19 @@ const JS = `'use strict';
         .catch(function () { setTimeout(tick, 3000); });
     };
     setTimeout(tick, 500);
+  }
+  // Transcript: j / k move to the next / previous message (not while typing in a field).
+  var messages = Array.prototype.slice.call(document.querySelectorAll('article.message'));
+  if (messages.length > 0) {
+    document.addEventListener('keydown', function (e) {
+      if (e.altKey || e.ctrlKey || e.metaKey || (e.key !== 'j' && e.key !== 'k')) return;
+      var t = e.target;
+      if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+      var current = document.activeElement && document.activeElement.closest ? document.activeElement.closest('article.message') : null;
+      var i = messages.indexOf(current);
+      var next = e.key === 'j' ? messages[Math.min(messages.length - 1, i + 1)] : messages[Math.max(0, i - 1)];
+      if (next) { e.preventDefault(); next.focus(); }
+    });
   }
   // Transcript: "Expand all histories" / "Collapse all" for keyboard and mouse alike.
   var toggle = document.querySelector('[data-toggle-histories]');

@@ -147,6 +147,13 @@ describe.skipIf(!haveChromium)('the review console in Chromium', () => {
     // The long body scrolls inside its box instead of stretching the page.
     const box = await page.locator('#m-m-long > .body').boundingBox();
     expect(box?.height).toBeLessThan(500);
+    // j / k move between messages (the console's own script).
+    await page.keyboard.press('j');
+    expect(await page.evaluate('document.activeElement.id')).toBe('m-m-script');
+    await page.keyboard.press('j');
+    expect(await page.evaluate('document.activeElement.id')).toBe('m-m-rtl');
+    await page.keyboard.press('k');
+    expect(await page.evaluate('document.activeElement.id')).toBe('m-m-script');
     // Expand-all (the console's own script) opens every history.
     await page.getByRole('button', { name: 'Expand all version histories' }).click();
     expect(await page.locator('details.history:not([open])').count()).toBe(0);

@@ -86,7 +86,7 @@ export async function renderTranscript(ctx: ApiContext, request: FastifyRequest,
     : html`<p class="mono">${sessionId}</p>`;
   const pager = html`<nav class="pager" aria-label="Transcript pages">${position ? link(base, 'From the beginning') : ''}${next ? link(pathWith(base, { cursor: next }), 'Later messages', html` rel="next"`) : ''}</nav>`;
   const body = html`${facts}
-<p><button type="button" class="link" data-toggle-histories aria-pressed="false" hidden>Expand all version histories</button></p>
+<p><button type="button" class="link" data-toggle-histories aria-pressed="false" hidden>Expand all version histories</button> <span class="muted">Keys: j / k next / previous message.</span></p>
 ${page.length === 0 ? notice('info', position ? 'No later messages.' : 'No archived message in this session.') : html`<ol class="transcript" aria-label="Messages">${groups.map((g, i) => html`<li>${renderMessage(g, sessionId, i === 0 && position !== undefined)}</li>`)}</ol>`}
 ${pager}`;
   return { title, body };
@@ -145,7 +145,7 @@ function renderMessage(g: MessageGroup, sessionId: string, maybeContinued: boole
   const files = filesOf(latest.files ?? first.files);
   const reactions = reactionsOf(versions);
   const neverFirstSent = first.kind !== 'original' && !maybeContinued;
-  return html`<article class="message${deleted ? ' deleted' : ''}" id="${messageAnchor(g.messageId)}" aria-label="Message from ${first.sender_display_name ?? first.sender ?? 'unknown sender'}">
+  return html`<article class="message${deleted ? ' deleted' : ''}" id="${messageAnchor(g.messageId)}" tabindex="-1" aria-label="Message from ${first.sender_display_name ?? first.sender ?? 'unknown sender'}">
   <div class="meta">${senderOf(first)} ${timeTag(first.sent_key)}
     ${edited ? html`<span class="badge edited">Edited</span>` : ''}${deleted ? html` <span class="badge deleted">Deleted ${when(latest.action_key)}</span>` : ''}
     ${first.reply_main_message_id ? html`<span>reply in ${link(`#${encodeURIComponent(messageAnchor(first.reply_main_message_id))}`, 'thread')}</span>` : ''}
