@@ -14,7 +14,9 @@ CREATE INDEX "console_sessions_expires_at" ON "archive"."console_sessions" USING
 CREATE INDEX "console_sessions_token" ON "archive"."console_sessions" USING btree ("token_id");--> statement-breakpoint
 CREATE INDEX "message_versions_sent_at" ON "archive"."message_versions" USING btree ("sent_at","id");--> statement-breakpoint
 -- A search for a common word (5% of rows) ordered by send time: with the (sent_at, id) index the
--- planner walks versions in order and filters, instead of sorting every GIN match; it only
--- chooses that walk when it knows the word is common, so the full-text index's expression keeps
--- more of its most common lexemes (docs/benchmarks.md, "Review console").
+-- planner walks versions in order and filters, instead of sorting every GIN match. It judges a word
+-- by the most-common-lexeme statistics of the full-text index's expression; a larger target keeps
+-- more lexemes of middling frequency there. Rare terms are estimated at 0.5% whatever the target,
+-- so searchVersions counts a term's matches before letting the planner walk (docs/benchmarks.md,
+-- "Review console").
 ALTER INDEX "archive"."message_versions_body_fts" ALTER COLUMN 1 SET STATISTICS 1000;
