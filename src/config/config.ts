@@ -74,6 +74,17 @@ export interface ServiceConfig {
   shutdownTimeoutMs: number;
   maxRequestBodyBytes: number;
   maxPageSize: number;
+  /** The review console under /ui/ (src/console). */
+  console: Readonly<ConsoleConfig>;
+}
+
+/** The review console (src/console): CONSOLE_ENABLED, CONSOLE_SESSION_HOURS, CONSOLE_TRUST_PROXY. */
+export interface ConsoleConfig {
+  enabled: boolean;
+  /** A sign-in lasts this long (then the browser signs in again). */
+  sessionHours: number;
+  /** Believe X-Forwarded-Proto from a TLS-terminating proxy: cookies get `Secure` when it says https. */
+  trustProxy: boolean;
 }
 
 /** Disposal of old messages (src/retention/). Off unless RETENTION_DAYS or RETENTION_DAYS_BY_TYPE says otherwise. */
@@ -265,6 +276,17 @@ const SCHEMA = {
   SHUTDOWN_TIMEOUT_MS: positiveInt('milliseconds, e.g. 25000').default(25_000),
   HTTP_MAX_BODY_BYTES: positiveInt('a size in bytes, e.g. 65536').default(64 * 1024),
   API_MAX_PAGE_SIZE: positiveInt('a number of rows, e.g. 500').default(500),
+  CONSOLE_ENABLED: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+    .default(true),
+  CONSOLE_SESSION_HOURS: positiveInt('a number of hours, e.g. 8')
+    .refine((n) => n <= 24 * 30, 'expected a number of hours up to 720 (30 days), e.g. 8')
+    .default(8),
+  CONSOLE_TRUST_PROXY: z
+    .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'expected true or false' })
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+    .default(false),
 } as const;
 
 type SchemaShape = typeof SCHEMA;
@@ -385,6 +407,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
       maxRequestBodyBytes: v.HTTP_MAX_BODY_BYTES,
       maxPageSize: v.API_MAX_PAGE_SIZE,
+      console: Object.freeze({ enabled: v.CONSOLE_ENABLED, sessionHours: v.CONSOLE_SESSION_HOURS, trustProxy: v.CONSOLE_TRUST_PROXY }),
     }),
     retention: Object.freeze({ days: v.RETENTION_DAYS, daysByType: Object.freeze({ ...v.RETENTION_DAYS_BY_TYPE }) }),
     audit: Object.freeze({ headFile: v.AUDIT_HEAD_FILE === undefined ? undefined : path.resolve(v.AUDIT_HEAD_FILE) }),

@@ -173,6 +173,9 @@ export const messageVersions = archive.table(
     // The file capture stage finds versions whose files are not referenced yet (0009): an index
     // probe per version that has files, not a scan of every version.
     index('message_versions_with_files').on(t.id).where(sql`${t.files} IS NOT NULL`),
+    // Search results in send order without a sort of every match: a word in 5% of rows is found
+    // by walking this index and filtering (0010_console.sql; docs/benchmarks.md, "Review console").
+    index('message_versions_sent_at').on(t.sentAt, t.id),
   ],
 );
 
@@ -459,6 +462,28 @@ export const apiTokens = archive.table(
     uniqueIndex('api_tokens_name').on(t.name),
     uniqueIndex('api_tokens_hash').on(t.tokenSha256),
   ],
+);
+
+/**
+ * Review-console sign-ins (src/console/session-store.ts): a browser session opened with an API
+ * token. Only the SHA-256 of the cookie is stored; the CSRF token is per session. The token's role
+ * and revocation are read on every request through the join, so revoking a token ends its sessions.
+ */
+export const consoleSessions = archive.table(
+  'console_sessions',
+  {
+    sessionSha256: bytea('session_sha256').primaryKey(),
+    tokenId: bigint('token_id', { mode: 'number' })
+      .notNull()
+      .references(() => apiTokens.id),
+    /** Sent in every form; a POST without it is refused. */
+    csrfToken: text('csrf_token').notNull(),
+    createdAt: tstz('created_at').notNull().defaultNow(),
+    expiresAt: tstz('expires_at').notNull(),
+    /** Set on sign-out; the row stays until it expires (then it is swept). */
+    endedAt: tstz('ended_at'),
+  },
+  (t) => [index('console_sessions_expires_at').on(t.expiresAt), index('console_sessions_token').on(t.tokenId)],
 );
 
 /**

@@ -6,6 +6,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from '../logging/logger.js';
 import type { ApiContext } from './api-context.js';
+import { registerConsole } from '../console/console-routes.js';
+import { CONSOLE_PREFIX } from '../console/console-auth.js';
 import { clientErrorResponse, toErrorResponse } from './http-errors.js';
 import { registerOpenApiDocument } from './openapi-document.js';
 import { validatorCompiler } from './request-params.js';
@@ -89,6 +91,8 @@ export function buildHttpApp(ctx: ApiContext, options: HttpAppOptions = {}): { a
   app.setSerializerCompiler(serializerCompiler);
   const routes: RegisteredRoute[] = [];
   app.addHook('onRoute', (route) => {
+    // The review console's pages are not part of the API (nor of its document).
+    if (route.url === CONSOLE_PREFIX || route.url.startsWith(`${CONSOLE_PREFIX}/`)) return;
     for (const method of [route.method].flat()) if (method !== 'HEAD') routes.push({ method, url: route.url, schema: route.schema });
   });
   // JSON only: a text/plain body is answered 415 instead of reaching a handler as a string.
@@ -133,6 +137,9 @@ export function buildHttpApp(ctx: ApiContext, options: HttpAppOptions = {}): { a
     if (options.legalHold) registerLegalHoldRoutes(api, ctx, options.legalHold);
     if (options.exports) registerExportRoutes(api, ctx, options.exports);
   });
+  if (ctx.config.service.console.enabled) {
+    registerConsole(app, ctx, { legalHold: options.legalHold ?? { zoom: undefined }, maxConcurrentExports: options.exports?.maxConcurrentExports ?? 1 });
+  }
   return { app, routes };
 }
 
