@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { recordAudit } from '../audit/audit-log.js';
 import type { ApiContext } from '../service/api-context.js';
 import { ApiError, toErrorResponse } from '../service/http-errors.js';
+import { sendStoredFile } from '../service/stored-file.js';
 import { findActiveToken, hashToken, looksLikeToken } from '../service/token-store.js';
 import {
   checkCsrf,
@@ -13,6 +14,7 @@ import {
   isSecureRequest,
   newSignInNonce,
   readCookie,
+  requireConsoleRole,
   sameSecret,
   SESSION_COOKIE,
   setCookies,
@@ -212,6 +214,14 @@ export function registerConsole(app: FastifyInstance, ctx: ApiContext, deps: Con
       reply.type('application/json; charset=utf-8').send(JSON.stringify(await exportProgress(ctx, request, (request.params as { exportId: string }).exportId))),
     );
     scope.get(`${CONSOLE_PREFIX}/exports/:exportId/bundle`, { schema: { hide: true } }, async (request, reply) => sendBundle(ctx, request, reply, (request.params as { exportId: string }).exportId));
+
+    // A captured file's content (role exporter), checked and audited as the API's download (`via: console`).
+    scope.get(`${CONSOLE_PREFIX}/files/:sha256`, { schema: { hide: true } }, async (request, reply) => {
+      requireConsoleRole(request, 'exporter');
+      const { sha256 } = request.params as { sha256: string };
+      if (!/^[0-9a-f]{64}$/.test(sha256)) throw new ApiError(404, 'NOT_FOUND', 'a file is named by its SHA-256 (64 lower-case hex digits)');
+      return sendStoredFile(ctx, request, reply, sha256, 'console');
+    });
 
     scope.get(`${CONSOLE_PREFIX}/status`, { schema: { hide: true } }, async (request, reply) => sendPage(reply, request, { title: 'Status', section: 'status', body: await renderStatus(ctx) }));
   });

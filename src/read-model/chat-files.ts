@@ -101,6 +101,16 @@ export async function listChatFiles(db: Queryable, filter: ChatFileFilter): Prom
   return res.rows.map(toRow);
 }
 
+/** Every file reference of these messages of one session (a transcript page's), in version order. */
+export async function listMessageFiles(db: Queryable, sessionId: string, messageIds: readonly string[]): Promise<ChatFileRow[]> {
+  if (messageIds.length === 0) return [];
+  const res = await db.query<Row>(
+    `SELECT ${COLUMNS} FROM public.chat_files WHERE session_id = $1 AND message_id = ANY($2::text[]) ORDER BY version_id, ordinal`,
+    [sessionId, messageIds],
+  );
+  return res.rows.map(toRow);
+}
+
 /** Distinct files (by file id) per capture state, and the bytes in the content store. */
 export interface FileFigures {
   byState: Record<string, number>;

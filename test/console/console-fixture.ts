@@ -1,9 +1,12 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config/config.js';
+import { contentRelativePath, referenceNewVersions, resolveInDataDir } from '../../src/files/index.js';
+import { recordGone, recordStored } from '../../src/files/file-store.js';
 import { createSilentLogger } from '../../src/logging/logger.js';
 import type { ApiContext } from '../../src/service/api-context.js';
 import { createAuthenticator } from '../../src/service/auth.js';
@@ -63,7 +66,7 @@ function seeds(): VersionSeed[] {
     { session: HOSTILE_SESSION, message: 'm-img', kind: 'original', sentAt: t(1), actionAt: t(1), sender: 'bo@example.com', name: '"><svg onload=alert(1)>', body: IMG_BODY, files: [{ file_id: 'f1', file_name: '<img src=x onerror=alert(9)>.pdf', file_size: 2048 }] },
     { session: HOSTILE_SESSION, message: 'm-link', kind: 'original', sentAt: t(2), actionAt: t(2), sender: null, name: 'Guest from Elsewhere', body: LINK_BODY },
     { session: HOSTILE_SESSION, message: 'm-rtl', kind: 'original', sentAt: t(3), actionAt: t(3), sender: 'ada@example.com', name: 'Ada', body: RTL_BODY, reply: 'm-script' },
-    { session: HOSTILE_SESSION, message: 'm-emoji', kind: 'original', sentAt: t(4), actionAt: t(4), sender: 'bo@example.com', name: 'Bo', body: EMOJI_BODY },
+    { session: HOSTILE_SESSION, message: 'm-emoji', kind: 'original', sentAt: t(4), actionAt: t(4), sender: 'bo@example.com', name: 'Bo', body: EMOJI_BODY, files: [{ file_id: 'f2', file_name: 'minutes.docx', file_size: 10 }] },
     { session: HOSTILE_SESSION, message: 'm-long', kind: 'original', sentAt: t(5), actionAt: t(5), sender: 'ada@example.com', name: 'Ada', body: LONG_BODY },
     // Edited twice, then deleted.
     { session: HOSTILE_SESSION, message: 'm-edit', kind: 'original', sentAt: t(6), actionAt: t(6), sender: 'bo@example.com', name: 'Bo', body: 'the draft contract is approved' },
@@ -118,10 +121,27 @@ async function seedArchive(db: TestDatabase): Promise<void> {
   await db.pool.query(`UPDATE archive.sessions s SET last_message_sent_at = (SELECT max(sent_at) FROM archive.message_versions v WHERE v.session_id = s.session_id)`);
 }
 
+/** Content of file f1 as the capture stage stores it (f2 is gone from Zoom). */
+export const STORED_FILE_CONTENT = Buffer.from('%PDF-1.4 the signed term sheet <script>alert(1)</script>\n');
+export const STORED_FILE_SHA256 = createHash('sha256').update(STORED_FILE_CONTENT).digest('hex');
+
+/** The capture stage's own bookkeeping (referenceNewVersions, recordStored, recordGone) over the seeded versions. */
+async function seedCapturedFiles(db: TestDatabase, dataDir: string): Promise<void> {
+  await referenceNewVersions(db.pool);
+  const storedPath = contentRelativePath(STORED_FILE_SHA256);
+  const file = resolveInDataDir(dataDir, storedPath);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, STORED_FILE_CONTENT);
+  const at = new Date('2026-05-20T10:00:00.000Z');
+  await recordStored(db.pool, 'f1', 1, { sha256: STORED_FILE_SHA256, bytes: STORED_FILE_CONTENT.length, storedPath, digestMismatch: false, sizeMismatch: true, note: null }, at);
+  await recordGone(db.pool, 'f2', 2, 'Zoom answered 404 after a fresh URL', at);
+}
+
 export async function startConsoleFixture(env: Record<string, string> = {}): Promise<ConsoleFixture> {
   const db = await createTestDatabase();
   await seedArchive(db);
   const dataDir = mkdtempSync(path.join(tmpdir(), 'zca-console-'));
+  await seedCapturedFiles(db, dataDir);
   const config = loadConfig({ DATABASE_URL: db.url, ARCHIVE_DATA_DIR: dataDir, ...env });
   const metrics = new ServiceMetrics();
   const logger = createSilentLogger();

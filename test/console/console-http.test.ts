@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { HOSTILE_SESSION, QUIET_SESSION, startConsoleFixture, type ConsoleFixture } from './console-fixture.js';
+import { HOSTILE_SESSION, QUIET_SESSION, startConsoleFixture, STORED_FILE_CONTENT, STORED_FILE_SHA256, type ConsoleFixture } from './console-fixture.js';
 
 // The review console over a real socket: sign-in and its cookie, sign-out ending the session on the
 // server, CSRF and cross-origin posts refused, roles enforced by the server (not just hidden),
@@ -285,6 +285,31 @@ describe('pages', () => {
     expect(t).toContain('👍 <span class="muted">2</span>');
     expect(t).toContain('(2.0 KiB)');
     expect(t.slice(t.indexOf('id="m-m-script"'), t.indexOf('id="m-m-img"'))).toMatch(/<ol class="thread" aria-label="Replies"><li><article class="message" id="m-m-rtl"/);
+  });
+
+  it('files show what the archive holds; an exporter downloads stored content (checked, audited), a reader sees no link and gets 403', async () => {
+    const reader = await signedIn('reader');
+    const asReader = (await reader.request(`/ui/sessions/${HOSTILE_SESSION}`)).text;
+    expect(asReader).toContain(`stored, ${STORED_FILE_CONTENT.length} B, SHA-256 ${STORED_FILE_SHA256.slice(0, 12)}…; kept as received, but its size differs from what Zoom declared`);
+    expect(asReader).toContain('Zoom no longer has it (missing since 2026-05-20)');
+    expect(asReader).not.toContain(`/ui/files/${STORED_FILE_SHA256}`);
+    expect((await reader.request(`/ui/files/${STORED_FILE_SHA256}`)).status).toBe(403);
+
+    const exporter = await signedIn('exporter');
+    const asExporter = (await exporter.request(`/ui/sessions/${HOSTILE_SESSION}`)).text;
+    expect(asExporter).toContain(`<a href="/ui/files/${STORED_FILE_SHA256}" download>📎 &lt;img src=x onerror=alert(9)&gt;.pdf`);
+    const download = await exporter.request(`/ui/files/${STORED_FILE_SHA256}`);
+    expect(download.status).toBe(200);
+    expect(download.text).toBe(STORED_FILE_CONTENT.toString());
+    expect(download.headers.get('x-content-sha256')).toBe(STORED_FILE_SHA256);
+    expect(download.headers.get('content-disposition')).toMatch(/^attachment;/);
+    expect((await auditRows('api.files.download', 'api:console-exporter')).at(-1)).toMatchObject({ subject_id: STORED_FILE_SHA256, details: { parameters: { via: 'console', range: 'all' } } });
+    expect((await exporter.request(`/ui/files/${'0'.repeat(64)}`)).status).toBe(404);
+    expect((await exporter.request('/ui/files/not-a-sha')).status).toBe(404);
+
+    const status = (await reader.request('/ui/status')).text;
+    expect(status).toContain('Files shared in chat: 1 stored');
+    expect(status).toMatch(/<td class="mono">f2<\/td><td>minutes.docx<\/td><td>gone<\/td>/);
   });
 
   it('content reads are in the audit log under the token, as the API writes them', async () => {

@@ -4,6 +4,7 @@ import { inBoundedTransaction } from '../../service/bounded-transaction.js';
 import { loadLatestRuns } from '../../service/job-run-store.js';
 import { html, type SafeHtml } from '../html.js';
 import { notice, timeTag } from '../layout.js';
+import { formatBytes } from '../../util/bytes.js';
 
 /**
  * What an on-call person opens first: the last sync, windows at risk of leaving Zoom's horizon,
@@ -44,6 +45,14 @@ ${
 <tbody>${r.legal_hold.not_stored.map((n) => html`<tr><td>${n.matter_name}</td><td>${n.custodian}</td><td class="mono">${n.file_key}</td><td>${n.state}</td><td>${n.attempts}</td><td>${n.last_error ?? ''}</td></tr>`)}</tbody></table>`
     : ''
 }`;
+    const cf = r.files;
+    const chatFiles = html`<p>Files shared in chat: ${cf.by_state['stored'] ?? 0} stored (${formatBytes(cf.stored_bytes)}), ${cf.by_state['pending'] ?? 0} pending, <strong>${cf.by_state['failed'] ?? 0} failed</strong>, ${cf.by_state['gone'] ?? 0} gone from Zoom, ${cf.by_state['too_large'] ?? 0} over the size limit${cf.digest_mismatches > 0 ? html`; <strong>${cf.digest_mismatches} differ from Zoom's digest</strong>` : ''}.</p>
+${
+  cf.not_stored.length > 0
+    ? html`<table><caption class="sr-only">Files shared in chat that failed or are gone</caption><thead><tr><th scope="col">File</th><th scope="col">Name</th><th scope="col">State</th><th scope="col">Attempts</th><th scope="col">Missing since</th><th scope="col">Last error</th></tr></thead>
+<tbody>${cf.not_stored.map((n) => html`<tr><td class="mono">${n.file_id}</td><td>${n.file_name ?? ''}</td><td>${n.state}</td><td>${n.attempts}</td><td>${n.first_missing_at ? timeTag(n.first_missing_at) : ''}</td><td>${n.last_error ?? ''}</td></tr>`)}</tbody></table>`
+    : ''
+}`;
     const exportsPart = html`<p>${r.exports.running.length} export${r.exports.running.length === 1 ? '' : 's'} running; ${r.exports.failed_last_7_days} failed in the last 7 days.</p>`;
     const c = r.sync_cost;
     const cost = c
@@ -56,6 +65,6 @@ ${
   <dt>Over budget in</dt><dd>${c.growth.days_until_over_budget === null ? 'not at the current growth' : `${c.growth.days_until_over_budget} days`}</dd>
 </dl>${c.warnings.length > 0 ? notice('warn', c.warnings.join(' ')) : ''}`
       : notice('info', 'No sync cost plan yet.');
-    return html`<h2>Horizon</h2>${risk}<h2>Sync</h2>${lastSync}<h2>Jobs</h2>${jobs}<h2>Legal-hold files</h2>${files}<h2>Exports</h2>${exportsPart}<h2>Sync cost plan</h2>${cost}<h2>Windows</h2>${windows}`;
+    return html`<h2>Horizon</h2>${risk}<h2>Sync</h2>${lastSync}<h2>Jobs</h2>${jobs}<h2>Legal-hold files</h2>${files}<h2>Files shared in chat</h2>${chatFiles}<h2>Exports</h2>${exportsPart}<h2>Sync cost plan</h2>${cost}<h2>Windows</h2>${windows}`;
   });
 }

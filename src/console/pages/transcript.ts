@@ -9,7 +9,9 @@ import { exactInstantKey, filterFingerprint, isExactInstant } from '../../servic
 import { notFound } from '../../service/http-errors.js';
 import { InputError } from '../../errors.js';
 import { formatBytes } from '../../util/bytes.js';
-import { fileLink, filesOf } from '../file-link.js';
+import { captureNote, FileCaptures, fileLink, filesOf } from '../file-link.js';
+import { listMessageFiles } from '../../read-model/chat-files.js';
+import { roleAllows } from '../../service/token-store.js';
 import { cursorField, encodeCursor, queryOf } from '../fields.js';
 import { bodyBox, html, link, pathWith, renderBody, type SafeHtml } from '../html.js';
 import { notice, timeTag, when } from '../layout.js';
@@ -75,6 +77,10 @@ export async function renderTranscript(ctx: ApiContext, request: FastifyRequest,
       : undefined;
   const title = session?.name ? `Transcript: ${session.name}` : `Transcript: ${session?.type === '1:1' ? (session.member_emails ?? []).join(' and ') || sessionId : sessionId}`;
   const groups = groupMessages(page);
+  const captures = new FileCaptures(
+    await listMessageFiles(ctx.pool, sessionId, [...new Set(page.map((r) => r.message_id))]),
+    request.consoleSession !== null && roleAllows(request.consoleSession.role, 'exporter'),
+  );
   const base = `/ui/sessions/${encodeURIComponent(sessionId)}`;
   const facts = session
     ? html`<dl class="facts">
@@ -87,7 +93,7 @@ export async function renderTranscript(ctx: ApiContext, request: FastifyRequest,
   const pager = html`<nav class="pager" aria-label="Transcript pages">${position ? link(base, 'From the beginning') : ''}${next ? link(pathWith(base, { cursor: next }), 'Later messages', html` rel="next"`) : ''}</nav>`;
   const body = html`${facts}
 <p><button type="button" class="link" data-toggle-histories aria-pressed="false" hidden>Expand all version histories</button> <span class="muted">Keys: j / k next / previous message.</span></p>
-${page.length === 0 ? notice('info', position ? 'No later messages.' : 'No archived message in this session.') : html`<ol class="transcript" aria-label="Messages">${groups.map((g, i) => html`<li>${renderMessage(g, sessionId, i === 0 && position !== undefined)}</li>`)}</ol>`}
+${page.length === 0 ? notice('info', position ? 'No later messages.' : 'No archived message in this session.') : html`<ol class="transcript" aria-label="Messages">${groups.map((g, i) => html`<li>${renderMessage(g, sessionId, i === 0 && position !== undefined, captures)}</li>`)}</ol>`}
 ${pager}`;
   return { title, body };
 }
@@ -135,7 +141,7 @@ function senderOf(v: VersionRow): SafeHtml {
   return html`<span class="sender">${name}</span>${v.sender ? html` <span>${v.sender}</span>` : html` <span class="badge external" title="Zoom reports no email for people outside the account">External</span>`}`;
 }
 
-function renderMessage(g: MessageGroup, sessionId: string, maybeContinued: boolean): SafeHtml {
+function renderMessage(g: MessageGroup, sessionId: string, maybeContinued: boolean, captures: FileCaptures): SafeHtml {
   const versions = g.versions;
   const first = versions[0] as VersionRow;
   const latest = versions[versions.length - 1] as VersionRow;
@@ -152,13 +158,14 @@ function renderMessage(g: MessageGroup, sessionId: string, maybeContinued: boole
     <a class="muted" href="#${encodeURIComponent(messageAnchor(g.messageId))}" aria-label="Link to this message">#</a></div>
   ${bodyBox(shownText, shownText === null || shownText === '' ? html`<span class="muted">(no text)</span>` : renderBody(shownText))}
   ${files.length > 0 ? html`<ul class="files" aria-label="Files">${files.map((f) => {
-    const href = fileLink(sessionId, g.messageId, f);
+    const capture = captures.of(g.messageId, f);
+    const href = fileLink(capture, captures.canDownload);
     const label = html`📎 ${f.name}${f.sizeBytes !== null ? html` <span class="muted">(${formatBytes(f.sizeBytes)})</span>` : ''}`;
-    return html`<li>${href ? link(href, label) : label}</li>`;
+    return html`<li>${href ? link(href, label, html` download`) : label} <span class="muted file-state">${captureNote(capture)}</span></li>`;
   })}</ul>` : ''}
   ${reactions.length > 0 ? html`<ul class="reactions" aria-label="Reactions">${reactions.map((r) => html`<li>${r.shown}${r.count !== null ? html` <span class="muted">${r.count}</span>` : ''}</li>`)}</ul>` : ''}
   ${versions.length > 1 || neverFirstSent ? renderHistory(versions, neverFirstSent) : ''}
-  ${g.replies.length > 0 ? html`<ol class="thread" aria-label="Replies">${g.replies.map((r) => html`<li>${renderMessage(r, sessionId, false)}</li>`)}</ol>` : ''}
+  ${g.replies.length > 0 ? html`<ol class="thread" aria-label="Replies">${g.replies.map((r) => html`<li>${renderMessage(r, sessionId, false, captures)}</li>`)}</ol>` : ''}
 </article>`;
 }
 
