@@ -4,6 +4,9 @@ import path from 'node:path';
 import { Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ArchiverError } from '../errors.js';
+import { resolveInDataDir } from '../util/data-dir.js';
+
+export { resolveInDataDir };
 import { FileConflictError, TEMP_SUFFIX, createTempWriteStream, fileErrorCode, placeWithoutOverwrite, removeIfPresent, syncDirectory, syncFile } from '../storage/atomic-file.js';
 
 /**
@@ -52,13 +55,6 @@ const DISK_ERROR_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT', 'EIO'
 export function contentRelativePath(sha256: string): string {
   if (!/^[0-9a-f]{64}$/.test(sha256)) throw new RangeError(`not a SHA-256: ${sha256}`);
   return `${FILES_DIR}/${sha256.slice(0, 2)}/${sha256}`;
-}
-
-export function resolveInDataDir(dataDir: string, relative: string): string {
-  const root = path.resolve(dataDir);
-  const absolute = path.resolve(root, ...relative.split('/'));
-  if (absolute !== root && !absolute.startsWith(`${root}${path.sep}`)) throw new RangeError(`stored path ${JSON.stringify(relative)} points outside ARCHIVE_DATA_DIR`);
-  return absolute;
 }
 
 export function incomingDir(dataDir: string): string {

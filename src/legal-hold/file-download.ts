@@ -32,8 +32,9 @@ import { LEGAL_HOLD_ENDPOINTS, openFileDownload } from '../zoom/legal-hold.js';
 import { actorOf, type LegalHoldDeps } from './deps.js';
 import { LegalHoldStorageError, storageFailure } from './errors.js';
 import { claimFile, fileSubject, loadFiles, recordAttemptFailure, recordStored, releaseFile, type FileRecord } from './file-store.js';
-import { LEGAL_HOLD_DIR, TEMP_SUFFIX, resolveStoredPath, storedRelativePath, tempPathFor, type FileIdentity } from './storage-paths.js';
+import { LEGAL_HOLD_DIR, TEMP_SUFFIX, storedRelativePath, tempPathFor, type FileIdentity } from './storage-paths.js';
 import { inspectZip } from './zip-check.js';
+import { resolveInDataDir } from '../util/data-dir.js';
 
 /**
  * Downloads every ready legal-hold file that is not stored yet, so that what Zoom prepared for a
@@ -273,7 +274,7 @@ interface DownloadedCopy {
 /** One attempt: request, stream to the temporary file, check, move into place. Leaves no temporary file behind. */
 async function downloadOnce(deps: LegalHoldDeps, file: FileRecord, signal: AbortSignal, logger: Logger): Promise<DownloadedCopy> {
   const storedPath = storedRelativePath(file);
-  const finalPath = resolveStoredPath(deps.config.dataDir, storedPath);
+  const finalPath = resolveInDataDir(deps.config.dataDir, storedPath);
   const directory = path.dirname(finalPath);
   const tempPath = tempPathFor(finalPath);
   const warnings: string[] = [];
@@ -461,7 +462,7 @@ export async function sweepStaleTempFiles(deps: LegalHoldDeps, logger: Logger): 
   const ownerOf = async (temp: string) => {
     if (!known) {
       known = new Map();
-      for (const f of await loadFiles(deps.pool)) known.set(tempPathFor(resolveStoredPath(deps.config.dataDir, storedRelativePath(f))), f);
+      for (const f of await loadFiles(deps.pool)) known.set(tempPathFor(resolveInDataDir(deps.config.dataDir, storedRelativePath(f))), f);
     }
     return known.get(temp);
   };

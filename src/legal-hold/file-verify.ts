@@ -6,7 +6,8 @@ import { actorOf, type LocalLegalHoldDeps } from './deps.js';
 import { systemErrorCode } from './errors.js';
 import { hashFile } from '../util/files.js';
 import { fileSubject, loadFiles } from './file-store.js';
-import { resolveStoredPath, type FileIdentity } from './storage-paths.js';
+import type { FileIdentity } from './storage-paths.js';
+import { resolveInDataDir } from '../util/data-dir.js';
 
 /**
  * Re-reads every stored legal-hold zip and compares it with what the database recorded when it was
@@ -59,7 +60,7 @@ export async function verifyStoredFiles(deps: LocalLegalHoldDeps, matterId?: str
       let found: VerifyProblem | null = null;
       let absolute: string;
       try {
-        absolute = resolveStoredPath(deps.config.dataDir, storedPath);
+        absolute = resolveInDataDir(deps.config.dataDir, storedPath);
       } catch (err) {
         found = problem('unreadable', (err as Error).message);
         absolute = '';

@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import path from 'node:path';
 
 /**
  * Where legal-hold zips live: `ARCHIVE_DATA_DIR/legal-hold/<matter>/<custodian>/<file_key>.zip`,
@@ -56,14 +55,6 @@ export interface FileIdentity {
 /** `legal-hold/<matter>/<custodian>/<file_key>.zip`, with `/` separators: what the database records. */
 export function storedRelativePath(file: FileIdentity): string {
   return [LEGAL_HOLD_DIR, toSafeName(file.matterId), toSafeName(file.custodian), `${toSafeName(file.fileKey)}.zip`].join('/');
-}
-
-/** The absolute path of a recorded relative path, refusing anything that would leave the data directory. */
-export function resolveStoredPath(dataDir: string, relative: string): string {
-  const root = path.resolve(dataDir);
-  const absolute = path.resolve(root, ...relative.split('/'));
-  if (absolute !== root && !absolute.startsWith(`${root}${path.sep}`)) throw new RangeError(`stored path ${JSON.stringify(relative)} points outside ARCHIVE_DATA_DIR`);
-  return absolute;
 }
 
 /** The temporary file a download writes before it is checked and moved into place (same directory). */

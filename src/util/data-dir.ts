@@ -45,3 +45,14 @@ export async function ensureDataDir(dir: string): Promise<void> {
   }
   await unlink(probe).catch(() => undefined);
 }
+
+/**
+ * The absolute path of a path recorded relative to ARCHIVE_DATA_DIR (with `/` separators, as the
+ * database records legal-hold zips and captured files), refusing anything that would leave it.
+ */
+export function resolveInDataDir(dataDir: string, relative: string): string {
+  const root = path.resolve(dataDir);
+  const absolute = path.resolve(root, ...relative.split('/'));
+  if (absolute !== root && !absolute.startsWith(`${root}${path.sep}`)) throw new RangeError(`stored path ${JSON.stringify(relative)} points outside ARCHIVE_DATA_DIR`);
+  return absolute;
+}

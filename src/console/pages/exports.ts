@@ -1,12 +1,10 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { EXPORT_FORMATS, getExport, resolveRecordedPath, summariseFilter, type ExportProgress, type ExportRecord } from '../../export/index.js';
 import { loadMatters } from '../../legal-hold/index.js';
 import { listExportIds } from '../../read-model/export-bundles.js';
 import { auditRead, type ApiContext } from '../../service/api-context.js';
 import { launchExport } from '../../service/export-launcher.js';
+import { bundleFile, sendCheckedFile } from '../../service/stored-file.js';
 import { ApiError, notFound, toErrorResponse } from '../../service/http-errors.js';
 import { formatBytes } from '../../util/bytes.js';
 import { formOf, requireConsoleRole, type FormFields } from '../console-auth.js';
@@ -163,15 +161,9 @@ export async function sendBundle(ctx: ApiContext, request: FastifyRequest, reply
   const record = await getExport(ctx.pool, checkExportId(exportId));
   if (!record) throw notFound(`no export ${exportId}`);
   if (record.state !== 'complete' || !record.path || !record.sha256 || record.bytes === null) throw new ApiError(409, 'CONFLICT', `export ${exportId} has no bundle (${record.state})`);
-  const file = resolveRecordedPath(ctx.config.dataDir, record.path);
-  const info = await stat(file).catch(() => undefined);
-  if (!info?.isFile()) throw new ApiError(410, 'GONE', `the bundle of export ${exportId} is no longer on disk; start a new export`);
-  if (info.size !== record.bytes) throw new ApiError(500, 'INTERNAL', `the bundle of export ${exportId} on disk does not match what was recorded; an operator should run \`zoom-chat-archiver export verify\``);
-  await auditRead(ctx.pool, request, { action: 'api.exports.download', subjectType: 'export', subjectId: exportId, parameters: { range: 'all', sha256: record.sha256, bytes: record.bytes, via: 'console' } });
-  reply.header('X-Content-SHA256', record.sha256);
-  reply.header('Repr-Digest', `sha-256=:${Buffer.from(record.sha256, 'hex').toString('base64')}:`);
-  reply.header('Content-Type', 'application/zip');
-  reply.header('Content-Length', String(info.size));
-  reply.header('Content-Disposition', `attachment; filename="${path.basename(file).replace(/["\\]/g, '_')}"`);
-  return reply.send(createReadStream(file));
+  const { sha256, bytes } = record;
+  return sendCheckedFile(ctx, request, reply, {
+    ...bundleFile(exportId, resolveRecordedPath(ctx.config.dataDir, record.path), { sha256, bytes }),
+    audit: (range) => auditRead(ctx.pool, request, { action: 'api.exports.download', subjectType: 'export', subjectId: exportId, parameters: { range, sha256, bytes, via: 'console' } }),
+  });
 }

@@ -1,6 +1,3 @@
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
-import path from 'node:path';
 import { z } from 'zod';
 import { getExport, resolveRecordedPath, summariseFilter, type ExportRecord } from '../../export/index.js';
 import { API_STATEMENT_TIMEOUT_MS, auditRead, tokenOf, type ApiContext } from '../api-context.js';
@@ -11,9 +8,9 @@ import { decodeCursor, encodeCursor, exactInstantKey, filterFingerprint, keysetP
 import { launchExport } from '../export-launcher.js';
 import type { ApiApp } from '../http-server.js';
 import { ApiError, notFound } from '../http-errors.js';
-import { decideRange } from '../range-request.js';
 import { pageCursor, pageLimit, NO_PARAMS, text } from '../request-params.js';
 import { errorResponse, json, secured, type ResponseContract } from '../route-contract.js';
+import { bundleFile, sendCheckedFile } from '../stored-file.js';
 
 /**
  * Export bundles over HTTP (role `exporter`), with the same logic as `zoom-chat-archiver export`
@@ -216,43 +213,11 @@ export function registerExportRoutes(app: ApiApp, ctx: ApiContext, deps: ExportR
       if (record.state !== 'complete' || !record.path || !record.sha256 || record.bytes === null) {
         throw new ApiError(409, 'CONFLICT', record.state === 'running' ? `export ${exportId} is still running; GET /v1/exports/${exportId} shows its progress` : `export ${exportId} failed; it has no bundle (${record.error ?? 'no reason recorded'})`);
       }
-      const file = resolveRecordedPath(ctx.config.dataDir, record.path);
-      const info = await stat(file).catch(() => undefined);
-      if (!info?.isFile()) throw new ApiError(410, 'GONE', `the bundle of export ${exportId} is no longer on disk; start a new export`);
-      if (info.size !== record.bytes) {
-        ctx.logger.error({ exportId, recordedBytes: record.bytes, actualBytes: info.size }, 'bundle on disk does not match its recorded size; refusing to serve it');
-        throw new ApiError(500, 'INTERNAL', `the bundle of export ${exportId} on disk does not match what was recorded; an operator should run \`zoom-chat-archiver export verify\``);
-      }
-
-      const etag = `"sha256-${record.sha256}"`;
-      const ifRange = request.headers['if-range'];
-      const range = decideRange(request.headers.range, info.size, { header: Array.isArray(ifRange) ? ifRange[0] : ifRange, etag });
-      if (range.kind === 'unsatisfiable') {
-        throw new ApiError(416, 'RANGE_NOT_SATISFIABLE', `the requested range is outside the bundle (${info.size} bytes)`, 'Range', { 'Content-Range': `bytes */${info.size}`, 'Accept-Ranges': 'bytes' });
-      }
-      // HEAD sends no content: nothing was handed out.
-      if (request.method !== 'HEAD') {
-        await auditRead(ctx.pool, request, {
-          action: 'api.exports.download',
-          subjectType: 'export',
-          subjectId: exportId,
-          parameters: { range: range.kind === 'partial' ? `bytes=${range.start}-${range.end}` : 'all', sha256: record.sha256, bytes: record.bytes },
-        });
-      }
-      reply.header('Accept-Ranges', 'bytes');
-      reply.header('ETag', etag);
-      reply.header('X-Content-SHA256', record.sha256);
-      reply.header('Repr-Digest', `sha-256=:${Buffer.from(record.sha256, 'hex').toString('base64')}:`);
-      reply.header('Content-Type', 'application/zip');
-      reply.header('Content-Disposition', `attachment; filename="${path.basename(file).replace(/["\\]/g, '_')}"`);
-      if (range.kind === 'partial') {
-        reply.code(206);
-        reply.header('Content-Range', `bytes ${range.start}-${range.end}/${info.size}`);
-        reply.header('Content-Length', String(range.end - range.start + 1));
-        return reply.send(createReadStream(file, { start: range.start, end: range.end }));
-      }
-      reply.header('Content-Length', String(info.size));
-      return reply.send(createReadStream(file));
+      const { sha256, bytes } = record;
+      return sendCheckedFile(ctx, request, reply, {
+        ...bundleFile(exportId, resolveRecordedPath(ctx.config.dataDir, record.path), { sha256, bytes }),
+        audit: (range) => auditRead(ctx.pool, request, { action: 'api.exports.download', subjectType: 'export', subjectId: exportId, parameters: { range, sha256, bytes } }),
+      });
     },
   );
 }
