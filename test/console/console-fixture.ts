@@ -7,16 +7,10 @@ import type { FastifyInstance } from 'fastify';
 import { loadConfig } from '../../src/config/config.js';
 import { contentRelativePath, referenceNewVersions, resolveInDataDir } from '../../src/files/index.js';
 import { recordGone, recordStored } from '../../src/files/file-store.js';
-import { createSilentLogger } from '../../src/logging/logger.js';
-import type { ApiContext } from '../../src/service/api-context.js';
-import { createAuthenticator } from '../../src/service/auth.js';
 import { buildHttpApp } from '../../src/service/http-server.js';
-import { InFlightWork } from '../../src/service/in-flight-work.js';
-import { buildJobs } from '../../src/service/jobs.js';
-import { ServiceMetrics } from '../../src/service/metrics.js';
 import { createToken, type Role } from '../../src/service/token-store.js';
-import { systemClock } from '../../src/util/clock.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { testApiContext } from '../helpers/api-context.js';
 
 /**
  * The review console on a real socket (the service's HTTP app, listening on 127.0.0.1:0) over a test
@@ -143,22 +137,7 @@ export async function startConsoleFixture(env: Record<string, string> = {}): Pro
   const dataDir = mkdtempSync(path.join(tmpdir(), 'zca-console-'));
   await seedCapturedFiles(db, dataDir);
   const config = loadConfig({ DATABASE_URL: db.url, ARCHIVE_DATA_DIR: dataDir, ...env });
-  const metrics = new ServiceMetrics();
-  const logger = createSilentLogger();
-  const ctx: ApiContext = {
-    config,
-    pool: db.pool,
-    backgroundPool: db.pool,
-    logger,
-    clock: systemClock,
-    auth: createAuthenticator({ pool: db.pool, logger }),
-    metrics,
-    inFlight: new InFlightWork(),
-    jobs: buildJobs({ config, pool: db.pool, clock: systemClock, metrics, zoom: undefined }),
-    scheduler: undefined,
-    isShuttingDown: () => false,
-    triggerJob: () => 'started',
-  };
+  const ctx = testApiContext(config, db.pool);
   const { app } = buildHttpApp(ctx, { legalHold: { zoom: undefined }, exports: { maxConcurrentExports: 2 } });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as AddressInfo).port;

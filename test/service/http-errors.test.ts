@@ -6,18 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { createLogger } from '../../src/logging/logger.js';
-import type { ApiContext } from '../../src/service/api-context.js';
-import { createAuthenticator } from '../../src/service/auth.js';
 import { encodeCursor, filterFingerprint } from '../../src/service/cursor.js';
 import { buildHttpApp } from '../../src/service/http-server.js';
-import { InFlightWork } from '../../src/service/in-flight-work.js';
-import { buildJobs } from '../../src/service/jobs.js';
-import { ServiceMetrics } from '../../src/service/metrics.js';
 import { createToken, revokeToken } from '../../src/service/token-store.js';
 import { SIM_CREDENTIALS } from '../../src/simulator/index.js';
-import { systemClock } from '../../src/util/clock.js';
 import { ZoomClient } from '../../src/zoom/client.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { testApiContext } from '../helpers/api-context.js';
 
 // The HTTP API's answers when something is wrong, from a real fastify server on a real socket over
 // a real PostgreSQL: 400 for impossible input, 503 with Retry-After when the database is gone,
@@ -84,22 +79,8 @@ beforeAll(async () => {
     },
   });
   const logger = createLogger({ level: 'info', format: 'json', destination: sink });
-  const metrics = new ServiceMetrics();
   const zoom = new ZoomClient({ config: config.zoom, credentials: SIM_CREDENTIALS, logger });
-  const ctx: ApiContext = {
-    config,
-    pool,
-    backgroundPool: pool,
-    logger,
-    clock: systemClock,
-    auth: createAuthenticator({ pool, logger }),
-    metrics,
-    inFlight: new InFlightWork(),
-    jobs: buildJobs({ config, pool, clock: systemClock, metrics, zoom: undefined }),
-    scheduler: undefined,
-    isShuttingDown: () => false,
-    triggerJob: () => 'started',
-  };
+  const ctx = testApiContext(config, pool, logger);
   ({ app } = buildHttpApp(ctx, { legalHold: { zoom }, exports: { maxConcurrentExports: 1 } }));
   await app.listen({ host: '127.0.0.1', port: 0 });
   port = (app.server.address() as AddressInfo).port;

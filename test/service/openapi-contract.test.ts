@@ -4,16 +4,10 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { loadConfig } from '../../src/config/config.js';
-import { createSilentLogger } from '../../src/logging/logger.js';
-import type { ApiContext } from '../../src/service/api-context.js';
-import { createAuthenticator } from '../../src/service/auth.js';
 import { buildHttpApp, type RegisteredRoute } from '../../src/service/http-server.js';
-import { InFlightWork } from '../../src/service/in-flight-work.js';
-import { buildJobs } from '../../src/service/jobs.js';
-import { ServiceMetrics } from '../../src/service/metrics.js';
 import { createToken } from '../../src/service/token-store.js';
-import { systemClock } from '../../src/util/clock.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { testApiContext } from '../helpers/api-context.js';
 
 // /openapi.json against the server that serves it: a valid OpenAPI 3.1 document that lists every
 // route fastify registers with every parameter, body field and response its schema declares; no
@@ -57,22 +51,7 @@ let token: string;
 beforeAll(async () => {
   db = await createTestDatabase();
   const config = loadConfig({ DATABASE_URL: db.url, API_MAX_PAGE_SIZE: '200' });
-  const metrics = new ServiceMetrics();
-  const logger = createSilentLogger();
-  const ctx: ApiContext = {
-    config,
-    pool: db.pool,
-    backgroundPool: db.pool,
-    logger,
-    clock: systemClock,
-    auth: createAuthenticator({ pool: db.pool, logger }),
-    metrics,
-    inFlight: new InFlightWork(),
-    jobs: buildJobs({ config, pool: db.pool, clock: systemClock, metrics, zoom: undefined }),
-    scheduler: undefined,
-    isShuttingDown: () => false,
-    triggerJob: () => 'started',
-  };
+  const ctx = testApiContext(config, db.pool);
   ({ app, routes } = buildHttpApp(ctx, { legalHold: { zoom: undefined }, exports: { maxConcurrentExports: 1 } }));
   await app.ready();
   doc = (await app.inject({ method: 'GET', url: '/openapi.json' })).json<Document>();
