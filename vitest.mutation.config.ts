@@ -20,6 +20,7 @@ export default mergeConfig(base, defineConfig({
       'test/legal-hold/held-messages.test.ts',
       'test/legal-hold/matters.test.ts',
       'test/export/bundle-writer.test.ts',
+      'test/export/verify-bundle.test.ts',
       'test/export/export.test.ts',
       'test/service/auth.test.ts',
       'test/service/http-errors.test.ts',
