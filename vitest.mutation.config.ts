@@ -16,6 +16,7 @@ export default mergeConfig(base, defineConfig({
       'test/unit/horizon.test.ts',
       'test/unit/read-plan.test.ts',
       'test/unit/sync-figures.test.ts',
+      'test/unit/legal-hold-rules.test.ts',
       'test/archive/*.test.ts',
       'test/legal-hold/files.test.ts',
       'test/legal-hold/held-messages.test.ts',
