@@ -28,6 +28,12 @@ export default {
   // Several tests run whole sync passes against the simulator (seconds each).
   timeoutMS: 60_000,
   timeoutFactor: 2,
+  // The dry run (every related test once, one worker, coverage per test) takes minutes.
+  dryRunTimeoutMinutes: 40,
+  // Re-runs reuse the results of mutants whose code and tests did not change
+  // (reports/stryker-incremental.json); `npm run mutate -- --force` ignores them.
+  incremental: true,
+  incrementalFile: 'reports/stryker-incremental.json',
   reporters: ['clear-text', 'progress', 'html', 'json'],
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
