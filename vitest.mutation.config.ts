@@ -21,6 +21,7 @@ export default mergeConfig(base, defineConfig({
       'test/legal-hold/files.test.ts',
       'test/legal-hold/held-messages.test.ts',
       'test/legal-hold/matters.test.ts',
+      'test/legal-hold/zip-check.test.ts',
       'test/export/bundle-writer.test.ts',
       'test/export/verify-bundle.test.ts',
       'test/export/export.test.ts',
