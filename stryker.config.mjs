@@ -25,8 +25,9 @@ export default {
   ignoreStatic: true,
   // Two cores at most: the tests also need PostgreSQL.
   concurrency: 2,
-  // Several tests run whole sync passes against the simulator (seconds each).
-  timeoutMS: 60_000,
+  // Several tests run whole sync passes against the simulator (seconds each); a mutant that makes
+  // one loop or wait is cut off after 2 × its normal time + 20 s.
+  timeoutMS: 20_000,
   timeoutFactor: 2,
   // The dry run (every related test once, one worker, coverage per test) takes minutes.
   dryRunTimeoutMinutes: 40,
