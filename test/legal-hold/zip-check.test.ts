@@ -18,9 +18,9 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function zipOf(name: string, entries: Record<string, string>, store = false): Promise<string> {
+async function zipOf(name: string, entries: Record<string, string>, store = false, comment?: string): Promise<string> {
   const file = path.join(dir, name);
-  const archive = archiver('zip', store ? { store: true } : { zlib: { level: 6 } });
+  const archive = archiver('zip', { ...(store ? { store: true } : { zlib: { level: 6 } }), ...(comment !== undefined ? { comment } : {}) });
   const out = createWriteStream(file);
   const closed = new Promise<void>((resolve, reject) => {
     out.on('close', resolve);
@@ -82,7 +82,9 @@ describe('inspectZip', () => {
     const { central } = layout(bytes);
     bytes.writeUInt32LE(0x12345678, central[1]!); // the second header's signature
     writeFileSync(file, bytes);
-    expect((await refusal(file)).message).toMatch(/^the zip's central directory is damaged: ./);
+    const err = await refusal(file);
+    expect(err.message).toMatch(/^the zip's central directory is damaged: ./);
+    expect(err.cause).toBeInstanceOf(Error);
   });
 
   it('refuses an entry whose local header is not where the central directory says', async () => {
@@ -106,4 +108,16 @@ describe('inspectZip', () => {
     const message = (await refusal(file)).message;
     expect(message).toBe('zip entry 1 of 2 claims bytes beyond the end of the file');
   });
+
+  it('passes an entry whose header and data end exactly at the end of the file', async () => {
+    // The zip comment is a local header signature and 31 more bytes; the entry ('hello', stored,
+    // 5 bytes) is pointed at it, so its 30 header bytes and 5 data bytes end exactly at the file's end.
+    const file = await zipOf('edge.zip', { 'a.txt': 'hello' }, true, `PK\u0003\u0004${'x'.repeat(31)}`);
+    const bytes = readFileSync(file);
+    const { central } = layout(bytes);
+    bytes.writeUInt32LE(bytes.length - 35, central[0]! + 42);
+    writeFileSync(file, bytes);
+    expect(await inspectZip(file)).toEqual({ entries: 1 });
+  });
+
 });
