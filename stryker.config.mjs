@@ -39,6 +39,8 @@ export default {
   htmlReporter: { fileName: 'reports/mutation/mutation.html' },
   jsonReporter: { fileName: 'reports/mutation/mutation.json' },
   tempDirName: '.stryker-tmp',
+  // Not copied into the sandbox: reports and other runs' sandboxes.
+  ignorePatterns: ['reports', '.stryker-tmp*', 'dist', 'data', 'coverage', '.bench-*'],
   cleanTempDir: true,
   thresholds: { high: 80, low: 60, break: null },
 };
