@@ -170,6 +170,31 @@ describe('what a pass reports', () => {
 });
 
 describe('faults', () => {
+  it('a listing that fails leaves the pass incomplete and declares no window complete; the next pass completes them', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
+    harness = await startSyncHarness({ dataset, clock });
+    const { horizonStart } = horizonFor(clock);
+    harness.sim.faults.inject({ match: { endpoint: 'report.chat.sessions', queryIncludes: { from: horizonStart } }, fault: { kind: 'status', status: 500 }, times: Infinity });
+    const failed = await harness.sync();
+    expect(failed.outcome).toBe('incomplete');
+    expect(failed.listingFailures).toEqual([{ monthStart: '2026-05-01', error: expect.stringMatching(/\S/) }]);
+    expect(failed.unitFailures).toEqual([]);
+    // Any listing may reveal sessions every other window needs, so nothing is declared complete.
+    expect(failed.windowsComplete).toEqual([]);
+    expect(failed.windowsIncomplete).toEqual(['2026-05-01', '2026-06-01', '2026-07-01', '2026-08-01', '2026-09-01', '2026-10-01']);
+    expect(failed.windowsOpen).toEqual(['2026-11-01']);
+    const run = await harness.db.pool.query('SELECT outcome, error FROM archive.sync_runs WHERE id = $1', [failed.runId]);
+    expect(run.rows).toEqual([{ outcome: 'incomplete', error: '1 listing(s) and 0 session window(s) failed' }]);
+
+    harness.sim.faults.clear();
+    const retry = await harness.sync();
+    expect(retry.outcome).toBe('complete');
+    expect(retry.listingFailures).toEqual([]);
+    expect(retry.windowsComplete).toEqual(['2026-05-01', '2026-06-01', '2026-07-01', '2026-08-01', '2026-09-01', '2026-10-01']);
+    await expectExact(harness);
+  });
+
   it('stays exact through 429s, 5xx, resets, slow pages and expired tokens', async () => {
     const clock = new ManualClock(NOW);
     const dataset = generateDataset({ seed: 3, now: NOW, sessions: 20, totalMessages: 1500, quirks: 'all' });
