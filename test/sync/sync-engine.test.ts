@@ -58,7 +58,134 @@ describe('full backfill', () => {
   });
 });
 
+describe('what a pass reports', () => {
+  it('summarises a backfill and a `sync --all` exactly, and records the same totals in sync_runs', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
+    harness = await startSyncHarness({ dataset, clock });
+    const { today, horizonStart } = horizonFor(clock);
+    const settled = ['2026-05-01', '2026-06-01', '2026-07-01', '2026-08-01', '2026-09-01', '2026-10-01'];
+    const noReads = { activity: 0, backfill: 0, settled: 0, interim: 0, resweep: 0 };
+    const requests = () => {
+      const stats = harness!.sim.stats().byEndpoint;
+      return { listing: stats['report.chat.sessions']?.requests ?? 0, messages: stats['report.chat.session_messages']?.requests ?? 0 };
+    };
+
+    const first = await harness.sync();
+    const versions = await expectArchiveExact(harness);
+    // 8 sessions, each read over each of the 7 windows: 56 units, one page each; 7 listing pages.
+    expect(requests()).toEqual({ listing: 7, messages: 56 });
+    const { runId, durationMs, progress, ...summary } = first;
+    expect(durationMs).toBe(0); // the manual clock did not move
+    expect(progress.apiCalls).toBe(63);
+    expect(summary).toEqual({
+      mode: 'incremental',
+      outcome: 'complete',
+      horizon: { start: horizonStart, today, windows: 7 },
+      windowsComplete: settled,
+      windowsOpen: ['2026-11-01'],
+      windowsIncomplete: [],
+      windowsExpiredIncomplete: [],
+      listingFailures: [],
+      unitFailures: [],
+      unitsAttempted: 56,
+      unitsSucceeded: 56,
+      sessionsKnown: 8,
+      sessionsNew: 8,
+      sessionsWithNews: 6,
+      readsByKind: { ...noReads, backfill: 56 },
+      callsByKind: { listing: 7, activity: 0, backfill: 56, settled: 0, interim: 0, resweep: 0 },
+      // Every settled month's sweep round begins the day after the month ends (settle 24 h); a
+      // backfill reads each of those sessions in full, so each round takes all 8 units at once.
+      rounds: settled.map((monthStart) => {
+        const next = new Date(`${monthStart}T00:00:00Z`);
+        next.setUTCMonth(next.getUTCMonth() + 1, 2);
+        return { monthStart, kind: 'settled', began: next.toISOString(), units: 8, doneBefore: 0, taken: 8 };
+      }),
+      listingMisses: 0,
+      versionsSeen: versions,
+      versionsAdded: versions,
+      malformedItems: 0,
+      apiCalls: 63,
+      atRisk: [],
+    });
+    const runs = await harness.db.pool.query('SELECT id, mode, outcome, started_at, finished_at, horizon_start::text, horizon_end::text, api_calls, units_attempted, units_failed, versions_seen, versions_added, error, calls, reads, sessions_new, listing_misses FROM archive.sync_runs ORDER BY id');
+    expect(runs.rows).toEqual([
+      {
+        id: runId,
+        mode: 'incremental',
+        outcome: 'complete',
+        started_at: NOW,
+        finished_at: NOW,
+        horizon_start: horizonStart,
+        horizon_end: today,
+        api_calls: 63,
+        units_attempted: 56,
+        units_failed: 0,
+        versions_seen: versions,
+        versions_added: versions,
+        error: null,
+        calls: summary.callsByKind,
+        reads: summary.readsByKind,
+        sessions_new: 8,
+        listing_misses: 0,
+      },
+    ]);
+
+    clock.advance(3 * 3_600_000);
+    harness.sim.resetStats();
+    const all = await harness.sync('all');
+    await expectArchiveExact(harness);
+    expect(requests()).toEqual({ listing: 7, messages: 56 });
+    expect(all).toMatchObject({
+      mode: 'all',
+      outcome: 'complete',
+      windowsComplete: settled,
+      unitsAttempted: 56,
+      unitsSucceeded: 56,
+      sessionsKnown: 8,
+      sessionsNew: 0,
+      sessionsWithNews: 0,
+      readsByKind: { ...noReads, resweep: 56 },
+      callsByKind: { listing: 7, activity: 0, backfill: 0, settled: 0, interim: 0, resweep: 56 },
+      rounds: [],
+      versionsSeen: versions,
+      versionsAdded: 0,
+      apiCalls: 63,
+      durationMs: 0,
+    });
+    expect(all.runId).toBeGreaterThan(runId);
+    const second = await harness.db.pool.query('SELECT mode, outcome, api_calls, reads, versions_added, error FROM archive.sync_runs WHERE id = $1', [all.runId]);
+    expect(second.rows).toEqual([{ mode: 'all', outcome: 'complete', api_calls: 63, reads: all.readsByKind, versions_added: 0, error: null }]);
+  });
+});
+
 describe('faults', () => {
+  it('a listing that fails leaves the pass incomplete and declares no window complete; the next pass completes them', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
+    harness = await startSyncHarness({ dataset, clock });
+    const { horizonStart } = horizonFor(clock);
+    harness.sim.faults.inject({ match: { endpoint: 'report.chat.sessions', queryIncludes: { from: horizonStart } }, fault: { kind: 'status', status: 500 }, times: Infinity });
+    const failed = await harness.sync();
+    expect(failed.outcome).toBe('incomplete');
+    expect(failed.listingFailures).toEqual([{ monthStart: '2026-05-01', error: expect.stringMatching(/\S/) }]);
+    expect(failed.unitFailures).toEqual([]);
+    // Any listing may reveal sessions every other window needs, so nothing is declared complete.
+    expect(failed.windowsComplete).toEqual([]);
+    expect(failed.windowsIncomplete).toEqual(['2026-05-01', '2026-06-01', '2026-07-01', '2026-08-01', '2026-09-01', '2026-10-01']);
+    expect(failed.windowsOpen).toEqual(['2026-11-01']);
+    const run = await harness.db.pool.query('SELECT outcome, error FROM archive.sync_runs WHERE id = $1', [failed.runId]);
+    expect(run.rows).toEqual([{ outcome: 'incomplete', error: '1 listing(s) and 0 session window(s) failed' }]);
+
+    harness.sim.faults.clear();
+    const retry = await harness.sync();
+    expect(retry.outcome).toBe('complete');
+    expect(retry.listingFailures).toEqual([]);
+    expect(retry.windowsComplete).toEqual(['2026-05-01', '2026-06-01', '2026-07-01', '2026-08-01', '2026-09-01', '2026-10-01']);
+    await expectArchiveExact(harness);
+  });
+
   it('stays exact through 429s, 5xx, resets, slow pages and expired tokens', async () => {
     const clock = new ManualClock(NOW);
     const dataset = generateDataset({ seed: 3, now: NOW, sessions: 20, totalMessages: 1500, quirks: 'all' });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { DueUnit, WindowState } from '../../src/archive/checkpoint-store.js';
-import { computeHorizon, type SyncWindow } from '../../src/sync/horizon.js';
+import { computeHorizon, daysUntilExpiry, type SyncWindow } from '../../src/sync/horizon.js';
 import { needsListing, planRead, roundTake, sweepRounds, RESUME_TOKEN_MAX_AGE_MS, type SweepRound } from '../../src/sync/read-plan.js';
 
 const HOUR = 3_600_000;
@@ -120,6 +120,70 @@ describe('planning a read', () => {
     const stale = { ...interrupted, resumeTokenAt: new Date(now.getTime() - RESUME_TOKEN_MAX_AGE_MS) };
     expect(planRead(stale, window, now, 24)).toMatchObject({ resumeToken: undefined, startedAt: now });
     expect(planRead({ ...interrupted, sweepTo: '2026-11-20' }, window, now, 24).resumeToken).toBeUndefined();
+  });
+});
+
+describe('planning a read: edges', () => {
+  const now = new Date('2026-11-21T15:00:00Z');
+  const horizon = computeHorizon(now, { settleHours: 24, marginDays: 0 });
+  const window = horizon.windows.at(-1)!;
+  const october = horizon.windows.at(-2)!;
+  const started = new Date(now.getTime() - 5 * 60_000);
+  const interrupted = unit({ resweepRequestedAt: now, sweepFrom: '2026-11-01', sweepTo: '2026-11-21', sweepStartedAt: started, resumeToken: 'tok', resumeTokenAt: new Date(now.getTime() - 60_000) });
+
+  it('resumes only with a token, the same start day, a recorded start and a token time', () => {
+    expect(planRead(interrupted, window, now, 24)).toMatchObject({ resumeToken: 'tok', startedAt: started });
+    for (const patch of [{ resumeToken: null }, { sweepFrom: '2026-11-02' }, { sweepStartedAt: null }, { resumeTokenAt: null }]) {
+      expect(planRead({ ...interrupted, ...patch }, window, now, 24), JSON.stringify(patch)).toMatchObject({ resumeToken: undefined, startedAt: now });
+    }
+    // One millisecond younger than the limit still resumes.
+    expect(planRead({ ...interrupted, resumeTokenAt: new Date(now.getTime() - RESUME_TOKEN_MAX_AGE_MS + 1) }, window, now, 24).resumeToken).toBe('tok');
+  });
+
+  it('a full read of a settled month completes it only when it started after the month settled', () => {
+    const base = unit({ monthStart: '2026-10-01', resweepRequestedAt: now });
+    expect(planRead(base, october, new Date(october.settledAtMs), 24).completes).toBe(true);
+    expect(planRead(base, october, new Date(october.settledAtMs - 1), 24).completes).toBe(false);
+    // A resumed read counts from when it started.
+    const resumed = { ...base, sweepFrom: '2026-10-01', sweepTo: '2026-10-31', sweepStartedAt: new Date(october.settledAtMs - 1), resumeToken: 't', resumeTokenAt: now };
+    expect(planRead(resumed, october, now, 24)).toMatchObject({ resumeToken: 't', completes: false });
+    // An activity read of the days since the last one is not a full read and completes nothing.
+    const activity = unit({ monthStart: '2026-10-01', newsPendingSince: now, sweptAt: new Date('2026-10-30T00:00:00Z') });
+    expect(planRead(activity, october, now, 24)).toMatchObject({ kind: 'activity', full: false, completes: false });
+  });
+});
+
+describe('sweep rounds: edges', () => {
+  it('an interim round begins once a whole period has passed since the month began, not before', () => {
+    const monthStartMs = Date.parse('2026-11-01T00:00:00Z');
+    const roundsAt = (ms: number) => {
+      const h = computeHorizon(new Date(ms), { settleHours: 24, marginDays: 0 });
+      const states = new Map(h.windows.map((w) => [w.monthStart, state(w.monthStart, { completedAt: w.monthStart < '2026-11-01' ? new Date(0) : null })]));
+      return sweepRounds(h, states, { ...settings, settledSweepDays: 10, interimSweepDays: 7 }, ms).filter((r) => r.kind === 'interim');
+    };
+    expect(roundsAt(monthStartMs + 7 * DAY - 1)).toEqual([]);
+    // Spread over the shorter of the two sweeps.
+    expect(roundsAt(monthStartMs + 7 * DAY)).toEqual([{ monthStart: '2026-11-01', kind: 'interim', beganAtMs: monthStartMs + 7 * DAY, spreadMs: 7 * DAY, urgent: false }]);
+  });
+
+  it('a round is urgent from the risk day on, not the day before', () => {
+    const now = new Date('2026-12-02T06:00:00Z');
+    const horizon = computeHorizon(now, { settleHours: 24, marginDays: 0 });
+    const states = new Map(horizon.windows.map((w) => [w.monthStart, state(w.monthStart)]));
+    const oldest = horizon.windows[0]!;
+    const days = daysUntilExpiry(oldest, horizon.today, 0);
+    expect(days).toBeGreaterThan(0);
+    const urgentWith = (riskDays: number) => sweepRounds(horizon, states, { ...settings, horizonRiskDays: riskDays }, now.getTime()).find((r) => r.monthStart === oldest.monthStart)!.urgent;
+    expect(urgentWith(days)).toBe(true);
+    expect(urgentWith(days - 1)).toBe(false);
+  });
+
+  it('a round without a spread takes everything left at once', () => {
+    const round: SweepRound = { monthStart: '2026-11-01', kind: 'settled', beganAtMs: 1_000, spreadMs: 0, urgent: false };
+    expect(roundTake(round, { units: 50, done: 20 }, 1_000)).toBe(30);
+    expect(roundTake({ ...round, spreadMs: -1 }, { units: 50, done: 20 }, 1_000)).toBe(30);
+    // More done than counted (units added since): nothing, never a negative take.
+    expect(roundTake({ ...round, spreadMs: DAY }, { units: 10, done: 12 }, 1_000 + DAY)).toBe(0);
   });
 });
 
