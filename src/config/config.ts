@@ -126,6 +126,11 @@ export interface FilesConfig {
   downloadAttempts: number;
   /** Attempts per file over all runs; beyond it a failed file waits for `files sync --retry-failed` (FILES_MAX_ATTEMPTS). */
   maxAttempts: number;
+  /**
+   * A run starts no new download after this many minutes (0: no limit; FILES_RUN_MINUTES): the
+   * stage holds the Zoom turn the sync also needs, so a backlog is worked off over several runs.
+   */
+  runMinutes: number;
 }
 
 export interface Config {
@@ -231,6 +236,7 @@ const SCHEMA = {
   FILES_MAX_BYTES: positiveInt('a number of bytes, e.g. 2147483648 (2 GiB)').default(2 * 1024 * 1024 * 1024),
   FILES_DOWNLOAD_ATTEMPTS: positiveInt('a number of attempts, e.g. 3').default(3),
   FILES_MAX_ATTEMPTS: positiveInt('a number of attempts, e.g. 10').default(10),
+  FILES_RUN_MINUTES: nonNegativeInt('a number of minutes, e.g. 15 (0: no limit)').default(15),
   HTTP_HOST: z.string().min(1, 'expected an interface to listen on, e.g. 0.0.0.0').default('0.0.0.0'),
   HTTP_PORT: z.coerce
     .number({ error: 'expected a TCP port (1-65535), or 0 to pick a free one' })
@@ -390,6 +396,7 @@ export function loadConfig(env: Env = process.env): Readonly<Config> {
       maxBytes: v.FILES_MAX_BYTES,
       downloadAttempts: v.FILES_DOWNLOAD_ATTEMPTS,
       maxAttempts: v.FILES_MAX_ATTEMPTS,
+      runMinutes: v.FILES_RUN_MINUTES,
     }),
     service: Object.freeze({
       httpHost: v.HTTP_HOST,

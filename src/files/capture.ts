@@ -76,6 +76,8 @@ export interface FileCaptureDeps {
 export interface CaptureOptions {
   /** Only these files (still only when due). */
   fileIds?: readonly string[];
+  /** Overrides FILES_RUN_MINUTES, in milliseconds (0: no limit). */
+  runBudgetMs?: number;
 }
 
 export interface CaptureSummary {
@@ -98,6 +100,8 @@ export interface CaptureSummary {
   /** Whether the downloads needed the bearer token besides the signed URL. */
   bearerToken: boolean;
   sweptTempFiles: number;
+  /** The run stopped starting downloads at FILES_RUN_MINUTES; the files left are the next run's. */
+  budgetReached: boolean;
   stoppedBy: { code: string; message: string } | null;
   durationMs: number;
 }
@@ -157,6 +161,7 @@ export async function captureFiles(deps: FileCaptureDeps, options: CaptureOption
     downloads: 0,
     bearerToken: false,
     sweptTempFiles: 0,
+    budgetReached: false,
     stoppedBy: null,
     durationMs: 0,
   };
@@ -167,12 +172,20 @@ export async function captureFiles(deps: FileCaptureDeps, options: CaptureOption
   const signal = deps.signal ? AbortSignal.any([deps.signal, stop.signal]) : stop.signal;
   const { config } = deps;
 
+  // Wall time, not the injected clock: the budget bounds how long the Zoom turn is held.
+  const budgetMs = options.runBudgetMs ?? config.files.runMinutes * 60_000;
+  const budgetEndsAt = budgetMs > 0 ? started + budgetMs : Infinity;
   async function* due(): AsyncGenerator<DueFile> {
     let after = '';
     const now = deps.clock.now();
     for (;;) {
       const batch = await loadDueFiles(deps.pool, { now, maxAttempts: config.files.maxAttempts, afterFileId: after, limit: DUE_BATCH, ...(options.fileIds ? { fileIds: options.fileIds } : {}) });
       for (const file of batch) {
+        if (performance.now() >= budgetEndsAt) {
+          summary.budgetReached = true;
+          logger.info({ runMinutes: config.files.runMinutes, candidates: summary.candidates }, 'file capture reached its run budget (FILES_RUN_MINUTES); the next run continues with the files left');
+          return;
+        }
         summary.candidates++;
         yield file;
       }
@@ -333,7 +346,7 @@ async function captureLocked(state: RunState, file: DueFile, signal: AbortSignal
         const placed = await commitContent(config.dataDir, received);
         const notes: string[] = [];
         if (digestMismatch) notes.push(`Zoom's digest ${zoomDigest} differs from the content's SHA-256 ${received.sha256}; the content was kept as received`);
-        if (sizeMismatch) notes.push(`the report declared ${declared} bytes; Zoom's file info and the content agree on ${received.bytes}`);
+        if (sizeMismatch) notes.push(zoomLength !== null ? `the report declared ${declared} bytes; Zoom's file info and the content agree on ${received.bytes}` : `the report declared ${declared} bytes; the content has ${received.bytes} and Zoom's file info states no length`);
         const recorded = await recordStored(
           pool,
           file.fileId,

@@ -239,12 +239,12 @@ export async function recordStored(pool: Pool, fileId: string, attempts: number,
   }
 }
 
-/** `files sync --retry-failed`: failed and gone files get a fresh budget of attempts. */
-export async function resetFailedFiles(db: Queryable, options: { includeGone: boolean }): Promise<number> {
+/** `files sync --retry-failed`: failed files (and, when asked, gone and too-large ones) get a fresh budget of attempts. */
+export async function resetFailedFiles(db: Queryable, options: { includeGone: boolean; includeTooLarge?: boolean }): Promise<number> {
   const res = await db.query(
     `UPDATE archive.files SET state = 'pending', attempts = 0, next_attempt_at = NULL
-     WHERE state = 'failed' OR ($1 AND state = 'gone')`,
-    [options.includeGone],
+     WHERE state = 'failed' OR ($1 AND state = 'gone') OR ($2 AND state = 'too_large')`,
+    [options.includeGone, options.includeTooLarge === true],
   );
   return res.rowCount ?? 0;
 }

@@ -289,6 +289,9 @@ export async function applyRetention(
     } catch (err) {
       throw asRetentionError(err);
     }
+    // The file references of what went go with it (names and ids of files of disposed messages); the
+    // content store is append-only and keeps content, which chat_files then no longer lists for them.
+    await client.query('DELETE FROM archive.file_refs WHERE version_id = ANY($1::bigint[])', [versionIds]);
     const auditId = (await client.query<{ id: number }>(`SELECT max(id)::int AS id FROM archive.audit_log WHERE subject_type = 'retention_plan' AND subject_id = $1 AND action = 'retention.apply'`, [plan.planId])).rows[0]?.id ?? null;
     await client.query('COMMIT');
     return { plan, auditId, disposedSha256: summary.disposed_sha256 };

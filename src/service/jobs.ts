@@ -131,6 +131,7 @@ function filesJob(deps: JobDependencies, schedule: string): JobDefinition {
         downloads: summary.downloads,
         bearerToken: summary.bearerToken,
         stoppedBy: summary.stoppedBy?.code ?? null,
+        budgetReached: summary.budgetReached,
         durationMs: summary.durationMs,
       };
       if (summary.stoppedBy?.code === 'ABORTED') throw new AbortError('the file capture was stopped');

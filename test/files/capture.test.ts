@@ -4,7 +4,7 @@ import { Writable } from 'node:stream';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CHAT_FILE_ENDPOINTS } from '../../src/domain/zoom-endpoints.js';
-import { referenceNewVersions } from '../../src/files/index.js';
+import { captureFiles, referenceNewVersions } from '../../src/files/index.js';
 import { harnessPerTest, type FilesHarness } from './harness.js';
 
 const harness = harnessPerTest();
@@ -51,6 +51,17 @@ describe('file capture', () => {
 
     const again = await t.capture();
     expect(again).toMatchObject({ candidates: 0, stored: 0, downloads: 0, infoCalls: 0 });
+  });
+
+  it('stops starting downloads when its run budget is spent (the Zoom turn is not held for ever); the next run takes the rest', async () => {
+    const t = await harness();
+    await t.sync('all');
+    const spent = await captureFiles(t.deps(), { runBudgetMs: 1 });
+    expect(spent).toMatchObject({ budgetReached: true, stoppedBy: null, stored: 0, downloads: 0 });
+    expect((await t.rows()).every((r) => r['state'] === 'pending')).toBe(true);
+    const rest = await t.capture();
+    expect(rest.budgetReached).toBe(false);
+    expect((await t.rows()).every((r) => r['state'] === 'stored')).toBe(true);
   });
 });
 

@@ -6,6 +6,7 @@ import { loadChainHead } from '../../src/audit/head.js';
 import { verifyArchive } from '../../src/audit/seals.js';
 import { verifyAuditChain } from '../../src/audit/verify-chain.js';
 import { hasCode } from '../../src/errors.js';
+import { referenceNewVersions } from '../../src/files/index.js';
 import { createMatter, deleteMatter, runLegalHoldPass, syncMatters, type LegalHoldDeps } from '../../src/legal-hold/index.js';
 import { createSilentLogger } from '../../src/logging/logger.js';
 import { applyRetention, planRetention, type RetentionPolicy } from '../../src/retention/retention.js';
@@ -165,8 +166,15 @@ describe('retention', () => {
     const expected = await expectedDisposal();
     expect(plan.dispose.versions).toBe(expected.length);
     const before = await snapshot();
+    // The capture stage's file references (issue 13): those of disposed versions go with them.
+    await referenceNewVersions(h.db.pool);
+    const refs = async () => (await q<{ version_id: string; ordinal: number }>('SELECT version_id, ordinal FROM archive.file_refs ORDER BY version_id, ordinal')).map((r) => `${r.version_id}/${r.ordinal}`);
+    const refsBefore = await refs();
+    const disposedRefs = refsBefore.filter((r) => expected.includes(Number(r.split('/')[0])));
+    expect(disposedRefs.length).toBeGreaterThan(0);
 
     const outcome = await applyRetention(h.db.pool, POLICY, { clock, actor: 'cli:test', expectedPlanId: plan.planId });
+    expect(await refs()).toEqual(refsBefore.filter((r) => !disposedRefs.includes(r)));
     expect(outcome.plan.planId).toBe(plan.planId);
     const after = await snapshot();
     expect(before.versions.filter((id) => !after.versions.includes(id))).toEqual(expected);

@@ -24,9 +24,10 @@ export function registerFilesCommands(program: Command): void {
     .description('reference the files of every archived version not seen yet, then download each file not stored yet into ARCHIVE_DATA_DIR/files/')
     .option('--retry-failed', 'give failed files a fresh budget of attempts first')
     .option('--retry-gone', 'with --retry-failed: also files Zoom said were gone')
+    .option('--retry-too-large', 'with --retry-failed: also files over the size limit (after raising FILES_MAX_BYTES)')
     .option('--file <fileId...>', 'only these files')
     .option('--json', 'print the summary as JSON')
-    .action((opts: { retryFailed?: boolean; retryGone?: boolean; file?: string[]; json?: boolean }) => run((ctx) => syncCommand(ctx, opts)));
+    .action((opts: { retryFailed?: boolean; retryGone?: boolean; retryTooLarge?: boolean; file?: string[]; json?: boolean }) => run((ctx) => syncCommand(ctx, opts)));
 
   files
     .command('list')
@@ -58,15 +59,17 @@ export function formatCaptureSummary(s: CaptureSummary): string[] {
   if (s.digestMismatches > 0) lines.push(`  !! ${s.digestMismatches} file(s) differ from Zoom's digest: recorded, content kept (files list --state stored --json shows digest_mismatch)`);
   if (s.sweptTempFiles > 0) lines.push(`  removed ${s.sweptTempFiles} temporary file(s) an interrupted run had left`);
   if (s.stoppedBy) lines.push(`  !! the stage stopped early: ${s.stoppedBy.message}`);
+  if (s.budgetReached) lines.push('  stopped starting downloads after FILES_RUN_MINUTES; run it again, or with FILES_RUN_MINUTES=0, for the files left');
   return lines;
 }
 
-async function syncCommand(ctx: CommandContext, opts: { retryFailed?: boolean; retryGone?: boolean; file?: string[]; json?: boolean }): Promise<ExitCode> {
+async function syncCommand(ctx: CommandContext, opts: { retryFailed?: boolean; retryGone?: boolean; retryTooLarge?: boolean; file?: string[]; json?: boolean }): Promise<ExitCode> {
   requireZoomCredentials(ctx.config);
-  const db = await ctx.openDatabase({ poolSize: ctx.config.files.concurrency + 4 });
+  // Each download holds its file's lock on one connection and records on another.
+  const db = await ctx.openDatabase({ poolSize: 2 * ctx.config.files.concurrency + 4 });
   if (opts.retryFailed) {
-    const reset = await resetFailedFiles(db.pool, { includeGone: opts.retryGone === true });
-    if (!opts.json) print(`${reset} failed${opts.retryGone ? ' or gone' : ''} file(s) given a fresh budget of attempts`);
+    const reset = await resetFailedFiles(db.pool, { includeGone: opts.retryGone === true, includeTooLarge: opts.retryTooLarge === true });
+    if (!opts.json) print(`${reset} failed${opts.retryGone ? ', gone' : ''}${opts.retryTooLarge ? ', too large' : ''} file(s) given a fresh budget of attempts`);
   }
   const summary = await captureFiles(
     { pool: db.pool, zoom: ctx.zoom(), config: ctx.config, logger: ctx.logger, clock: systemClock, signal: ctx.signal },

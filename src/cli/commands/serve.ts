@@ -23,8 +23,10 @@ import { registerTokenCommands } from './token.js';
  */
 
 /**
- * The jobs' pool: sync lanes, plus a connection per job lock, the Zoom-turn lock, the sync engine's
- * own lock, and exports started over HTTP. (The HTTP API's queries have their own pool.)
+ * The jobs' pool: the lanes of whichever Zoom job runs (the sync's, or the file capture's, each
+ * download holding its file's lock on one connection and writing on another: they take turns),
+ * plus a connection per job lock, the Zoom-turn lock, the sync engine's own lock, and exports
+ * started over HTTP. (The HTTP API's queries have their own pool.)
  */
 const EXTRA_CONNECTIONS = 12;
 
@@ -79,7 +81,7 @@ async function serveCommand(ctx: CommandContext, opts: ServeOptions): Promise<Ex
   await ensureDataDir(config.dataDir);
   // The jobs call Zoom: say now, before anything starts, which credentials are missing.
   if (jobs.some((j) => j !== 'horizon-check')) requireZoomCredentials(config);
-  const database = await ctx.openDatabase({ poolSize: config.sync.concurrency + EXTRA_CONNECTIONS });
+  const database = await ctx.openDatabase({ poolSize: Math.max(config.sync.concurrency, 2 * config.files.concurrency) + EXTRA_CONNECTIONS });
   let service: RunningService;
   try {
     service = await startService({ config, pool: database.pool, logger, clock: systemClock, runJobs: jobs });
