@@ -50,11 +50,16 @@ describe('files commands', () => {
     expect(temp).toMatch(/\.tmp$/);
 
     t.sim.files.clearQuirks(slowId);
-    const run = await waitFor(async () => {
+    // The killed process's lock lives until PostgreSQL notices the dead connection: a run meanwhile
+    // leaves that temp alone (and may skip or store the file); the runs after it sweep it.
+    let swept = 0;
+    await waitFor(async () => {
       const r = await t.capture();
-      return r.sweptTempFiles > 0 || r.stored > 0 ? r : undefined;
-    }, 10_000);
-    expect(run.sweptTempFiles).toBe(1);
+      swept += r.sweptTempFiles;
+      const stored = (await t.rows()).find((row) => row['file_id'] === slowId)?.['state'] === 'stored';
+      return stored && (await readdir(incoming)).length === 0 ? r : undefined;
+    }, 15_000);
+    expect(swept).toBe(1);
     expect(await readdir(incoming)).toEqual([]);
     expect((await t.rows()).find((r) => r['file_id'] === slowId)).toMatchObject({ state: 'stored', sha256: t.sim.files.sha256(slowId) });
   });
