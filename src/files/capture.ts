@@ -11,7 +11,7 @@ import { asTypedError, classifyFailure, describeFailure } from '../util/failure.
 import { runConcurrently } from '../util/run-concurrently.js';
 import { abortErrorFor, sleepOrAbort } from '../zoom/abort.js';
 import { computeBackoffMs, type BackoffOptions } from '../zoom/backoff.js';
-import type { ZoomClient } from '../zoom/client.js';
+import type { ZoomClient, ZoomStreamResponse } from '../zoom/client.js';
 import { getFileInfo, openSignedDownload } from '../zoom/files.js';
 import { discard, headerValue, readErrorBodyText } from '../zoom/http-transport.js';
 import {
@@ -409,15 +409,33 @@ function isRetryableZoomError(err: unknown): boolean {
 }
 
 /** One GET of the content into a temp file; 401/403 without the token is tried once with it. */
+const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
+const MAX_REDIRECTS = 3;
+
 async function downloadOnce(state: RunState, url: string, fileId: string, maxBytes: number, signal: AbortSignal): Promise<ReceivedContent> {
   const { deps, summary } = state;
   summary.downloads++;
   const withToken = state.useToken;
-  let response = await openSignedDownload(deps.zoom, url, { withToken, signal });
+  // A redirect (a CDN in front of the file host) is followed a few hops; the client sends the token
+  // only to Zoom's own hosts, wherever a redirect points.
+  const open = async (withBearer: boolean): Promise<ZoomStreamResponse> => {
+    let target = url;
+    let response = await openSignedDownload(deps.zoom, target, { withToken: withBearer, signal });
+    for (let hop = 0; REDIRECT_STATUSES.has(response.status) && hop < MAX_REDIRECTS; hop++) {
+      const location = headerValue(response.headers, 'location');
+      if (location === undefined) break;
+      discard(response.body);
+      summary.downloads++;
+      target = new URL(location, target).toString();
+      response = await openSignedDownload(deps.zoom, target, { withToken: withBearer, signal });
+    }
+    return response;
+  };
+  let response = await open(withToken);
   if ((response.status === 401 || response.status === 403) && !withToken) {
     discard(response.body);
     summary.downloads++;
-    response = await openSignedDownload(deps.zoom, url, { withToken: true, signal });
+    response = await open(true);
     if (response.status >= 200 && response.status < 300 && !state.useToken) {
       state.useToken = true;
       state.logger.info('file downloads need the bearer token besides the signed URL; sending it from now on in this run');

@@ -45,7 +45,9 @@ export type SimFileQuirk =
   /** The download declares the full length, sends half, and closes the connection. */
   | { kind: 'truncate' }
   /** The body trickles: `delayMs` before every 64 KiB. */
-  | { kind: 'slow'; delayMs: number };
+  | { kind: 'slow'; delayMs: number }
+  /** The download answers 302 to the same signed URL on a "CDN" path (as a CDN in front of it would). */
+  | { kind: 'redirect' };
 
 export interface SimFilesOptions {
   /** The download wants the API bearer token besides the signed URL (default false). */
@@ -190,6 +192,11 @@ export class SimFiles {
     if (this.requireBearer) {
       const denied = authorise(headers, tokens, SCOPES);
       if (denied) return denied;
+    }
+    if (query.get('cdn') !== '1' && this.takeQuirk(fileId, 'redirect') !== undefined) {
+      const target = new URLSearchParams(query);
+      target.set('cdn', '1');
+      return { status: 302, body: '', headers: { Location: `/file/download/${encodeURIComponent(fileId)}?${target.toString()}` } };
     }
     this.downloads.set(fileId, (this.downloads.get(fileId) ?? 0) + 1);
     const key = this.contentKey(fileId);

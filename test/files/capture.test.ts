@@ -170,6 +170,20 @@ describe('what can go wrong', () => {
     expect((await t.rows()).every((r) => r['state'] === 'stored')).toBe(true);
   });
 
+  it('follows a redirect of the download (a CDN in front of the file host) and stores the content', async () => {
+    const t = await harness();
+    await t.sync('all');
+    const [first] = await archivedFiles(t);
+    t.sim.files.addQuirk(first!.fileId, { kind: 'redirect' });
+    const run = await t.capture();
+    expect(run.failed).toBe(0);
+    const row = (await t.rows()).find((r) => r['file_id'] === first!.fileId);
+    expect(row).toMatchObject({ state: 'stored', sha256: t.sim.files.sha256(first!.fileId) });
+    // The redirect is one more request than the files: counted as a download call.
+    expect(run.downloads).toBe(t.calls(CHAT_FILE_ENDPOINTS.download));
+    expect(run.downloads).toBe(run.stored + 1);
+  });
+
   it('sends the bearer token when the download wants it, and learns it once per run', async () => {
     const t = await harness({ simulator: { serveFiles: { requireBearer: true } } });
     await t.sync('all');
