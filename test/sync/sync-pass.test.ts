@@ -72,4 +72,28 @@ describe('runSyncPass', () => {
     expect(summary.progress.sessionsListed).toBeGreaterThanOrEqual(summary.sessionsKnown);
     expect(summary.progress.sessionsNew).toBe(summary.sessionsKnown);
   });
+
+  it('a routine pass lists only the days since the last listing less the settle time; `sync --all` lists every window from its first day', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
+    harness = await startSyncHarness({ dataset, clock, simulator: { recordRequests: true } });
+    const listings = () =>
+      (harness!.sim.stats().requestLog ?? []).filter((r) => r.endpoint === 'report.chat.sessions').map((r) => `${r.query['from']}..${r.query['to']}`).sort();
+    await harness.sync();
+    expect(listings()).toHaveLength(7);
+
+    // Listed at 2026-11-21T15:00Z, settle 24 h: the next pass starts from 2026-11-20.
+    clock.set(new Date('2026-11-24T15:00:00Z'));
+    harness.sim.resetStats();
+    expect((await harness.sync()).outcome).toBe('complete');
+    expect(listings()).toEqual(['2026-11-20..2026-11-24']);
+
+    clock.advance(3_600_000);
+    harness.sim.resetStats();
+    expect((await harness.sync('all')).outcome).toBe('complete');
+    const all = listings();
+    expect(all).toHaveLength(7);
+    expect(all).toContain('2026-11-01..2026-11-24');
+    expect(all).toContain('2026-06-01..2026-06-30');
+  });
 });
