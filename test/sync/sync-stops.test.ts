@@ -185,3 +185,26 @@ describe('a read Zoom refuses (4xx, not retried)', () => {
     await expectArchiveExact(harness);
   });
 });
+
+describe('a window that leaves the horizon incomplete', () => {
+  it('is reported once, as data lost, by the pass in which it expires', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 5, now: NOW, sessions: 8, totalMessages: 400 });
+    harness = await startSyncHarness({ dataset, clock });
+    const { horizonStart } = horizonFor(clock);
+    harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages', queryIncludes: { from: horizonStart } }, fault: { kind: 'status', status: 500 }, times: Infinity });
+    const first = await harness.sync();
+    expect(first.outcome).toBe('incomplete');
+    expect(first.windowsExpiredIncomplete).toEqual([]);
+    expect(first.atRisk.map((r) => r.monthStart)).toEqual(['2026-05-01']);
+
+    // Twelve days on, May's last day has left Zoom's horizon: what was not archived is gone.
+    clock.advance(12 * 24 * 3_600_000);
+    const expired = await harness.sync();
+    expect(expired.windowsExpiredIncomplete).toEqual(['2026-05-01']);
+    expect(expired.horizon.start > '2026-05-31').toBe(true);
+    expect([...expired.windowsComplete, ...expired.windowsOpen, ...expired.windowsIncomplete]).not.toContain('2026-05-01');
+    clock.advance(3_600_000);
+    expect((await harness.sync()).windowsExpiredIncomplete).toEqual([]);
+  });
+});
