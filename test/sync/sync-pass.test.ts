@@ -71,6 +71,13 @@ describe('runSyncPass', () => {
     expect(summary.progress.pagesStored).toBe(stats['report.chat.session_messages']?.requests);
     expect(summary.progress.sessionsListed).toBeGreaterThanOrEqual(summary.sessionsKnown);
     expect(summary.progress.sessionsNew).toBe(summary.sessionsKnown);
+    // A progress display's totals: every window listed, every due unit done.
+    expect({ windowsTotal: summary.progress.windowsTotal, windowsListed: summary.progress.windowsListed, windowsComplete: summary.progress.windowsComplete }).toEqual({
+      windowsTotal: 7,
+      windowsListed: 7,
+      windowsComplete: 6,
+    });
+    expect({ done: summary.progress.unitsDone, phase: summary.progress.phase }).toEqual({ done: summary.unitsAttempted, phase: 'done' });
   });
 
   it('a routine pass lists only the days since the last listing less the settle time; `sync --all` lists every window from its first day', async () => {
