@@ -1,0 +1,102 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createSilentLogger } from '../../src/logging/logger.js';
+import { SIM_CREDENTIALS } from '../../src/simulator/index.js';
+import { generateDataset } from '../../src/simulator/dataset.js';
+import type { CallKind } from '../../src/sync/call-accounting.js';
+import { runSyncPass } from '../../src/sync/sync-pass.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { ZoomClient, type ZoomCallEvent } from '../../src/zoom/client.js';
+import { expectArchiveExact, expectedMalformed, horizonFor, startSyncHarness, type SyncHarness } from '../helpers/sync-harness.js';
+
+// runSyncPass's own wiring (the caller's call hook, the counters a pass reports) against the
+// simulator and PostgreSQL.
+const NOW = new Date('2026-11-21T15:00:00Z');
+let harness: SyncHarness | undefined;
+
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+describe('runSyncPass', () => {
+  it("tells the caller's onCall about every Zoom call with what it was for, retries included", async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
+    harness = await startSyncHarness({ dataset, clock });
+    harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages' }, fault: { kind: 'status', status: 503 }, afterMatches: 3, times: 1 });
+    const zoom = new ZoomClient({
+      config: harness.config.zoom,
+      credentials: SIM_CREDENTIALS,
+      clock,
+      logger: createSilentLogger(),
+      retry: { baseDelayMs: 5, maxDelayMs: 40, qpsRetryDelayMs: 20 },
+    });
+    const events: Array<{ event: ZoomCallEvent; kind: CallKind }> = [];
+    try {
+      const summary = await runSyncPass(
+        { sync: harness.config.sync, pool: harness.db.pool, zoom, clock, logger: createSilentLogger(), onCall: (event, kind) => events.push({ event, kind }) },
+        'incremental',
+      );
+      expect(summary.outcome).toBe('complete');
+      // 7 listing pages, 56 reads, and the one read retried after its 503.
+      expect(summary.callsByKind).toEqual({ listing: 7, activity: 0, backfill: 57, settled: 0, interim: 0, resweep: 0 });
+      expect(summary.apiCalls).toBe(64);
+      const count = (kind: CallKind) => events.filter((e) => e.kind === kind).length;
+      expect({ listing: count('listing'), backfill: count('backfill'), all: events.length }).toEqual({ listing: 7, backfill: 57, all: 64 });
+      expect(events.filter((e) => e.event.status !== 200).map((e) => ({ status: e.event.status, attempt: e.event.attempt, kind: e.kind }))).toEqual([{ status: 503, attempt: 1, kind: 'backfill' }]);
+      expect(events.filter((e) => e.kind === 'listing').every((e) => e.event.endpoint === 'report.chat.sessions')).toBe(true);
+    } finally {
+      await zoom.close();
+    }
+  });
+
+  it('counts malformed items, listed sessions and stored pages in the summary and progress', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 7, now: NOW, sessions: 12, totalMessages: 600, quirks: 'all' });
+    harness = await startSyncHarness({ dataset, clock });
+    const summary = await harness.sync();
+    expect(summary.outcome).toBe('complete');
+    await expectArchiveExact(harness);
+    const { today, horizonStart } = horizonFor(clock);
+    const malformed = expectedMalformed(dataset, { today, horizonStart });
+    expect(malformed.length).toBeGreaterThan(0);
+    const seen = (await harness.db.pool.query<{ n: number }>('SELECT coalesce(sum(times_seen), 0)::int AS n FROM archive.item_errors')).rows[0]!.n;
+    expect(summary.malformedItems).toBe(seen);
+    expect(summary.progress.malformedItems).toBe(seen);
+    const stats = harness.sim.stats().byEndpoint;
+    expect(summary.progress.pagesStored).toBe(stats['report.chat.session_messages']?.requests);
+    expect(summary.progress.sessionsListed).toBeGreaterThanOrEqual(summary.sessionsKnown);
+    expect(summary.progress.sessionsNew).toBe(summary.sessionsKnown);
+    // A progress display's totals: every window listed, every due unit done.
+    expect({ windowsTotal: summary.progress.windowsTotal, windowsListed: summary.progress.windowsListed, windowsComplete: summary.progress.windowsComplete }).toEqual({
+      windowsTotal: 7,
+      windowsListed: 7,
+      windowsComplete: 6,
+    });
+    expect({ done: summary.progress.unitsDone, phase: summary.progress.phase }).toEqual({ done: summary.unitsAttempted, phase: 'done' });
+  });
+
+  it('a routine pass lists only the days since the last listing less the settle time; `sync --all` lists every window from its first day', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
+    harness = await startSyncHarness({ dataset, clock, simulator: { recordRequests: true } });
+    const listings = () =>
+      (harness!.sim.stats().requestLog ?? []).filter((r) => r.endpoint === 'report.chat.sessions').map((r) => `${r.query['from']}..${r.query['to']}`).sort();
+    await harness.sync();
+    expect(listings()).toHaveLength(7);
+
+    // Listed at 2026-11-21T15:00Z, settle 24 h: the next pass starts from 2026-11-20.
+    clock.set(new Date('2026-11-24T15:00:00Z'));
+    harness.sim.resetStats();
+    expect((await harness.sync()).outcome).toBe('complete');
+    expect(listings()).toEqual(['2026-11-20..2026-11-24']);
+
+    clock.advance(3_600_000);
+    harness.sim.resetStats();
+    expect((await harness.sync('all')).outcome).toBe('complete');
+    const all = listings();
+    expect(all).toHaveLength(7);
+    expect(all).toContain('2026-11-01..2026-11-24');
+    expect(all).toContain('2026-06-01..2026-06-30');
+  });
+});

@@ -1,0 +1,210 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { generateDataset } from '../../src/simulator/dataset.js';
+import { ManualClock } from '../../src/util/clock.js';
+import { SyncProgress } from '../../src/sync/progress.js';
+import { archivedVersions, diffArchive, expectArchiveExact, expectedArchive, horizonFor, startSyncHarness, type SyncHarness } from '../helpers/sync-harness.js';
+
+// How a sync pass ends when it cannot finish: stopped by its caller, a session Zoom no longer
+// knows, a failure that stops every lane, a read Zoom refuses. Real PostgreSQL and the simulator.
+const NOW = new Date('2026-11-21T15:00:00Z');
+const SETTLED = ['2026-05-01', '2026-06-01', '2026-07-01', '2026-08-01', '2026-09-01', '2026-10-01'];
+const MISSING_SCOPES = { code: 4711, message: 'Invalid access token, does not contain scopes:[report:read:admin].' };
+let harness: SyncHarness | undefined;
+
+afterEach(async () => {
+  await harness?.close();
+  harness = undefined;
+});
+
+const run = async (h: SyncHarness, runId?: number) =>
+  (
+    await h.db.pool.query<{ outcome: string; error: string | null; finished: boolean; units_attempted: number; units_failed: number }>(
+      'SELECT outcome, error, finished_at IS NOT NULL AS finished, units_attempted, units_failed FROM archive.sync_runs' + (runId === undefined ? ' ORDER BY id DESC LIMIT 1' : ' WHERE id = $1'),
+      runId === undefined ? [] : [runId],
+    )
+  ).rows[0];
+const completedWindows = async (h: SyncHarness) =>
+  (await h.db.pool.query<{ m: string }>('SELECT month_start::text AS m FROM archive.sync_windows WHERE completed_at IS NOT NULL ORDER BY 1')).rows.map((r) => r.m);
+const messageRequests = (h: SyncHarness) => h.sim.stats().byEndpoint['report.chat.session_messages']?.requests ?? 0;
+const listingRequests = (h: SyncHarness) => h.sim.stats().byEndpoint['report.chat.sessions']?.requests ?? 0;
+
+describe("stopped by the caller's signal", () => {
+  it('a pass aborted mid-read ends as aborted in sync_runs, keeps its units resumable, and the next pass reads only what was left', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
+    harness = await startSyncHarness({ dataset, clock, simulator: { latencyMs: 10 }, env: { SYNC_CONCURRENCY: '2' } });
+    const stop = new AbortController();
+    const progress = new SyncProgress(() => clock.now().getTime());
+    const watch = setInterval(() => {
+      if (progress.unitsDone >= 6) stop.abort(new Error('operator pressed Ctrl-C'));
+    }, 1);
+    const pass = harness.sync('incremental', { signal: stop.signal, progress });
+    await expect(pass).rejects.toMatchObject({ code: 'ABORTED' });
+    clearInterval(watch);
+
+    const aborted = await run(harness);
+    expect(aborted).toMatchObject({ outcome: 'aborted', finished: true, units_failed: 0 });
+    expect(aborted?.error).toMatch(/^ABORTED: /);
+    expect(aborted?.units_attempted).toBeGreaterThanOrEqual(6);
+    expect(aborted?.units_attempted).toBeLessThan(56);
+    expect(progress.phase).toBe('done');
+    // Nothing declared complete; the units not read in full are still due.
+    expect(await completedWindows(harness)).toEqual([]);
+    const done = (await harness.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM archive.sync_units WHERE full_swept_at IS NOT NULL')).rows[0]!.n;
+    expect(done).toBeGreaterThanOrEqual(6);
+    expect(done).toBeLessThan(56);
+
+    // The next pass reads exactly the units the aborted one left unfinished, and completes them.
+    const next = await harness.sync();
+    expect(next.outcome).toBe('complete');
+    expect(next.unitsAttempted).toBe(56 - done);
+    expect(next.windowsComplete).toEqual(SETTLED);
+    await expectArchiveExact(harness);
+  });
+
+  it('a pass whose signal is already aborted asks Zoom nothing and records an aborted run', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
+    harness = await startSyncHarness({ dataset, clock });
+    const progress = new SyncProgress(() => clock.now().getTime());
+    await expect(harness.sync('incremental', { signal: AbortSignal.abort(new Error('shutting down')), progress })).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(listingRequests(harness) + messageRequests(harness)).toBe(0);
+    expect(progress.unitsDone).toBe(0);
+    expect(await run(harness)).toMatchObject({ outcome: 'aborted', finished: true, units_attempted: 0 });
+    const next = await harness.sync();
+    expect(next.outcome).toBe('complete');
+    await expectArchiveExact(harness);
+  });
+});
+
+describe('a session Zoom answers 404 for', () => {
+  it('is recorded as gone in every window, not as a failure; every other session is archived and the windows complete', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
+    harness = await startSyncHarness({ dataset, clock });
+    const gone = dataset.sessions[2]!.id;
+    harness.sim.faults.inject({
+      match: { endpoint: 'report.chat.session_messages', sessionId: gone },
+      fault: { kind: 'status', status: 404, body: { code: 3001, message: 'Session does not exist.' } },
+      times: Infinity,
+    });
+    const summary = await harness.sync();
+    expect(summary).toMatchObject({ outcome: 'complete', unitFailures: [], listingFailures: [], unitsAttempted: 56, unitsSucceeded: 56, windowsComplete: SETTLED, windowsIncomplete: [] });
+    expect(summary.progress.unitsFailed).toBe(0);
+    expect(await run(harness, summary.runId)).toMatchObject({ outcome: 'complete', error: null, units_failed: 0 });
+
+    const units = await harness.db.pool.query<{ month_start: string; outcome: string; complete: boolean; failures: number }>(
+      'SELECT month_start::text, outcome, completed_at IS NOT NULL AS complete, failures FROM archive.sync_units WHERE session_id = $1 ORDER BY month_start',
+      [gone],
+    );
+    // Settled months are done for good; the open month's read is recorded but not complete.
+    expect(units.rows).toEqual([...SETTLED, '2026-11-01'].map((m) => ({ month_start: m, outcome: 'not_found', complete: m !== '2026-11-01', failures: 0 })));
+
+    const { today, horizonStart } = horizonFor(clock);
+    const expected = expectedArchive(dataset, { today, horizonStart }).filter((v) => v.sessionId !== gone);
+    expect(expected.length).toBeGreaterThan(100);
+    expect(diffArchive(await archivedVersions(harness.db), expected)).toEqual({ missing: [], unexpected: [], duplicates: [] });
+  });
+});
+
+describe('a failure that stops the pass', () => {
+  it('missing scopes in the middle of the reads: the pass fails, is recorded as failed, completes no window, and the next pass finishes exactly', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
+    harness = await startSyncHarness({ dataset, clock, env: { SYNC_CONCURRENCY: '2' } });
+    harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages' }, fault: { kind: 'status', status: 403, body: MISSING_SCOPES }, afterMatches: 10, times: Infinity });
+    const progress = new SyncProgress(() => clock.now().getTime());
+    await expect(harness.sync('incremental', { progress })).rejects.toMatchObject({ code: 'ZOOM_MISSING_SCOPES' });
+    // The lanes stop: at most the one read in flight in the other lane is still asked for.
+    expect(messageRequests(harness)).toBeLessThanOrEqual(12);
+    expect(progress.unitsFailed).toBe(0);
+    expect(progress.phase).toBe('done');
+    const failed = await run(harness);
+    expect(failed).toMatchObject({ outcome: 'failed', finished: true, units_failed: 0 });
+    expect(failed?.error).toMatch(/^ZOOM_MISSING_SCOPES: /);
+    expect(failed?.units_attempted).toBeGreaterThanOrEqual(11);
+    expect(await completedWindows(harness)).toEqual([]);
+    const failures = await harness.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM archive.sync_units WHERE failures > 0');
+    expect(failures.rows[0]?.n).toBe(0);
+
+    harness.sim.faults.clear();
+    const next = await harness.sync();
+    expect(next.outcome).toBe('complete');
+    expect(next.windowsComplete).toEqual(SETTLED);
+    await expectArchiveExact(harness);
+  });
+
+  it('missing scopes on the listing: the pass fails before reading any session and completes no window', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
+    harness = await startSyncHarness({ dataset, clock });
+    harness.sim.faults.inject({ match: { endpoint: 'report.chat.sessions' }, fault: { kind: 'status', status: 403, body: MISSING_SCOPES }, afterMatches: 2, times: Infinity });
+    await expect(harness.sync()).rejects.toMatchObject({ code: 'ZOOM_MISSING_SCOPES' });
+    expect(messageRequests(harness)).toBe(0);
+    const failed = await run(harness);
+    expect(failed).toMatchObject({ outcome: 'failed', finished: true, units_attempted: 0 });
+    expect(failed?.error).toMatch(/^ZOOM_MISSING_SCOPES: /);
+    expect(await completedWindows(harness)).toEqual([]);
+    harness.sim.faults.clear();
+    expect((await harness.sync()).outcome).toBe('complete');
+    await expectArchiveExact(harness);
+  });
+});
+
+describe('a read Zoom refuses (4xx, not retried)', () => {
+  it("fails only that session's windows, records the error on each unit and in sync_runs, and the others complete", async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
+    harness = await startSyncHarness({ dataset, clock });
+    const refused = dataset.sessions[5]!.id;
+    harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages', sessionId: refused }, fault: { kind: 'status', status: 400, body: { code: 300, message: 'Bad request.' } }, times: Infinity });
+    const summary = await harness.sync();
+    expect(summary.outcome).toBe('incomplete');
+    expect(summary.unitsAttempted).toBe(56);
+    expect(summary.unitsSucceeded).toBe(49);
+    expect(summary.progress.unitsFailed).toBe(7);
+    expect(summary.listingFailures).toEqual([]);
+    expect([...summary.unitFailures].sort((a, b) => a.monthStart.localeCompare(b.monthStart))).toEqual(
+      [...SETTLED, '2026-11-01'].map((monthStart) => ({ monthStart, sessionId: refused, error: expect.stringMatching(/^ZOOM_BAD_REQUEST: .*400/) })),
+    );
+    // A settled window with a failed unit is not complete.
+    expect(summary.windowsComplete).toEqual([]);
+    expect(summary.windowsIncomplete).toEqual(SETTLED);
+    expect(await run(harness, summary.runId)).toMatchObject({ outcome: 'incomplete', error: '0 listing(s) and 7 session window(s) failed', units_attempted: 56, units_failed: 7 });
+    // Each unit keeps the error its read got (the same one the summary names for that window).
+    const units = await harness.db.pool.query<{ month_start: string; failures: number; last_error: string; at: boolean }>(
+      'SELECT month_start::text, failures, last_error, last_error_at IS NOT NULL AS at FROM archive.sync_units WHERE session_id = $1 ORDER BY month_start',
+      [refused],
+    );
+    const errorOf = new Map(summary.unitFailures.map((f) => [f.monthStart, f.error]));
+    expect(units.rows).toEqual([...SETTLED, '2026-11-01'].map((m) => ({ month_start: m, failures: 1, last_error: errorOf.get(m), at: true })));
+
+    harness.sim.faults.clear();
+    const retry = await harness.sync();
+    expect(retry).toMatchObject({ outcome: 'complete', unitsAttempted: 7, unitFailures: [], windowsComplete: SETTLED });
+    await expectArchiveExact(harness);
+  });
+});
+
+describe('a window that leaves the horizon incomplete', () => {
+  it('is reported once, as data lost, by the pass in which it expires', async () => {
+    const clock = new ManualClock(NOW);
+    const dataset = generateDataset({ seed: 5, now: NOW, sessions: 8, totalMessages: 400 });
+    harness = await startSyncHarness({ dataset, clock });
+    const { horizonStart } = horizonFor(clock);
+    harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages', queryIncludes: { from: horizonStart } }, fault: { kind: 'status', status: 500 }, times: Infinity });
+    const first = await harness.sync();
+    expect(first.outcome).toBe('incomplete');
+    expect(first.windowsExpiredIncomplete).toEqual([]);
+    expect(first.atRisk.map((r) => r.monthStart)).toEqual(['2026-05-01']);
+
+    // Twelve days on, May's last day has left Zoom's horizon: what was not archived is gone.
+    clock.advance(12 * 24 * 3_600_000);
+    const expired = await harness.sync();
+    expect(expired.windowsExpiredIncomplete).toEqual(['2026-05-01']);
+    expect(expired.horizon.start > '2026-05-31').toBe(true);
+    expect([...expired.windowsComplete, ...expired.windowsOpen, ...expired.windowsIncomplete]).not.toContain('2026-05-01');
+    clock.advance(3_600_000);
+    expect((await harness.sync()).windowsExpiredIncomplete).toEqual([]);
+  });
+});
