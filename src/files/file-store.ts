@@ -92,21 +92,24 @@ export async function referenceNewVersions(pool: Pool): Promise<ReferenceSummary
   }
 }
 
+/** A due file's row as archive.files holds it (bigint columns as text). */
+interface DueFileRow {
+  file_id: string;
+  file_name: string | null;
+  declared_bytes: string | null;
+  download_url: string | null;
+  zoom_length: string | null;
+  zoom_digest: string | null;
+  attempts: number;
+  state: FileState;
+}
+
 /**
  * Files due for capture in file-id order after `afterFileId`: pending ones, and failed ones whose
  * backoff has passed and that have attempts left.
  */
 export async function loadDueFiles(db: Queryable, options: { now: Date; maxAttempts: number; afterFileId: string; limit: number; fileIds?: readonly string[] }): Promise<DueFile[]> {
-  const res = await db.query<{
-    file_id: string;
-    file_name: string | null;
-    declared_bytes: string | null;
-    download_url: string | null;
-    zoom_length: string | null;
-    zoom_digest: string | null;
-    attempts: number;
-    state: FileState;
-  }>(
+  const res = await db.query<DueFileRow>(
     `SELECT file_id, file_name, declared_bytes, download_url, zoom_length, zoom_digest, attempts, state
      FROM archive.files
      WHERE state IN ('pending', 'failed') AND attempts < $2 AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
@@ -123,16 +126,7 @@ export async function loadDueFile(db: Queryable, fileId: string, now: Date, maxA
   return rows[0];
 }
 
-function toDueFile(r: {
-  file_id: string;
-  file_name: string | null;
-  declared_bytes: string | null;
-  download_url: string | null;
-  zoom_length: string | null;
-  zoom_digest: string | null;
-  attempts: number;
-  state: FileState;
-}): DueFile {
+function toDueFile(r: DueFileRow): DueFile {
   return {
     fileId: r.file_id,
     fileName: r.file_name,
