@@ -276,15 +276,23 @@ export async function* iterateDueUnits(db: Queryable, monthStarts: readonly IsoD
   }
 }
 
-/** How many units are due (for progress and ETA): flagged ones plus each round's share. */
+/**
+ * How many units `iterateDueUnits` will yield (progress and ETA): the flagged ones plus the units of
+ * each round's share that are not flagged too. A backfill flags every unit of a settled month that a
+ * round also takes, so adding the two counts would double it.
+ */
 export async function countDueUnits(db: Queryable, monthStarts: readonly IsoDate[], rounds: readonly SweepRoundSelection[] = []): Promise<number> {
-  const res = await db.query<{ flagged: number }>(
-    `SELECT count(*)::int AS flagged FROM archive.sync_units
-     WHERE month_start = ANY($1::date[]) AND (resweep_requested_at IS NOT NULL OR news_pending_since IS NOT NULL)`,
-    [monthStarts],
+  const cutoffs = await loadRoundCutoffs(db, rounds);
+  const res = await db.query<{ due: number }>(
+    `SELECT (SELECT count(*) FROM archive.sync_units
+             WHERE month_start = ANY($1::date[]) AND (resweep_requested_at IS NOT NULL OR news_pending_since IS NOT NULL))::int
+          + (SELECT count(*) FROM unnest($2::date[], $3::timestamptz[], $4::text[]) AS r(month_start, began_at, last_session_id)
+             JOIN archive.sync_units u ON u.month_start = r.month_start AND u.session_id <= r.last_session_id
+             WHERE (u.full_swept_at IS NULL OR u.full_swept_at < r.began_at)
+               AND NOT (u.month_start = ANY($1::date[]) AND (u.resweep_requested_at IS NOT NULL OR u.news_pending_since IS NOT NULL)))::int AS due`,
+    [monthStarts, cutoffs.map((c) => c.monthStart), cutoffs.map((c) => c.beganAt), cutoffs.map((c) => c.lastSessionId)],
   );
-  // A unit both flagged and in a round's share counts twice here: an estimate, never work.
-  return (res.rows[0]?.flagged ?? 0) + rounds.reduce((sum, r) => sum + r.take, 0);
+  return res.rows[0]?.due ?? 0;
 }
 
 export interface RoundProgress {

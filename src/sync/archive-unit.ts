@@ -6,7 +6,7 @@ import type { Logger } from '../logging/logger.js';
 import type { Clock } from '../util/clock.js';
 import type { SyncWindow } from './horizon.js';
 import type { SyncProgress } from './progress.js';
-import type { PlannedRead } from './read-plan.js';
+import { completesWindow, type PlannedRead } from './read-plan.js';
 import type { ReportSource } from './report-source.js';
 
 /** What the listing and the unit reads of one pass share. */
@@ -26,10 +26,7 @@ export interface SweepContext {
 }
 
 export interface UnitResult {
-  pages: number;
-  versionsSeen: number;
-  versionsAdded: number;
-  /** Versions recorded as listing misses, by kind. */
+  /** Versions recorded as listing misses, by kind (the pass's own totals are in SyncProgress). */
   misses: Record<string, number>;
 }
 
@@ -44,7 +41,7 @@ export async function archiveUnit(ctx: SweepContext, unit: DueUnit, window: Sync
   if (plan.resumeToken !== undefined) log.debug({ from: plan.from, to: plan.to }, 'resuming an interrupted read from its saved page token');
   const finish = { complete: plan.completes, full: plan.full };
 
-  const result: UnitResult = { pages: 0, versionsSeen: 0, versionsAdded: 0, misses: {} };
+  const result: UnitResult = { misses: {} };
   const pages = ctx.reports.fetchMessages(unit.sessionId, { from: plan.from, to: plan.to, resumeToken: plan.resumeToken }, ctx.signal);
   for await (const page of pages) {
     // The pager logs a restart; pages that come again are simply not duplicated.
@@ -61,9 +58,6 @@ export async function archiveUnit(ctx: SweepContext, unit: DueUnit, window: Sync
       recordMissesAs: plan.recordMissesAs,
       fence: ctx.fence,
     });
-    result.pages++;
-    result.versionsSeen += page.versions.length;
-    result.versionsAdded += stored.versionsAdded;
     for (const kind of stored.misses) result.misses[kind] = (result.misses[kind] ?? 0) + 1;
     ctx.progress.pagesStored++;
     ctx.progress.versionsSeen += page.versions.length;
@@ -84,7 +78,8 @@ export async function recordSessionGone(ctx: SweepContext, unit: DueUnit, window
     sessionId: unit.sessionId,
     to: window.to,
     startedAt: plan.startedAt,
-    complete: window.to === window.monthEnd && plan.startedAt.getTime() >= window.settledAtMs,
+    // Zoom has nothing of the session at all: as good as a full read of the window.
+    complete: completesWindow(window, window.to, plan.startedAt),
     full: true,
     outcome: 'not_found',
   });

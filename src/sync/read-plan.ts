@@ -117,6 +117,11 @@ export interface PlannedRead {
   recordMissesAs: MissRecordingRead | undefined;
 }
 
+/** A read of the whole window through the month's last day, started after the month settled, leaves nothing to read there. */
+export function completesWindow(window: Pick<SyncWindow, 'monthEnd' | 'settledAtMs'>, to: IsoDate, startedAt: Date): boolean {
+  return to === window.monthEnd && startedAt.getTime() >= window.settledAtMs;
+}
+
 export function readKindOf(unit: DueUnit, window: Pick<SyncWindow, 'settled'>): ReadKind {
   if (unit.resweepRequestedAt !== null) return unit.sweptAt === null ? 'backfill' : 'resweep';
   if (unit.inRound) return window.settled ? 'settled' : 'interim';
@@ -147,7 +152,7 @@ export function planRead(unit: DueUnit, window: SyncWindow, now: Date, settleHou
     from,
     to,
     full,
-    completes: full && to === window.monthEnd && startedAt.getTime() >= window.settledAtMs,
+    completes: full && completesWindow(window, to, startedAt),
     resumeToken: canResume ? (unit.resumeToken ?? undefined) : undefined,
     startedAt,
     recordMissesAs: (kind === 'settled' || kind === 'interim') && unit.newsPendingSince === null ? kind : undefined,

@@ -131,7 +131,7 @@ export interface SyncSummary {
  * connection died, a failover), and every write it makes checks the lock's fence, so a pass that
  * lost the lock to another can never overwrite what the new holder wrote.
  */
-export async function runSync(deps: SyncDependencies, mode: SyncMode = 'incremental'): Promise<SyncSummary> {
+export async function runSync(deps: SyncDependencies, mode: SyncMode): Promise<SyncSummary> {
   const lock = await tryAdvisoryLock(deps.pool, 'sync');
   if (!lock) {
     throw new ArchiverError('SYNC_ALREADY_RUNNING', 'another sync pass is running against this database; this one did nothing (progress is shared, so nothing is lost)');
@@ -285,17 +285,18 @@ async function runLockedSync(deps: SyncDependencies, mode: SyncMode, lock: HeldL
       stop.signal,
     );
     if (fatal !== undefined) throw fatal;
-    if (deps.signal?.aborted) throw new AbortError('sync pass stopped before it finished', { cause: deps.signal.reason });
+    if (deps.signal?.aborted) throw stoppedByCaller(deps.signal);
 
     // 4. Completion. Any window's listing may reveal sessions that need units in every other
     // window, so no window is declared complete in a pass where a listing failed.
     progress.phase = 'finishing';
-    if (listingFailures.length === 0) await completeSettledWindows(writer, horizon.windows.filter((w) => w.settled));
+    // The store completes only windows listed and given units after they settled (not the open month).
+    if (listingFailures.length === 0) await completeSettledWindows(writer, horizon.windows);
     windowStates = await loadWindows(pool, monthStarts);
   } catch (err) {
-    const typed = asTypedError(fatal ?? err);
-    const aborted = hasCode(typed, 'ABORTED') || deps.signal?.aborted === true;
-    await finishRun(writer, runId, totals(aborted ? 'aborted' : 'failed', describeFailure(typed))).catch(() => undefined);
+    // A pass its caller stopped ends with one ABORTED error, whichever read was in flight then.
+    const typed = deps.signal?.aborted ? stoppedByCaller(deps.signal) : asTypedError(fatal ?? err);
+    await finishRun(writer, runId, totals(hasCode(typed, 'ABORTED') ? 'aborted' : 'failed', describeFailure(typed))).catch(() => undefined);
     progress.phase = 'done';
     deps.signal?.removeEventListener('abort', onOuterAbort);
     lock.lost.removeEventListener('abort', onLockLost);
@@ -405,6 +406,10 @@ async function reportExpiredWindows(writer: Queryable, horizon: Horizon, logger:
     logger.error({ window: monthStart }, `window ${monthStart} left Zoom's six-month horizon before it was complete: what was not archived by now can no longer be fetched`);
   }
   return lost;
+}
+
+function stoppedByCaller(signal: AbortSignal): AbortError {
+  return new AbortError('sync pass stopped before it finished', { cause: signal.reason });
 }
 
 function errForLog(err: unknown): unknown {

@@ -4,6 +4,7 @@ import type { RequestLogEntry } from '../../src/simulator/stats.js';
 import { computeHorizon } from '../../src/sync/horizon.js';
 import { SyncProgress } from '../../src/sync/progress.js';
 import { ManualClock } from '../../src/util/clock.js';
+import { captureLogs, LEVEL } from '../helpers/log-capture.js';
 import { diffArchiveOverTime, startSyncHarness, type SyncHarness } from '../helpers/sync-harness.js';
 
 // Activity-driven sync over simulated days: real PostgreSQL, the Zoom simulator over HTTP (its
@@ -145,9 +146,10 @@ describe('settled-month sweep', () => {
     await harness.sync();
     const settledReadsPerPass: number[] = [];
     let missesSeen = 0;
+    const logs = captureLogs('info');
     while (clock.now() < end) {
       clock.advance(6 * HOUR);
-      const pass = await harness.sync();
+      const pass = await harness.sync('incremental', { logger: logs.logger });
       expect(pass.outcome).toBe('complete');
       if (pass.readsByKind.settled > 0) settledReadsPerPass.push(pass.readsByKind.settled);
       missesSeen += pass.listingMisses;
@@ -160,6 +162,11 @@ describe('settled-month sweep', () => {
     );
     expect(misses.rows).toContainEqual({ kind: 'edited', read_kind: 'settled', month_start: '2026-11-01' });
     expect(missesSeen).toBeGreaterThan(0);
+    // Each session a sweep caught a miss in is logged (the calibration an operator reads), and the
+    // lines add up to the passes' counts.
+    const missLines = logs.find(/^listing miss: /);
+    expect(missLines.reduce((n, r) => n + Object.values(r.kinds as Record<string, number>).reduce((a, b) => a + b, 0), 0)).toBe(missesSeen);
+    expect(missLines).toContainEqual(expect.objectContaining({ level: LEVEL.info, job: 'sync', sessionId: quiet!.id, window: '2026-11-01', read: 'settled', kinds: expect.objectContaining({ edited: expect.any(Number) }) }));
     // Spread over the two days after settling (eight 6-hour passes), never one burst.
     const known = (await harness.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM archive.sessions')).rows[0]?.n ?? 0;
     expect(settledReadsPerPass.length).toBeGreaterThanOrEqual(7);

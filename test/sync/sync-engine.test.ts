@@ -3,6 +3,8 @@ import { generateDataset } from '../../src/simulator/dataset.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { expectedMalformed, horizonFor, startSyncHarness, type SyncHarness, expectArchiveExact } from '../helpers/sync-harness.js';
 import { canonicalJson } from '../helpers/sync-harness.js';
+import { captureLogs, LEVEL } from '../helpers/log-capture.js';
+import { computeHorizon } from '../../src/sync/horizon.js';
 
 // The sync engine end to end: real PostgreSQL, the Zoom simulator over HTTP, the real client.
 const NOW = new Date('2026-11-21T15:00:00Z');
@@ -71,13 +73,16 @@ describe('what a pass reports', () => {
       return { listing: stats['report.chat.sessions']?.requests ?? 0, messages: stats['report.chat.session_messages']?.requests ?? 0 };
     };
 
-    const first = await harness.sync();
+    const logs = captureLogs();
+    const first = await harness.sync('incremental', { logger: logs.logger });
     const versions = await expectArchiveExact(harness);
     // 8 sessions, each read over each of the 7 windows: 56 units, one page each; 7 listing pages.
     expect(requests()).toEqual({ listing: 7, messages: 56 });
     const { runId, durationMs, progress, ...summary } = first;
     expect(durationMs).toBe(0); // the manual clock did not move
     expect(progress.apiCalls).toBe(63);
+    // The progress total is what the pass then read: a unit both flagged and in a round counts once.
+    expect({ total: progress.unitsTotal, done: progress.unitsDone }).toEqual({ total: 56, done: 56 });
     expect(summary).toEqual({
       mode: 'incremental',
       outcome: 'complete',
@@ -132,9 +137,48 @@ describe('what a pass reports', () => {
       },
     ]);
 
+    // What an operator reads of the pass: it starting, each window listed, what it is about to read,
+    // and the totals — every line bound to the job and the run, none a warning.
+    const windows = computeHorizon(NOW, { settleHours: harness.config.sync.settleHours, marginDays: harness.config.sync.horizonMarginDays }).windows;
+    const syncLines = logs.records().filter((r) => r.job === 'sync');
+    expect(syncLines.map((r) => r.runId)).toEqual(syncLines.map(() => runId));
+    expect(syncLines.filter((r) => r.level >= LEVEL.warn)).toEqual([]);
+    expect(logs.find('sync pass starting')).toEqual([expect.objectContaining({ level: LEVEL.info, job: 'sync', runId, mode: 'incremental', horizonStart, today, windows: 7 })]);
+    const listed = logs.find('window listed').sort((a, b) => String(a.window).localeCompare(String(b.window)));
+    expect(listed.map(({ level, job, window, from, to }) => ({ level, job, window, from, to }))).toEqual(windows.map((w) => ({ level: LEVEL.debug, job: 'sync', window: w.monthStart, from: w.from, to: w.to })));
+    expect(listed.reduce((n, r) => n + Number(r.withNews), 0)).toBe(6);
+    expect(listed.reduce((n, r) => n + Number(r.listed), 0)).toBeGreaterThanOrEqual(8);
+    expect(logs.find('reading session windows')).toEqual([
+      expect.objectContaining({ level: LEVEL.info, units: 56, windowsListed: 7, sessionsNew: 8, sessionsWithNews: 6, rounds: summary.rounds }),
+    ]);
+    expect(logs.find('sync pass finished')).toEqual([
+      expect.objectContaining({
+        level: LEVEL.info,
+        job: 'sync',
+        runId,
+        outcome: 'complete',
+        unitsAttempted: 56,
+        unitsFailed: 0,
+        listingFailures: 0,
+        sessionsNew: 8,
+        readsByKind: summary.readsByKind,
+        callsByKind: summary.callsByKind,
+        listingMisses: 0,
+        versionsSeen: versions,
+        versionsAdded: versions,
+        apiCalls: 63,
+        windowsComplete: 6,
+        windowsOpen: 1,
+        windowsIncomplete: 0,
+        atRisk: 0,
+        durationMs: 0,
+      }),
+    ]);
+
     clock.advance(3 * 3_600_000);
     harness.sim.resetStats();
-    const all = await harness.sync('all');
+    logs.clear();
+    const all = await harness.sync('all', { logger: logs.logger });
     await expectArchiveExact(harness);
     expect(requests()).toEqual({ listing: 7, messages: 56 });
     expect(all).toMatchObject({
@@ -157,6 +201,9 @@ describe('what a pass reports', () => {
     expect(all.runId).toBeGreaterThan(runId);
     const second = await harness.db.pool.query('SELECT mode, outcome, api_calls, reads, versions_added, error FROM archive.sync_runs WHERE id = $1', [all.runId]);
     expect(second.rows).toEqual([{ mode: 'all', outcome: 'complete', api_calls: 63, reads: all.readsByKind, versions_added: 0, error: null }]);
+    expect(logs.find('sync pass starting')).toEqual([expect.objectContaining({ runId: all.runId, mode: 'all', windows: 7 })]);
+    expect(logs.find('reading session windows')).toEqual([expect.objectContaining({ units: 56, windowsListed: 7, sessionsNew: 0, sessionsWithNews: 0, rounds: [] })]);
+    expect(logs.find('sync pass finished')).toEqual([expect.objectContaining({ runId: all.runId, outcome: 'complete', readsByKind: all.readsByKind, versionsAdded: 0 })]);
   });
 });
 
@@ -167,7 +214,8 @@ describe('faults', () => {
     harness = await startSyncHarness({ dataset, clock });
     const { horizonStart } = horizonFor(clock);
     harness.sim.faults.inject({ match: { endpoint: 'report.chat.sessions', queryIncludes: { from: horizonStart } }, fault: { kind: 'status', status: 500 }, times: Infinity });
-    const failed = await harness.sync();
+    const logs = captureLogs();
+    const failed = await harness.sync('incremental', { logger: logs.logger });
     expect(failed.outcome).toBe('incomplete');
     expect(failed.listingFailures).toEqual([{ monthStart: '2026-05-01', error: expect.stringMatching(/\S/) }]);
     expect(failed.unitFailures).toEqual([]);
@@ -177,6 +225,11 @@ describe('faults', () => {
     expect(failed.windowsOpen).toEqual(['2026-11-01']);
     const run = await harness.db.pool.query('SELECT outcome, error FROM archive.sync_runs WHERE id = $1', [failed.runId]);
     expect(run.rows).toEqual([{ outcome: 'incomplete', error: '1 listing(s) and 0 session window(s) failed' }]);
+    // One error line for the window, with Zoom's answer in loggable form (no request body).
+    expect(logs.find('listing sessions failed for this window; it stays incomplete and is retried next run')).toEqual([
+      expect.objectContaining({ level: LEVEL.error, job: 'sync', runId: failed.runId, window: '2026-05-01', err: expect.objectContaining({ code: 'ZOOM_SERVER_ERROR', status: 500, endpoint: 'report.chat.sessions', method: 'GET', zoomCode: 500 }) }),
+    ]);
+    expect(logs.find('sync pass finished')).toEqual([expect.objectContaining({ outcome: 'incomplete', listingFailures: 1, unitsFailed: 0, windowsComplete: 0, windowsIncomplete: 6, windowsOpen: 1 })]);
 
     harness.sim.faults.clear();
     const retry = await harness.sync();
@@ -236,11 +289,31 @@ describe('faults', () => {
     harness = await startSyncHarness({ dataset, clock });
     const { horizonStart } = horizonFor(clock);
     harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages', queryIncludes: { from: horizonStart } }, fault: { kind: 'status', status: 500 }, times: Infinity });
-    const summary = await harness.sync();
+    const logs = captureLogs();
+    const summary = await harness.sync('incremental', { logger: logs.logger });
     expect(summary.outcome).toBe('incomplete');
     expect(summary.atRisk.map((r) => r.monthStart)).toEqual(['2026-05-01']);
     expect(summary.atRisk[0]?.daysUntilExpiry).toBe(1);
     expect(summary.unitFailures.length).toBeGreaterThan(0);
+    // Loudly: one HORIZON RISK error (what alerting matches on) saying when the data is gone, and a
+    // warning for each session window that failed, with Zoom's answer.
+    const risk = summary.atRisk[0]!;
+    expect(logs.find(/HORIZON RISK/)).toEqual([
+      expect.objectContaining({
+        level: LEVEL.error,
+        job: 'sync',
+        window: '2026-05-01',
+        from: risk.from,
+        daysUntilExpiry: 1,
+        leavesHorizonOn: risk.leavesHorizonOn,
+        msg: `HORIZON RISK: window 2026-05-01 is not complete and its oldest day leaves Zoom's six-month horizon in 1 day(s) (${risk.leavesHorizonOn}); after that its data is gone for good`,
+      }),
+    ]);
+    const failedReads = logs.find("session window failed; its stored pages are kept and it is retried next run");
+    expect(failedReads.map((r) => ({ level: r.level, sessionId: r.sessionId, window: r.window, read: r.read, code: (r.err as { code?: string }).code, status: (r.err as { status?: number }).status })).sort((a, b) => String(a.sessionId).localeCompare(String(b.sessionId)))).toEqual(
+      summary.unitFailures.map((f) => ({ level: LEVEL.warn, sessionId: f.sessionId, window: '2026-05-01', read: 'backfill', code: 'ZOOM_SERVER_ERROR', status: 500 })).sort((a, b) => String(a.sessionId).localeCompare(String(b.sessionId))),
+    );
+    expect(logs.find('sync pass finished')).toEqual([expect.objectContaining({ outcome: 'incomplete', unitsFailed: summary.unitFailures.length, atRisk: 1, windowsIncomplete: 1 })]);
     // Everything else is archived and the failed window is retried (and completed) next time.
     harness.sim.faults.clear();
     const retry = await harness.sync();
@@ -257,7 +330,7 @@ describe('concurrency', () => {
     harness = await startSyncHarness({ dataset, clock, simulator: { latencyMs: 20 } });
     const first = harness.sync();
     await new Promise((r) => setTimeout(r, 150));
-    await expect(harness.sync()).rejects.toMatchObject({ code: 'SYNC_ALREADY_RUNNING' });
+    await expect(harness.sync()).rejects.toMatchObject({ code: 'SYNC_ALREADY_RUNNING', message: expect.stringContaining('another sync pass is running against this database') });
     expect((await first).outcome).toBe('complete');
     await expectArchiveExact(harness);
   });
@@ -277,9 +350,13 @@ describe('concurrency', () => {
     expect((await count()) - taken).toBeLessThanOrEqual(2 * 100);
     const runs = await harness.db.pool.query<{ outcome: string }>('SELECT outcome FROM archive.sync_runs');
     expect(runs.rows.map((r) => r.outcome)).toEqual(['running']);
-    // The next pass (the new holder) closes the stale run and completes the archive exactly.
-    const next = await harness.sync();
+    // The next pass (the new holder) closes the stale run, says so, and completes the archive exactly.
+    const logs = captureLogs();
+    const next = await harness.sync('incremental', { logger: logs.logger });
     expect(next.outcome).toBe('complete');
+    expect(logs.find('closed earlier sync runs whose process died mid-run; their stored progress is kept')).toEqual([
+      expect.objectContaining({ level: LEVEL.warn, job: 'sync', runId: next.runId, abandoned: 1 }),
+    ]);
     await expectArchiveExact(harness);
   });
 
@@ -287,10 +364,14 @@ describe('concurrency', () => {
     const clock = new ManualClock(NOW);
     const dataset = generateDataset({ seed: 13, now: NOW, sessions: 30, totalMessages: 3000 });
     harness = await startSyncHarness({ dataset, clock, simulator: { latencyMs: 15 }, env: { SYNC_CONCURRENCY: '2' } });
-    const pass = harness.sync();
+    const logs = captureLogs();
+    const pass = harness.sync('incremental', { logger: logs.logger });
     const holder = await waitUntil(async () => (await harness!.db.pool.query<{ backend_pid: number }>(`SELECT backend_pid FROM public.lock_holders WHERE name = 'sync'`)).rows[0]);
     await harness.db.pool.query('SELECT pg_terminate_backend($1)', [holder.backend_pid]);
     await expect(pass).rejects.toMatchObject({ code: 'LOCK_LOST' });
+    expect(logs.find('lost the sync lock: this pass stops now; what it stored is kept, and it writes nothing more')).toEqual([
+      expect.objectContaining({ level: LEVEL.error, job: 'sync', err: expect.objectContaining({ code: 'LOCK_LOST' }) }),
+    ]);
     const next = await harness.sync();
     expect(next.outcome).toBe('complete');
     await expectArchiveExact(harness);

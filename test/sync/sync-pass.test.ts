@@ -6,6 +6,8 @@ import type { CallKind } from '../../src/sync/call-accounting.js';
 import { runSyncPass } from '../../src/sync/sync-pass.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { ZoomClient, type ZoomCallEvent } from '../../src/zoom/client.js';
+import { captureLogs, LEVEL } from '../helpers/log-capture.js';
+import { SyncProgress } from '../../src/sync/progress.js';
 import { expectArchiveExact, expectedMalformed, horizonFor, startSyncHarness, type SyncHarness } from '../helpers/sync-harness.js';
 
 // runSyncPass's own wiring (the caller's call hook, the counters a pass reports) against the
@@ -31,10 +33,11 @@ describe('runSyncPass', () => {
       logger: createSilentLogger(),
       retry: { baseDelayMs: 5, maxDelayMs: 40, qpsRetryDelayMs: 20 },
     });
-    const events: Array<{ event: ZoomCallEvent; kind: CallKind }> = [];
+    const events: Array<{ event: ZoomCallEvent; kind: CallKind; phase: string }> = [];
+    const progress = new SyncProgress(() => clock.now().getTime());
     try {
       const summary = await runSyncPass(
-        { sync: harness.config.sync, pool: harness.db.pool, zoom, clock, logger: createSilentLogger(), onCall: (event, kind) => events.push({ event, kind }) },
+        { sync: harness.config.sync, pool: harness.db.pool, zoom, clock, logger: createSilentLogger(), progress, onCall: (event, kind) => events.push({ event, kind, phase: progress.phase }) },
         'incremental',
       );
       expect(summary.outcome).toBe('complete');
@@ -45,6 +48,9 @@ describe('runSyncPass', () => {
       expect({ listing: count('listing'), backfill: count('backfill'), all: events.length }).toEqual({ listing: 7, backfill: 57, all: 64 });
       expect(events.filter((e) => e.event.status !== 200).map((e) => ({ status: e.event.status, attempt: e.event.attempt, kind: e.kind }))).toEqual([{ status: 503, attempt: 1, kind: 'backfill' }]);
       expect(events.filter((e) => e.kind === 'listing').every((e) => e.event.endpoint === 'report.chat.sessions')).toBe(true);
+      // What a progress display shows while the calls are made: listing, then reading the sessions.
+      expect([...new Set(events.map((e) => `${e.kind}:${e.phase}`))]).toEqual(['listing:listing', 'backfill:sweeping']);
+      expect(progress.phase).toBe('done');
     } finally {
       await zoom.close();
     }
@@ -54,12 +60,22 @@ describe('runSyncPass', () => {
     const clock = new ManualClock(NOW);
     const dataset = generateDataset({ seed: 7, now: NOW, sessions: 12, totalMessages: 600, quirks: 'all' });
     harness = await startSyncHarness({ dataset, clock });
-    const summary = await harness.sync();
+    const logs = captureLogs();
+    const summary = await harness.sync('incremental', { logger: logs.logger });
     expect(summary.outcome).toBe('complete');
     await expectArchiveExact(harness);
     const { today, horizonStart } = horizonFor(clock);
     const malformed = expectedMalformed(dataset, { today, horizonStart });
     expect(malformed.length).toBeGreaterThan(0);
+    // Each page with items that could not be keyed is a warning naming the session, the window, how
+    // many and why; together they count what the message pages held.
+    const warned = logs.find("Zoom sent items that could not be keyed; kept verbatim in sync_errors");
+    expect(warned.length).toBeGreaterThan(0);
+    for (const line of warned) {
+      expect(line).toMatchObject({ level: LEVEL.warn, job: 'sync', sessionId: expect.any(String), window: expect.stringMatching(/^2026-\d\d-01$/), malformed: expect.any(Number), reasons: expect.any(Array) });
+      expect((line.reasons as string[]).length).toBeGreaterThan(0);
+      expect(new Set(line.reasons as string[]).size).toBe((line.reasons as string[]).length);
+    }
     const seen = (await harness.db.pool.query<{ n: number }>('SELECT coalesce(sum(times_seen), 0)::int AS n FROM archive.item_errors')).rows[0]!.n;
     expect(summary.malformedItems).toBe(seen);
     expect(summary.progress.malformedItems).toBe(seen);

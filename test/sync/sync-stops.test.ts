@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { generateDataset } from '../../src/simulator/dataset.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { SyncProgress } from '../../src/sync/progress.js';
+import { captureLogs, LEVEL } from '../helpers/log-capture.js';
 import { archivedVersions, diffArchive, expectArchiveExact, expectedArchive, horizonFor, startSyncHarness, type SyncHarness } from '../helpers/sync-harness.js';
 
 // How a sync pass ends when it cannot finish: stopped by its caller, a session Zoom no longer
@@ -39,7 +40,7 @@ describe("stopped by the caller's signal", () => {
       if (progress.unitsDone >= 6) stop.abort(new Error('operator pressed Ctrl-C'));
     }, 1);
     const pass = harness.sync('incremental', { signal: stop.signal, progress });
-    await expect(pass).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(pass).rejects.toMatchObject({ code: 'ABORTED', message: 'sync pass stopped before it finished', cause: expect.objectContaining({ message: 'operator pressed Ctrl-C' }) });
     clearInterval(watch);
 
     const aborted = await run(harness);
@@ -88,10 +89,17 @@ describe('a session Zoom answers 404 for', () => {
       fault: { kind: 'status', status: 404, body: { code: 3001, message: 'Session does not exist.' } },
       times: Infinity,
     });
-    const summary = await harness.sync();
+    const logs = captureLogs();
+    const summary = await harness.sync('incremental', { logger: logs.logger });
     expect(summary).toMatchObject({ outcome: 'complete', unitFailures: [], listingFailures: [], unitsAttempted: 56, unitsSucceeded: 56, windowsComplete: SETTLED, windowsIncomplete: [] });
     expect(summary.progress.unitsFailed).toBe(0);
     expect(await run(harness, summary.runId)).toMatchObject({ outcome: 'complete', error: null, units_failed: 0 });
+    // A warning per window says why nothing more is fetched for it; no read is logged as failed.
+    const goneLines = logs.find("Zoom reports this session does not exist (404); nothing left to fetch for it in this window");
+    expect(goneLines.map((r) => ({ level: r.level, job: r.job, sessionId: r.sessionId, window: r.window })).sort((a, b) => String(a.window).localeCompare(String(b.window)))).toEqual(
+      [...SETTLED, '2026-11-01'].map((window) => ({ level: LEVEL.warn, job: 'sync', sessionId: gone, window })),
+    );
+    expect(logs.find(/session window failed/)).toEqual([]);
 
     const units = await harness.db.pool.query<{ month_start: string; outcome: string; complete: boolean; failures: number }>(
       'SELECT month_start::text, outcome, completed_at IS NOT NULL AS complete, failures FROM archive.sync_units WHERE session_id = $1 ORDER BY month_start',
@@ -158,7 +166,8 @@ describe('a read Zoom refuses (4xx, not retried)', () => {
     harness = await startSyncHarness({ dataset, clock });
     const refused = dataset.sessions[5]!.id;
     harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages', sessionId: refused }, fault: { kind: 'status', status: 400, body: { code: 300, message: 'Bad request.' } }, times: Infinity });
-    const summary = await harness.sync();
+    const logs = captureLogs();
+    const summary = await harness.sync('incremental', { logger: logs.logger });
     expect(summary.outcome).toBe('incomplete');
     expect(summary.unitsAttempted).toBe(56);
     expect(summary.unitsSucceeded).toBe(49);
@@ -178,6 +187,18 @@ describe('a read Zoom refuses (4xx, not retried)', () => {
     );
     const errorOf = new Map(summary.unitFailures.map((f) => [f.monthStart, f.error]));
     expect(units.rows).toEqual([...SETTLED, '2026-11-01'].map((m) => ({ month_start: m, failures: 1, last_error: errorOf.get(m), at: true })));
+    // One warning per failed window with Zoom's answer (its code and message, not a request body).
+    const failedLines = logs.find('session window failed; its stored pages are kept and it is retried next run');
+    expect(failedLines.map((r) => ({ level: r.level, sessionId: r.sessionId, window: r.window, read: r.read, err: r.err })).sort((a, b) => String(a.window).localeCompare(String(b.window)))).toEqual(
+      [...SETTLED, '2026-11-01'].map((window) => ({
+        level: LEVEL.warn,
+        sessionId: refused,
+        window,
+        read: 'backfill',
+        // The error's own log form: no stack, no request or response body.
+        err: { code: 'ZOOM_BAD_REQUEST', status: 400, zoomCode: 300, zoomMessage: 'Bad request.', endpoint: 'report.chat.session_messages', method: 'GET', trackingId: expect.any(String) },
+      })),
+    );
 
     harness.sim.faults.clear();
     const retry = await harness.sync();
@@ -200,11 +221,22 @@ describe('a window that leaves the horizon incomplete', () => {
 
     // Twelve days on, May's last day has left Zoom's horizon: what was not archived is gone.
     clock.advance(12 * 24 * 3_600_000);
-    const expired = await harness.sync();
+    const logs = captureLogs();
+    const expired = await harness.sync('incremental', { logger: logs.logger });
     expect(expired.windowsExpiredIncomplete).toEqual(['2026-05-01']);
+    expect(logs.find(/left Zoom's six-month horizon/)).toEqual([
+      expect.objectContaining({
+        level: LEVEL.error,
+        job: 'sync',
+        window: '2026-05-01',
+        msg: "window 2026-05-01 left Zoom's six-month horizon before it was complete: what was not archived by now can no longer be fetched",
+      }),
+    ]);
     expect(expired.horizon.start > '2026-05-31').toBe(true);
     expect([...expired.windowsComplete, ...expired.windowsOpen, ...expired.windowsIncomplete]).not.toContain('2026-05-01');
     clock.advance(3_600_000);
-    expect((await harness.sync()).windowsExpiredIncomplete).toEqual([]);
+    logs.clear();
+    expect((await harness.sync('incremental', { logger: logs.logger })).windowsExpiredIncomplete).toEqual([]);
+    expect(logs.find(/left Zoom's six-month horizon/)).toEqual([]);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { DueUnit, WindowState } from '../../src/archive/checkpoint-store.js';
 import { computeHorizon, daysUntilExpiry, type SyncWindow } from '../../src/sync/horizon.js';
-import { needsListing, planRead, roundTake, sweepRounds, RESUME_TOKEN_MAX_AGE_MS, type SweepRound } from '../../src/sync/read-plan.js';
+import { completesWindow, needsListing, planRead, roundTake, sweepRounds, RESUME_TOKEN_MAX_AGE_MS, type SweepRound } from '../../src/sync/read-plan.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -150,6 +150,13 @@ describe('planning a read: edges', () => {
     // An activity read of the days since the last one is not a full read and completes nothing.
     const activity = unit({ monthStart: '2026-10-01', newsPendingSince: now, sweptAt: new Date('2026-10-30T00:00:00Z') });
     expect(planRead(activity, october, now, 24)).toMatchObject({ kind: 'activity', full: false, completes: false });
+  });
+
+  it('completesWindow: only a read through the month\'s last day, started once it settled', () => {
+    const settled = new Date(october.settledAtMs);
+    expect(completesWindow(october, '2026-10-31', settled)).toBe(true);
+    expect(completesWindow(october, '2026-10-30', settled)).toBe(false);
+    expect(completesWindow(october, '2026-10-31', new Date(october.settledAtMs - 1))).toBe(false);
   });
 });
 
