@@ -44,8 +44,6 @@ export async function archiveUnit(ctx: SweepContext, unit: DueUnit, window: Sync
   const result: UnitResult = { misses: {} };
   const pages = ctx.reports.fetchMessages(unit.sessionId, { from: plan.from, to: plan.to, resumeToken: plan.resumeToken }, ctx.signal);
   for await (const page of pages) {
-    // The pager logs a restart; pages that come again are simply not duplicated.
-    if (page.restartedFromFirstPage && page.pageIndex === 0) ctx.progress.pageRestarts++;
     const stored = await writeMessagePage(ctx.pool, {
       sessionId: unit.sessionId,
       monthStart: unit.monthStart,
@@ -59,11 +57,12 @@ export async function archiveUnit(ctx: SweepContext, unit: DueUnit, window: Sync
       fence: ctx.fence,
     });
     for (const kind of stored.misses) result.misses[kind] = (result.misses[kind] ?? 0) + 1;
+    // Counted once stored. The pager logs a restart; pages that come again are simply not duplicated.
+    ctx.progress.recordPage(page);
     ctx.progress.pagesStored++;
     ctx.progress.versionsSeen += page.versions.length;
     ctx.progress.versionsAdded += stored.versionsAdded;
     ctx.progress.listingMisses += stored.misses.length;
-    ctx.progress.malformedItems += page.malformed.length;
     if (page.malformed.length > 0) {
       log.warn({ malformed: page.malformed.length, reasons: [...new Set(page.malformed.map((m) => m.reason))] }, 'Zoom sent items that could not be keyed; kept verbatim in sync_errors');
     }

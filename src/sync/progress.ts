@@ -36,6 +36,15 @@ export class SyncProgress {
     if (status === 429) this.rateLimited++;
   }
 
+  /**
+   * Every page a listing or a read receives: its items that could not be keyed, and a pager that
+   * started over from page 1 (its page token expired), counted once on the first page it sends again.
+   */
+  recordPage(page: { restartedFromFirstPage: boolean; pageIndex: number; malformed: readonly unknown[] }): void {
+    if (page.restartedFromFirstPage && page.pageIndex === 0) this.pageRestarts++;
+    this.malformedItems += page.malformed.length;
+  }
+
   elapsedMs(): number {
     return this.nowMs() - this.startedAtMs;
   }

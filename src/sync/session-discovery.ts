@@ -21,7 +21,6 @@ export async function listWindowSessions(ctx: SweepContext, window: SyncWindow, 
   const from = options.full || !state?.listedAt ? window.from : incrementalFrom(window, state.listedAt.getTime(), ctx.settleHours);
   const result: ListingResult = { listed: 0, withNews: 0 };
   for await (const page of ctx.reports.listSessions({ from, to: window.to }, ctx.signal)) {
-    if (page.restartedFromFirstPage && page.pageIndex === 0) ctx.progress.pageRestarts++;
     const stored = await writeSessionPage(ctx.pool, {
       monthStart: window.monthStart,
       syncRunId: ctx.syncRunId,
@@ -32,9 +31,9 @@ export async function listWindowSessions(ctx: SweepContext, window: SyncWindow, 
     });
     result.listed += stored.sessionsListed;
     result.withNews += stored.sessionsWithNews;
+    ctx.progress.recordPage(page);
     ctx.progress.sessionsListed += stored.sessionsListed;
     ctx.progress.sessionsNew += stored.sessionsNew;
-    ctx.progress.malformedItems += page.malformed.length;
   }
   await recordListing(ctx.writer, { monthStart: window.monthStart, listedThrough: window.to, listedAt: startedAt, sessionsListed: result.listed });
   return result;

@@ -1,15 +1,15 @@
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { loadConfig, type Config } from '../../src/config/config.js';
 import type { IsoDate } from '../../src/domain/types.js';
 import { createSilentLogger, type Logger } from '../../src/logging/logger.js';
 import { SIM_CREDENTIALS, startZoomSimulator, type RunningSimulator, type SimulatorOptions } from '../../src/simulator/index.js';
 import { expectedMalformedItems, expectedVersions, iterateAdmissibleVersions } from '../../src/simulator/ground-truth.js';
-import type { SimDataset } from '../../src/simulator/dataset.js';
+import { generateDataset, type DatasetOptions, type SimDataset } from '../../src/simulator/dataset.js';
 import { computeHorizon } from '../../src/sync/horizon.js';
 import { SyncProgress } from '../../src/sync/progress.js';
 import type { SyncSummary } from '../../src/sync/sync-engine.js';
 import { runSyncPass } from '../../src/sync/sync-pass.js';
-import type { Clock } from '../../src/util/clock.js';
+import { ManualClock, type Clock } from '../../src/util/clock.js';
 import { escapeNulInJsonText } from '../../src/util/nul.js';
 import { DAY_MS, startOfDayMs } from '../../src/util/dates.js';
 import { ZoomClient } from '../../src/zoom/client.js';
@@ -82,6 +82,37 @@ export async function startSyncHarness(options: { dataset: SimDataset; clock: Cl
     },
   };
   return harness;
+}
+
+export type HarnessOptions = { simulator?: Partial<SimulatorOptions>; env?: Record<string, string> };
+
+/** A harness whose clock the test moves. */
+export type AccountHarness = SyncHarness & { clock: ManualClock };
+
+/**
+ * One harness per test, closed after it (this registers the `afterEach`): `start(at, account)` puts
+ * a manual clock at `at` and serves an account generated as of `at` (or as of `account.now`), or a
+ * dataset the test generated itself.
+ */
+export function harnessPerTest(): (at: Date, account: Omit<DatasetOptions, 'now'> & { now?: Date } | SimDataset, options?: HarnessOptions) => Promise<AccountHarness> {
+  let current: SyncHarness | undefined;
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return async (at, account, options = {}) => {
+    const clock = new ManualClock(at);
+    const dataset = 'messages' in account ? account : generateDataset({ now: at, ...account });
+    const harness = await startSyncHarness({ dataset, clock, ...options });
+    current = harness;
+    return { ...harness, clock };
+  };
+}
+
+/** From now until the test clears faults, every request to `endpoint` for the horizon's oldest month answers HTTP 500. */
+export function failOldestWindow(h: SyncHarness, endpoint: 'report.chat.sessions' | 'report.chat.session_messages'): void {
+  const { horizonStart } = horizonFor(h.clock);
+  h.sim.faults.inject({ match: { endpoint, queryIncludes: { from: horizonStart } }, fault: { kind: 'status', status: 500 }, times: Infinity });
 }
 
 /** Sorted-key JSON: the same text for the same JSON value, whatever its key order. */

@@ -1,11 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateDataset, type SimDataset } from '../../src/simulator/dataset.js';
 import type { RequestLogEntry } from '../../src/simulator/stats.js';
 import { computeHorizon } from '../../src/sync/horizon.js';
 import { SyncProgress } from '../../src/sync/progress.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { captureLogs, LEVEL } from '../helpers/log-capture.js';
-import { diffArchiveOverTime, startSyncHarness, type SyncHarness } from '../helpers/sync-harness.js';
+import { diffArchiveOverTime, type SyncHarness, harnessPerTest } from '../helpers/sync-harness.js';
 
 // Activity-driven sync over simulated days: real PostgreSQL, the Zoom simulator over HTTP (its
 // clock moved by the test, the dataset's later activity appearing as it moves), the real client.
@@ -15,12 +14,7 @@ const DAY = 24 * HOUR;
 const MESSAGES = 'report.chat.session_messages';
 const LISTING = 'report.chat.sessions';
 
-let harness: SyncHarness | undefined;
-
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
+const start = harnessPerTest();
 
 function requests(h: SyncHarness, endpoint: string): RequestLogEntry[] {
   return (h.sim.stats().requestLog ?? []).filter((r) => r.endpoint === endpoint);
@@ -59,9 +53,8 @@ async function completeWindows(h: SyncHarness): Promise<Array<{ from: string; to
 
 describe('routine passes follow activity', () => {
   it('a pass where nothing happened costs the listing pages of the days since the last pass, and reads nothing', async () => {
-    const clock = new ManualClock(START);
-    const dataset = generateDataset({ seed: 11, now: START, sessions: 25, totalMessages: 1200 });
-    harness = await startSyncHarness({ dataset, clock, simulator: { recordRequests: true } });
+    const harness = await start(START, { seed: 11, sessions: 25, totalMessages: 1200 }, { simulator: { recordRequests: true } });
+    const { clock } = harness;
     const first = await harness.sync();
     expect(first.readsByKind.backfill).toBe(first.sessionsKnown * 7);
     expect(first.callsByKind.backfill).toBe(requests(harness, MESSAGES).length);
@@ -81,9 +74,8 @@ describe('routine passes follow activity', () => {
   });
 
   it('reads only the sessions a listing shows news for, over the days since their last read', async () => {
-    const clock = new ManualClock(START);
-    const dataset = generateDataset({ seed: 21, now: new Date(START.getTime() + 2 * DAY), sessions: 60, totalMessages: 6000 });
-    harness = await startSyncHarness({ dataset, clock, simulator: { recordRequests: true } });
+    const harness = await start(START, { seed: 21, now: new Date(START.getTime() + 2 * DAY), sessions: 60, totalMessages: 6000 }, { simulator: { recordRequests: true } });
+    const { clock, dataset } = harness;
     await harness.sync();
     for (let hour = 1; hour <= 6; hour++) {
       const before = clock.now().getTime();
@@ -102,11 +94,11 @@ describe('routine passes follow activity', () => {
   });
 
   it('reads a session seen for the first time over every window of the horizon once', async () => {
-    const clock = new ManualClock(START);
     const dataset = generateDataset({ seed: 5, now: new Date(START.getTime() + 10 * DAY), sessions: 200, totalMessages: 8000, spanDays: 40 });
     const late = dataset.sessions.find((s) => (dataset.messages.sentMs[s.firstMessage] ?? 0) > START.getTime() + DAY);
     expect(late).toBeDefined();
-    harness = await startSyncHarness({ dataset, clock });
+    const harness = await start(START, dataset);
+    const { clock } = harness;
     await harness.sync();
     expect(await unitRows(harness, late!.id)).toEqual([]);
     const firstSend = dataset.messages.sentMs[late!.firstMessage] ?? 0;
@@ -127,7 +119,6 @@ describe('routine passes follow activity', () => {
 
 describe('settled-month sweep', () => {
   it('catches an edit in a session no listing shows, after the month settles, and counts it as a listing miss', async () => {
-    const clock = new ManualClock(START);
     const end = new Date('2026-12-07T00:00:00Z');
     const dataset = generateDataset({ seed: 9, now: end, sessions: 40, totalMessages: 3000 });
     // A quiet session: no sends after START (no listing shows it), but an old message edited in November.
@@ -140,9 +131,10 @@ describe('settled-month sweep', () => {
       return false;
     });
     expect(quiet).toBeDefined();
-    harness = await startSyncHarness({ dataset, clock, env: { SYNC_SETTLED_SWEEP_DAYS: '2' } });
+    const harness = await start(START, dataset, { env: { SYNC_SETTLED_SWEEP_DAYS: '2' } });
+    const { clock } = harness;
     const editsOf = async () =>
-      (await harness!.db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM archive.message_versions WHERE session_id = $1 AND kind = 'edited' AND action_at > $2", [quiet!.id, START])).rows[0]?.n;
+      (await harness.db.pool.query<{ n: number }>("SELECT count(*)::int AS n FROM archive.message_versions WHERE session_id = $1 AND kind = 'edited' AND action_at > $2", [quiet!.id, START])).rows[0]?.n;
     await harness.sync();
     const settledReadsPerPass: number[] = [];
     let missesSeen = 0;
@@ -177,9 +169,8 @@ describe('settled-month sweep', () => {
   });
 
   it('resumes after a crash in the middle of the sweep without reading again what was done', async () => {
-    const clock = new ManualClock(new Date('2026-11-28T12:00:00Z'));
-    const dataset = generateDataset({ seed: 14, now: new Date('2026-11-28T12:00:00Z'), sessions: 60, totalMessages: 3000 });
-    harness = await startSyncHarness({ dataset, clock, simulator: { recordRequests: true, latencyMs: 5 }, env: { SYNC_SETTLED_SWEEP_DAYS: '0.01', SYNC_CONCURRENCY: '2' } });
+    const harness = await start(new Date('2026-11-28T12:00:00Z'), { seed: 14, sessions: 60, totalMessages: 3000 }, { simulator: { recordRequests: true, latencyMs: 5 }, env: { SYNC_SETTLED_SWEEP_DAYS: '0.01', SYNC_CONCURRENCY: '2' } });
+    const { clock } = harness;
     await harness.sync();
     clock.set(new Date('2026-12-02T06:00:00Z'));
     harness.sim.resetStats();
@@ -213,10 +204,9 @@ describe('settled-month sweep', () => {
 
   for (const sessionListing of ['every-active-window', 'last-activity-window'] as const) {
     it(`keeps the archive exact over five weeks of activity, edits, deletions and two month ends (${sessionListing})`, async () => {
-      const clock = new ManualClock(START);
       const end = new Date('2026-12-31T00:00:00Z');
-      const dataset = generateDataset({ seed: 31, now: end, sessions: 30, totalMessages: 3000, editProbability: 0.2, deleteProbability: 0.05 });
-      harness = await startSyncHarness({ dataset, clock, simulator: { sessionListing } });
+      const harness = await start(START, { seed: 31, now: end, sessions: 30, totalMessages: 3000, editProbability: 0.2, deleteProbability: 0.05 }, { simulator: { sessionListing } });
+      const { clock } = harness;
       await harness.sync();
       let days = 0;
       while (clock.now() < new Date('2027-01-06T00:00:00Z')) {
@@ -238,9 +228,8 @@ describe('settled-month sweep', () => {
 
 describe('sync --all', () => {
   it('reads every known session over every window again', async () => {
-    const clock = new ManualClock(START);
-    const dataset = generateDataset({ seed: 4, now: START, sessions: 12, totalMessages: 600 });
-    harness = await startSyncHarness({ dataset, clock });
+    const harness = await start(START, { seed: 4, sessions: 12, totalMessages: 600 });
+    const { clock } = harness;
     const first = await harness.sync();
     clock.advance(HOUR);
     const all = await harness.sync('all');

@@ -1,19 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { generateDataset } from '../../src/simulator/dataset.js';
-import { ManualClock } from '../../src/util/clock.js';
-import { expectedMalformed, horizonFor, startSyncHarness, type SyncHarness, expectArchiveExact } from '../helpers/sync-harness.js';
-import { canonicalJson } from '../helpers/sync-harness.js';
+import { describe, expect, it } from 'vitest';
+import { expectedMalformed, horizonFor, expectArchiveExact, harnessPerTest, canonicalJson, failOldestWindow } from '../helpers/sync-harness.js';
 import { captureLogs, LEVEL } from '../helpers/log-capture.js';
 import { computeHorizon } from '../../src/sync/horizon.js';
 
 // The sync engine end to end: real PostgreSQL, the Zoom simulator over HTTP, the real client.
 const NOW = new Date('2026-11-21T15:00:00Z');
-let harness: SyncHarness | undefined;
-
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
+const start = harnessPerTest();
 
 describe('full backfill', () => {
   for (const variant of [
@@ -21,9 +13,8 @@ describe('full backfill', () => {
     { sessionListing: 'last-activity-window', modificationsPaging: 'every-page' },
   ] as const) {
     it(`archives every session, message and version exactly once (${variant.sessionListing}, ${variant.modificationsPaging})`, async () => {
-      const clock = new ManualClock(NOW);
-      const dataset = generateDataset({ seed: 7, now: NOW, sessions: 40, totalMessages: 2500, quirks: 'all' });
-      harness = await startSyncHarness({ dataset, clock, simulator: variant });
+      const harness = await start(NOW, { seed: 7, sessions: 40, totalMessages: 2500, quirks: 'all' }, { simulator: variant });
+      const { clock, dataset } = harness;
       const summary = await harness.sync();
       expect(summary.outcome).toBe('complete');
       expect(summary.atRisk).toEqual([]);
@@ -44,9 +35,7 @@ describe('full backfill', () => {
   }
 
   it('adds nothing when run twice in a row: the second pass lists the open month and reads nothing', async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 11, now: NOW, sessions: 25, totalMessages: 1200 });
-    harness = await startSyncHarness({ dataset, clock });
+    const harness = await start(NOW, { seed: 11, sessions: 25, totalMessages: 1200 });
     await harness.sync();
     harness.sim.resetStats();
     const second = await harness.sync();
@@ -62,14 +51,13 @@ describe('full backfill', () => {
 
 describe('what a pass reports', () => {
   it('summarises a backfill and a `sync --all` exactly, and records the same totals in sync_runs', async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
-    harness = await startSyncHarness({ dataset, clock });
+    const harness = await start(NOW, { seed: 13, sessions: 8, totalMessages: 300 });
+    const { clock } = harness;
     const { today, horizonStart } = horizonFor(clock);
     const settled = ['2026-05-01', '2026-06-01', '2026-07-01', '2026-08-01', '2026-09-01', '2026-10-01'];
     const noReads = { activity: 0, backfill: 0, settled: 0, interim: 0, resweep: 0 };
     const requests = () => {
-      const stats = harness!.sim.stats().byEndpoint;
+      const stats = harness.sim.stats().byEndpoint;
       return { listing: stats['report.chat.sessions']?.requests ?? 0, messages: stats['report.chat.session_messages']?.requests ?? 0 };
     };
 
@@ -209,11 +197,8 @@ describe('what a pass reports', () => {
 
 describe('faults', () => {
   it('a listing that fails leaves the pass incomplete and declares no window complete; the next pass completes them', async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
-    harness = await startSyncHarness({ dataset, clock });
-    const { horizonStart } = horizonFor(clock);
-    harness.sim.faults.inject({ match: { endpoint: 'report.chat.sessions', queryIncludes: { from: horizonStart } }, fault: { kind: 'status', status: 500 }, times: Infinity });
+    const harness = await start(NOW, { seed: 13, sessions: 8, totalMessages: 300 });
+    failOldestWindow(harness, 'report.chat.sessions');
     const logs = captureLogs();
     const failed = await harness.sync('incremental', { logger: logs.logger });
     expect(failed.outcome).toBe('incomplete');
@@ -240,9 +225,7 @@ describe('faults', () => {
   });
 
   it('stays exact through 429s, 5xx, resets, slow pages and expired tokens', async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 3, now: NOW, sessions: 20, totalMessages: 1500, quirks: 'all' });
-    harness = await startSyncHarness({ dataset, clock, simulator: { modificationsPaging: 'every-page' } });
+    const harness = await start(NOW, { seed: 3, sessions: 20, totalMessages: 1500, quirks: 'all' }, { simulator: { modificationsPaging: 'every-page' } });
     harness.sim.faults.chaos({
       probability: 0.12,
       seed: 5,
@@ -273,9 +256,7 @@ describe('faults', () => {
   });
 
   it('restarts a session window from page 1 when its page token expires, without duplicates', async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 4, now: NOW, sessions: 6, totalMessages: 2000 });
-    harness = await startSyncHarness({ dataset, clock });
+    const harness = await start(NOW, { seed: 4, sessions: 6, totalMessages: 2000 });
     harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages', hasPageToken: true }, fault: { kind: 'expire-page-token' }, times: 3 });
     const summary = await harness.sync();
     expect(summary.outcome).toBe('complete');
@@ -284,11 +265,8 @@ describe('faults', () => {
   });
 
   it('reports a window about to leave the horizon loudly when it cannot be completed', async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 5, now: NOW, sessions: 8, totalMessages: 400 });
-    harness = await startSyncHarness({ dataset, clock });
-    const { horizonStart } = horizonFor(clock);
-    harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages', queryIncludes: { from: horizonStart } }, fault: { kind: 'status', status: 500 }, times: Infinity });
+    const harness = await start(NOW, { seed: 5, sessions: 8, totalMessages: 400 });
+    failOldestWindow(harness, 'report.chat.session_messages');
     const logs = captureLogs();
     const summary = await harness.sync('incremental', { logger: logs.logger });
     expect(summary.outcome).toBe('incomplete');
@@ -325,9 +303,7 @@ describe('faults', () => {
 
 describe('concurrency', () => {
   it('refuses a second pass while one is running, losing nothing', async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 12, now: NOW, sessions: 10, totalMessages: 500 });
-    harness = await startSyncHarness({ dataset, clock, simulator: { latencyMs: 20 } });
+    const harness = await start(NOW, { seed: 12, sessions: 10, totalMessages: 500 }, { simulator: { latencyMs: 20 } });
     const first = harness.sync();
     await new Promise((r) => setTimeout(r, 150));
     await expect(harness.sync()).rejects.toMatchObject({ code: 'SYNC_ALREADY_RUNNING', message: expect.stringContaining('another sync pass is running against this database') });
@@ -336,10 +312,8 @@ describe('concurrency', () => {
   });
 
   it('a pass whose lock was taken over by another holder writes nothing more and stops (LOCK_SUPERSEDED)', async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 12, now: NOW, sessions: 30, totalMessages: 3000 });
-    harness = await startSyncHarness({ dataset, clock, simulator: { latencyMs: 15 }, env: { SYNC_CONCURRENCY: '2' } });
-    const count = async () => (await harness!.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM archive.message_versions')).rows[0]?.n ?? 0;
+    const harness = await start(NOW, { seed: 12, sessions: 30, totalMessages: 3000 }, { simulator: { latencyMs: 15 }, env: { SYNC_CONCURRENCY: '2' } });
+    const count = async () => (await harness.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM archive.message_versions')).rows[0]?.n ?? 0;
     const pass = harness.sync();
     await waitUntil(async () => (await count()) > 200);
     // What a second process does when it takes the lock after ours was lost: a newer fence.
@@ -361,12 +335,10 @@ describe('concurrency', () => {
   });
 
   it('a pass whose lock connection dies stops at once (LOCK_LOST), keeping what it stored', async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 30, totalMessages: 3000 });
-    harness = await startSyncHarness({ dataset, clock, simulator: { latencyMs: 15 }, env: { SYNC_CONCURRENCY: '2' } });
+    const harness = await start(NOW, { seed: 13, sessions: 30, totalMessages: 3000 }, { simulator: { latencyMs: 15 }, env: { SYNC_CONCURRENCY: '2' } });
     const logs = captureLogs();
     const pass = harness.sync('incremental', { logger: logs.logger });
-    const holder = await waitUntil(async () => (await harness!.db.pool.query<{ backend_pid: number }>(`SELECT backend_pid FROM public.lock_holders WHERE name = 'sync'`)).rows[0]);
+    const holder = await waitUntil(async () => (await harness.db.pool.query<{ backend_pid: number }>(`SELECT backend_pid FROM public.lock_holders WHERE name = 'sync'`)).rows[0]);
     await harness.db.pool.query('SELECT pg_terminate_backend($1)', [holder.backend_pid]);
     await expect(pass).rejects.toMatchObject({ code: 'LOCK_LOST' });
     expect(logs.find('lost the sync lock: this pass stops now; what it stored is kept, and it writes nothing more')).toEqual([

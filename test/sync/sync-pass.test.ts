@@ -1,30 +1,22 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSilentLogger } from '../../src/logging/logger.js';
 import { SIM_CREDENTIALS } from '../../src/simulator/index.js';
-import { generateDataset } from '../../src/simulator/dataset.js';
 import type { CallKind } from '../../src/sync/call-accounting.js';
 import { runSyncPass } from '../../src/sync/sync-pass.js';
-import { ManualClock } from '../../src/util/clock.js';
 import { ZoomClient, type ZoomCallEvent } from '../../src/zoom/client.js';
 import { captureLogs, LEVEL } from '../helpers/log-capture.js';
 import { SyncProgress } from '../../src/sync/progress.js';
-import { expectArchiveExact, expectedMalformed, horizonFor, startSyncHarness, type SyncHarness } from '../helpers/sync-harness.js';
+import { expectArchiveExact, expectedMalformed, horizonFor, harnessPerTest } from '../helpers/sync-harness.js';
 
 // runSyncPass's own wiring (the caller's call hook, the counters a pass reports) against the
 // simulator and PostgreSQL.
 const NOW = new Date('2026-11-21T15:00:00Z');
-let harness: SyncHarness | undefined;
-
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
+const start = harnessPerTest();
 
 describe('runSyncPass', () => {
   it("tells the caller's onCall about every Zoom call with what it was for, retries included", async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
-    harness = await startSyncHarness({ dataset, clock });
+    const harness = await start(NOW, { seed: 13, sessions: 8, totalMessages: 300 });
+    const { clock } = harness;
     harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages' }, fault: { kind: 'status', status: 503 }, afterMatches: 3, times: 1 });
     const zoom = new ZoomClient({
       config: harness.config.zoom,
@@ -57,9 +49,8 @@ describe('runSyncPass', () => {
   });
 
   it('counts malformed items, listed sessions and stored pages in the summary and progress', async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 7, now: NOW, sessions: 12, totalMessages: 600, quirks: 'all' });
-    harness = await startSyncHarness({ dataset, clock });
+    const harness = await start(NOW, { seed: 7, sessions: 12, totalMessages: 600, quirks: 'all' });
+    const { clock, dataset } = harness;
     const logs = captureLogs();
     const summary = await harness.sync('incremental', { logger: logs.logger });
     expect(summary.outcome).toBe('complete');
@@ -93,11 +84,10 @@ describe('runSyncPass', () => {
   });
 
   it('a routine pass lists only the days since the last listing less the settle time; `sync --all` lists every window from its first day', async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
-    harness = await startSyncHarness({ dataset, clock, simulator: { recordRequests: true } });
+    const harness = await start(NOW, { seed: 13, sessions: 8, totalMessages: 300 }, { simulator: { recordRequests: true } });
+    const { clock } = harness;
     const listings = () =>
-      (harness!.sim.stats().requestLog ?? []).filter((r) => r.endpoint === 'report.chat.sessions').map((r) => `${r.query['from']}..${r.query['to']}`).sort();
+      (harness.sim.stats().requestLog ?? []).filter((r) => r.endpoint === 'report.chat.sessions').map((r) => `${r.query['from']}..${r.query['to']}`).sort();
     await harness.sync();
     expect(listings()).toHaveLength(7);
 

@@ -1,21 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { generateDataset } from '../../src/simulator/dataset.js';
-import { ManualClock } from '../../src/util/clock.js';
+import { describe, expect, it } from 'vitest';
 import { SyncProgress } from '../../src/sync/progress.js';
 import { captureLogs, LEVEL } from '../helpers/log-capture.js';
-import { archivedVersions, diffArchive, expectArchiveExact, expectedArchive, horizonFor, startSyncHarness, type SyncHarness } from '../helpers/sync-harness.js';
+import { archivedVersions, diffArchive, expectArchiveExact, expectedArchive, horizonFor, type SyncHarness, harnessPerTest, failOldestWindow } from '../helpers/sync-harness.js';
 
 // How a sync pass ends when it cannot finish: stopped by its caller, a session Zoom no longer
 // knows, a failure that stops every lane, a read Zoom refuses. Real PostgreSQL and the simulator.
 const NOW = new Date('2026-11-21T15:00:00Z');
 const SETTLED = ['2026-05-01', '2026-06-01', '2026-07-01', '2026-08-01', '2026-09-01', '2026-10-01'];
 const MISSING_SCOPES = { code: 4711, message: 'Invalid access token, does not contain scopes:[report:read:admin].' };
-let harness: SyncHarness | undefined;
-
-afterEach(async () => {
-  await harness?.close();
-  harness = undefined;
-});
+const start = harnessPerTest();
 
 const run = async (h: SyncHarness, runId?: number) =>
   (
@@ -31,9 +24,8 @@ const listingRequests = (h: SyncHarness) => h.sim.stats().byEndpoint['report.cha
 
 describe("stopped by the caller's signal", () => {
   it('a pass aborted mid-read ends as aborted in sync_runs, keeps its units resumable, and the next pass reads only what was left', async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
-    harness = await startSyncHarness({ dataset, clock, simulator: { latencyMs: 10 }, env: { SYNC_CONCURRENCY: '2' } });
+    const harness = await start(NOW, { seed: 13, sessions: 8, totalMessages: 300 }, { simulator: { latencyMs: 10 }, env: { SYNC_CONCURRENCY: '2' } });
+    const { clock } = harness;
     const stop = new AbortController();
     const progress = new SyncProgress(() => clock.now().getTime());
     const watch = setInterval(() => {
@@ -64,9 +56,8 @@ describe("stopped by the caller's signal", () => {
   });
 
   it('a pass whose signal is already aborted asks Zoom nothing and records an aborted run', async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
-    harness = await startSyncHarness({ dataset, clock });
+    const harness = await start(NOW, { seed: 13, sessions: 8, totalMessages: 300 });
+    const { clock } = harness;
     const progress = new SyncProgress(() => clock.now().getTime());
     await expect(harness.sync('incremental', { signal: AbortSignal.abort(new Error('shutting down')), progress })).rejects.toMatchObject({ code: 'ABORTED' });
     expect(listingRequests(harness) + messageRequests(harness)).toBe(0);
@@ -80,9 +71,8 @@ describe("stopped by the caller's signal", () => {
 
 describe('a session Zoom answers 404 for', () => {
   it('is recorded as gone in every window, not as a failure; every other session is archived and the windows complete', async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
-    harness = await startSyncHarness({ dataset, clock });
+    const harness = await start(NOW, { seed: 13, sessions: 8, totalMessages: 300 });
+    const { clock, dataset } = harness;
     const gone = dataset.sessions[2]!.id;
     harness.sim.faults.inject({
       match: { endpoint: 'report.chat.session_messages', sessionId: gone },
@@ -117,9 +107,8 @@ describe('a session Zoom answers 404 for', () => {
 
 describe('a failure that stops the pass', () => {
   it('missing scopes in the middle of the reads: the pass fails, is recorded as failed, completes no window, and the next pass finishes exactly', async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
-    harness = await startSyncHarness({ dataset, clock, env: { SYNC_CONCURRENCY: '2' } });
+    const harness = await start(NOW, { seed: 13, sessions: 8, totalMessages: 300 }, { env: { SYNC_CONCURRENCY: '2' } });
+    const { clock } = harness;
     harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages' }, fault: { kind: 'status', status: 403, body: MISSING_SCOPES }, afterMatches: 10, times: Infinity });
     const progress = new SyncProgress(() => clock.now().getTime());
     await expect(harness.sync('incremental', { progress })).rejects.toMatchObject({ code: 'ZOOM_MISSING_SCOPES' });
@@ -143,9 +132,7 @@ describe('a failure that stops the pass', () => {
   });
 
   it('missing scopes on the listing: the pass fails before reading any session and completes no window', async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
-    harness = await startSyncHarness({ dataset, clock });
+    const harness = await start(NOW, { seed: 13, sessions: 8, totalMessages: 300 });
     harness.sim.faults.inject({ match: { endpoint: 'report.chat.sessions' }, fault: { kind: 'status', status: 403, body: MISSING_SCOPES }, afterMatches: 2, times: Infinity });
     await expect(harness.sync()).rejects.toMatchObject({ code: 'ZOOM_MISSING_SCOPES' });
     expect(messageRequests(harness)).toBe(0);
@@ -161,9 +148,8 @@ describe('a failure that stops the pass', () => {
 
 describe('a read Zoom refuses (4xx, not retried)', () => {
   it("fails only that session's windows, records the error on each unit and in sync_runs, and the others complete", async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 13, now: NOW, sessions: 8, totalMessages: 300 });
-    harness = await startSyncHarness({ dataset, clock });
+    const harness = await start(NOW, { seed: 13, sessions: 8, totalMessages: 300 });
+    const { dataset } = harness;
     const refused = dataset.sessions[5]!.id;
     harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages', sessionId: refused }, fault: { kind: 'status', status: 400, body: { code: 300, message: 'Bad request.' } }, times: Infinity });
     const logs = captureLogs();
@@ -209,11 +195,9 @@ describe('a read Zoom refuses (4xx, not retried)', () => {
 
 describe('a window that leaves the horizon incomplete', () => {
   it('is reported once, as data lost, by the pass in which it expires', async () => {
-    const clock = new ManualClock(NOW);
-    const dataset = generateDataset({ seed: 5, now: NOW, sessions: 8, totalMessages: 400 });
-    harness = await startSyncHarness({ dataset, clock });
-    const { horizonStart } = horizonFor(clock);
-    harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages', queryIncludes: { from: horizonStart } }, fault: { kind: 'status', status: 500 }, times: Infinity });
+    const harness = await start(NOW, { seed: 5, sessions: 8, totalMessages: 400 });
+    const { clock } = harness;
+    failOldestWindow(harness, 'report.chat.session_messages');
     const first = await harness.sync();
     expect(first.outcome).toBe('incomplete');
     expect(first.windowsExpiredIncomplete).toEqual([]);
