@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { writeMessagePage } from '../../src/archive/version-store.js';
 import { leavesHorizonOn } from '../../src/sync/horizon.js';
 import { addDays } from '../../src/util/dates.js';
 import { parseMessagePage } from '../../src/zoom/report-parser.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { useTestDatabase } from '../helpers/database.js';
 
-let tdb: TestDatabase;
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-});
-afterAll(async () => {
-  await tdb.close();
-});
+const tdb = useTestDatabase();
 
 const SWEEP = { from: '2026-10-01', to: '2026-10-31', startedAt: new Date('2026-11-05T00:00:00Z') };
 async function store(sessionId: string, body: Record<string, unknown>) {

@@ -1,20 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { closeAbandonedRuns, finishRun, startRun } from '../../src/archive/run-store.js';
 import { isTransientConflict, retryTransientConflicts, SqlParams } from '../../src/archive/sql-values.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { useTestDatabase } from '../helpers/database.js';
 
 // sync_runs bookkeeping (run-store.ts) and the parameter builder and conflict retry every page
 // write uses (sql-values.ts).
 
-let db: TestDatabase;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-
-afterAll(async () => {
-  await db?.close();
-});
+const db = useTestDatabase();
 
 interface RunRow {
   mode: string;
@@ -155,42 +147,34 @@ describe('transient conflicts', () => {
     expect(isTransientConflict(null)).toBe(false);
   });
 
-  it('are retried up to the attempts given, other errors not at all', async () => {
-    let calls = 0;
-    await expect(
-      retryTransientConflicts(async () => {
-        calls++;
-        if (calls < 3) throw Object.assign(new Error('deadlock'), { code: '40P01' });
+  /** A task that throws an error with PostgreSQL's `code` on its first `failures` calls and then returns 'done'; counts its calls. */
+  function failing(code: string, message: string, failures = Infinity) {
+    const task = {
+      calls: 0,
+      run: async () => {
+        task.calls++;
+        if (task.calls <= failures) throw Object.assign(new Error(message), { code });
         return 'done';
-      }),
-    ).resolves.toBe('done');
-    expect(calls).toBe(3);
+      },
+    };
+    return task;
+  }
 
-    calls = 0;
-    await expect(
-      retryTransientConflicts(async () => {
-        calls++;
-        throw Object.assign(new Error('serialization'), { code: '40001' });
-      }, 2),
-    ).rejects.toThrow('serialization');
-    expect(calls).toBe(2);
+  it('are retried up to the attempts given, other errors not at all', async () => {
+    const deadlockedTwice = failing('40P01', 'deadlock', 2);
+    await expect(retryTransientConflicts(deadlockedTwice.run)).resolves.toBe('done');
+    expect(deadlockedTwice.calls).toBe(3);
 
-    calls = 0;
-    await expect(
-      retryTransientConflicts(async () => {
-        calls++;
-        throw Object.assign(new Error('unique'), { code: '23505' });
-      }),
-    ).rejects.toThrow('unique');
-    expect(calls).toBe(1);
+    const serialization = failing('40001', 'serialization');
+    await expect(retryTransientConflicts(serialization.run, 2)).rejects.toThrow('serialization');
+    expect(serialization.calls).toBe(2);
 
-    calls = 0;
-    await expect(
-      retryTransientConflicts(async () => {
-        calls++;
-        throw Object.assign(new Error('deadlock'), { code: '40P01' });
-      }),
-    ).rejects.toThrow('deadlock');
-    expect(calls).toBe(5);
+    const unique = failing('23505', 'unique');
+    await expect(retryTransientConflicts(unique.run)).rejects.toThrow('unique');
+    expect(unique.calls).toBe(1);
+
+    const deadlocked = failing('40P01', 'deadlock');
+    await expect(retryTransientConflicts(deadlocked.run)).rejects.toThrow('deadlock');
+    expect(deadlocked.calls).toBe(5);
   });
 });

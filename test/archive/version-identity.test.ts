@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../helpers/database.js';
 
 // Migration 0005 rewrote archive.version_identity so PostgreSQL can inline it. Rows archived
 // before that keep their content_sha256, so the new body must give exactly what 0001's gave, or a
@@ -23,13 +23,7 @@ const SAMPLES = [
   '{"id":"m7","files":null}',
 ];
 
-let tdb: TestDatabase;
-beforeAll(async () => {
-  tdb = await createTestDatabase();
-});
-afterAll(async () => {
-  await tdb.close();
-});
+const tdb = useTestDatabase();
 
 describe('archive.version_identity', () => {
   it('gives byte for byte the hash the first migration defined', async () => {

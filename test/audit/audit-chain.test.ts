@@ -1,14 +1,14 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { recordAudit } from '../../src/audit/audit-log.js';
 import { auditContentSha256, proofField, proofTime } from '../../src/audit/chain.js';
 import { appendHeadFile, loadChainHead, parseHeadArgument, readHeadFile } from '../../src/audit/head.js';
 import { verifyAuditChain, type ChainVerification } from '../../src/audit/verify-chain.js';
-import { MIGRATIONS_FOLDER, runMigrations } from '../../src/db/migrate.js';
+import { runMigrations } from '../../src/db/migrate.js';
 import { createSilentLogger } from '../../src/logging/logger.js';
-import { createEmptyDatabase, createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { databasesClosedAfterAll, type TestDatabase } from '../helpers/database.js';
+import { copyMigrationsInto } from '../helpers/migrations.js';
+import { tempDirsRemovedAfterAll } from '../helpers/temp-dirs.js';
 import { asDba } from './dba.js';
 
 // The audit log's hash chain on a real PostgreSQL: computed by the database on insert, recomputed by
@@ -16,18 +16,9 @@ import { asDba } from './dba.js';
 // disabled, rows updated, deleted, inserted, renumbered). What is real: PostgreSQL, the migrations,
 // the triggers; nothing is mocked.
 
-const databases: TestDatabase[] = [];
-const dirs: string[] = [];
-afterAll(async () => {
-  for (const db of databases) await db.close();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-async function freshDatabase(): Promise<TestDatabase> {
-  const db = await createTestDatabase();
-  databases.push(db);
-  return db;
-}
+const databases = databasesClosedAfterAll();
+const freshDatabase = databases.fresh;
+const tempDir = tempDirsRemovedAfterAll();
 
 async function writeEntries(db: TestDatabase, n: number, prefix = 'test'): Promise<number[]> {
   const ids: number[] = [];
@@ -214,9 +205,7 @@ describe('tampering as a DBA could', () => {
 
   it('the end of the chain cut off, or rewritten consistently, is found against a head published before', async () => {
     const head = (await loadChainHead(db.pool))!;
-    const dir = mkdtempSync(path.join(tmpdir(), 'zca-heads-'));
-    dirs.push(dir);
-    const file = path.join(dir, 'heads.jsonl');
+    const file = path.join(tempDir('zca-heads-'), 'heads.jsonl');
     await appendHeadFile(file, head, new Date('2026-11-21T00:00:00Z'));
     const published = await readHeadFile(file);
     expect(published).toEqual([{ chainSeq: head.chainSeq, rowHash: head.rowHash, auditId: head.auditId, at: head.at, publishedAt: '2026-11-21T00:00:00.000Z', source: `${file} line 1` }]);
@@ -237,21 +226,10 @@ describe('tampering as a DBA could', () => {
 });
 
 describe('rows written before the chain existed', () => {
-  function copyMigrations(keep: number): string {
-    const dir = mkdtempSync(path.join(tmpdir(), 'zca-migrations-'));
-    dirs.push(dir);
-    cpSync(MIGRATIONS_FOLDER, dir, { recursive: true });
-    const journalPath = path.join(dir, 'meta', '_journal.json');
-    const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: Array<{ tag: string }> };
-    for (const entry of journal.entries.slice(keep)) rmSync(path.join(dir, `${entry.tag}.sql`));
-    journal.entries = journal.entries.slice(0, keep);
-    writeFileSync(journalPath, JSON.stringify(journal, null, 2));
-    return dir;
-  }
+  const copyMigrations = (keep: number): string => copyMigrationsInto(tempDir('zca-migrations-'), keep);
 
   it('are counted and digested by the genesis row; a change to one of them is found', async () => {
-    const db = await createEmptyDatabase();
-    databases.push(db);
+    const db = await databases.empty();
     const logger = createSilentLogger();
     await runMigrations(db.pool, logger, copyMigrations(8));
     await db.pool.query(`INSERT INTO archive.audit_log (actor, action, details) SELECT 'cli:old', 'legacy.' || g, jsonb_build_object('g', g) FROM generate_series(1, 4) g`);

@@ -25,7 +25,7 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { createToken } from '../../src/service/token-store.js';
-import { buildDist, createScratchDatabase, mb, printTable, ROOT, trackPeakRss } from './bench-support.js';
+import { benchDatabase, buildDist, keepOrDrop, mb, printExplain, printTable, ROOT, trackPeakRss, type BenchDatabase } from './bench-support.js';
 
 export const VERSIONS = Number(process.env['BENCH_VERSIONS'] ?? 1_000_000);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 12);
@@ -191,6 +191,20 @@ export async function startService(url: string): Promise<{ child: ChildProcess; 
   return { child, baseUrl: `http://127.0.0.1:${port}` };
 }
 
+/** The end of a run on the benchmark archive: the service stopped (if started), the pool closed, the database kept or dropped. */
+export async function endRun(service: { child: ChildProcess } | undefined, pool: Pool, db: BenchDatabase): Promise<void> {
+  if (service) {
+    const exited = new Promise((resolve) => service.child.once('exit', resolve));
+    service.child.kill('SIGTERM');
+    await exited;
+  }
+  await pool.end();
+  await keepOrDrop(db);
+}
+
+/** A full-text search's query as the API runs it (limit 50): EXPLAINed by bench:api and bench:console. */
+export const FULL_TEXT_QUERY = `SELECT v.id FROM archive.message_versions v WHERE public.chat_body_tsvector(v.body) @@ websearch_to_tsquery('simple', $1) AND v.sent_at IS NOT NULL ORDER BY v.sent_at, v.id LIMIT 51`;
+
 interface ScenarioResult {
   name: string;
   p50: number;
@@ -224,18 +238,17 @@ async function drive(name: string, baseUrl: string, token: string, nextPath: () 
   };
 }
 
-const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
-const day = (d: Date) => d.toISOString().slice(0, 10);
+export const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
+export const day = (d: Date) => d.toISOString().slice(0, 10);
 
 async function main(): Promise<void> {
   buildDist();
   console.log(`\n== API benchmark: ${VERSIONS.toLocaleString('en-US')} versions, ${SESSIONS} sessions, ${SENDERS} senders; ${CONNECTIONS} connections, ${SECONDS} s per scenario`);
-  const reuse = process.env['BENCH_REUSE_DB'];
-  const db = reuse ? { url: reuse, drop: async () => undefined } : await createScratchDatabase('zca_bench_api');
+  const db = await benchDatabase('zca_bench_api');
   const pool = createPool({ connectionString: db.url, max: 12 });
   let service: { child: ChildProcess; baseUrl: string } | undefined;
   try {
-    if (reuse) console.log(`  reusing the loaded database ${reuse}`);
+    if (db.reuse) console.log(`  reusing the loaded database ${db.reuse}`);
     else await loadArchive(pool);
     const { token } = await createToken(pool, { name: `bench-${Date.now().toString(36)}`, role: 'reader' }, 'bench');
     service = await startService(db.url);
@@ -290,10 +303,7 @@ async function main(): Promise<void> {
     console.log(`\n  targets: p99 < 100 ms for sender+range search: ${target(results[0])}; for a transcript page: ${target(results[1])}`);
 
     // What PostgreSQL does for one query of each kind.
-    const explain = async (title: string, sql: string, values: unknown[]) => {
-      const plan = await pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${sql}`, values);
-      console.log(`\n  EXPLAIN ANALYZE: ${title}\n${plan.rows.map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
-    };
+    const explain = (title: string, sql: string, values: unknown[]) => printExplain(pool, title, sql, values);
     const mid = new Date(HORIZON_START.getTime() + spanMs / 2);
     await explain(
       'sender + range',
@@ -305,20 +315,9 @@ async function main(): Promise<void> {
       `SELECT v.id FROM archive.message_versions v WHERE v.session_id = $1 AND v.sent_at IS NOT NULL ORDER BY v.sent_at, v.message_id, v.action_at, v.id LIMIT 101`,
       ['bench-session-0042'],
     );
-    await explain(
-      'full text',
-      `SELECT v.id FROM archive.message_versions v WHERE public.chat_body_tsvector(v.body) @@ websearch_to_tsquery('simple', $1) AND v.sent_at IS NOT NULL ORDER BY v.sent_at, v.id LIMIT 51`,
-      ['contract'],
-    );
+    await explain('full text', FULL_TEXT_QUERY, ['contract']);
   } finally {
-    if (service) {
-      const exited = new Promise((resolve) => service!.child.once('exit', resolve));
-      service.child.kill('SIGTERM');
-      await exited;
-    }
-    await pool.end();
-    if (process.env['BENCH_KEEP_DB'] === '1' || reuse) console.log(`  kept the database: ${db.url} (BENCH_REUSE_DB=<url> runs again on it)`);
-    else await db.drop();
+    await endRun(service, pool, db);
   }
 }
 

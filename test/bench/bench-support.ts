@@ -36,6 +36,32 @@ export async function createScratchDatabase(prefix: string): Promise<{ url: stri
   };
 }
 
+export interface BenchDatabase {
+  url: string;
+  /** BENCH_REUSE_DB: a database loaded and kept by an earlier run. */
+  reuse: string | undefined;
+  drop(): Promise<void>;
+}
+
+/** The database a run measures: the one named by BENCH_REUSE_DB (loaded earlier), or a fresh scratch one. */
+export async function benchDatabase(prefix: string): Promise<BenchDatabase> {
+  const reuse = process.env['BENCH_REUSE_DB'];
+  const db = reuse ? { url: reuse, drop: async () => undefined } : await createScratchDatabase(prefix);
+  return { url: db.url, reuse, drop: () => db.drop() };
+}
+
+/** After a run: the database kept (BENCH_KEEP_DB=1, or one reused) or dropped. */
+export async function keepOrDrop(db: BenchDatabase): Promise<void> {
+  if (process.env['BENCH_KEEP_DB'] === '1' || db.reuse) console.log(`  kept the database: ${db.url} (BENCH_REUSE_DB=<url> runs again on it)`);
+  else await db.drop();
+}
+
+/** Prints PostgreSQL's EXPLAIN ANALYZE of one query under `title`. */
+export async function printExplain(pool: pg.Pool, title: string, sql: string, values: unknown[]): Promise<void> {
+  const plan = await pool.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) ${sql}`, values);
+  console.log(`\n  EXPLAIN ANALYZE: ${title}\n${plan.rows.map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
+}
+
 /** Compiles src/ to dist/ so benchmarks measure the shipped JavaScript, not a dev loader. */
 export function buildDist(): void {
   const result = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, stdio: 'inherit' });
@@ -43,24 +69,33 @@ export function buildDist(): void {
   if (result.status !== 0 && process.env['BENCH_ALLOW_TYPE_ERRORS'] !== '1') throw new Error('build failed');
 }
 
-export interface StartedSimulator {
+/** What a simulator process prints as its first line once it listens (JSON). */
+export interface SimulatorAddress {
   apiBaseUrl: string;
   tokenUrl: string;
   baseUrl: string;
   credentials: { accountId: string; clientId: string; clientSecret: string };
+}
+
+export interface StartedSimulator extends SimulatorAddress {
   child: ChildProcess;
   stop(): Promise<void>;
 }
 
-/** The simulator in its own process, so it never competes with the archiver's event loop. */
-export async function startSimulatorProcess(args: string[]): Promise<StartedSimulator> {
-  const child = spawn(process.execPath, [`${ROOT}dist/simulator/standalone.js`, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+/** The address a simulator child process prints on its first line of stdout (it fails if the child exits first). */
+export async function simulatorAddress(child: ChildProcess): Promise<SimulatorAddress> {
   const lines = createInterface({ input: child.stdout! });
   const ready = await new Promise<string>((resolve, reject) => {
     lines.once('line', resolve);
     child.once('exit', (code) => reject(new Error(`simulator exited early (${code})`)));
   });
-  const info = JSON.parse(ready) as Omit<StartedSimulator, 'child' | 'stop'>;
+  return JSON.parse(ready) as SimulatorAddress;
+}
+
+/** The simulator in its own process, so it never competes with the archiver's event loop. */
+export async function startSimulatorProcess(args: string[]): Promise<StartedSimulator> {
+  const child = spawn(process.execPath, [`${ROOT}dist/simulator/standalone.js`, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const info = await simulatorAddress(child);
   return {
     ...info,
     child,

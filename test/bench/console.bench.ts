@@ -28,8 +28,8 @@ import { chromium, type Page } from 'playwright-core';
 import { STATIC_ASSETS } from '../../src/console/static-assets.js';
 import { createPool } from '../../src/db/pool.js';
 import { createToken } from '../../src/service/token-store.js';
-import { HORIZON_START, loadArchive, RARE_TERMS, SENDERS, SESSIONS, SPAN_DAYS, startService, VERSIONS, WORDS } from './api.bench.js';
-import { buildDist, createScratchDatabase, printTable } from './bench-support.js';
+import { day, endRun, FULL_TEXT_QUERY, HORIZON_START, loadArchive, pick, RARE_TERMS, SENDERS, SESSIONS, SPAN_DAYS, startService, VERSIONS, WORDS } from './api.bench.js';
+import { benchDatabase, buildDist, printExplain, printTable } from './bench-support.js';
 
 const PAGES = Number(process.env['BENCH_PAGES'] ?? 40);
 const CHROMIUM = '/usr/bin/chromium';
@@ -39,9 +39,6 @@ interface Timing {
   firstResult: number;
   ready: number;
 }
-
-const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
-const day = (d: Date) => d.toISOString().slice(0, 10);
 
 function percentile(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -62,13 +59,12 @@ async function open(page: Page, url: string): Promise<Timing> {
 async function main(): Promise<void> {
   buildDist();
   console.log(`\n== Console benchmark: ${VERSIONS.toLocaleString('en-US')} versions, ${SESSIONS} sessions, ${SENDERS} senders; ${PAGES} pages of each kind in headless Chromium`);
-  const reuse = process.env['BENCH_REUSE_DB'];
-  const db = reuse ? { url: reuse, drop: async () => undefined } : await createScratchDatabase('zca_bench_console');
+  const db = await benchDatabase('zca_bench_console');
   const pool = createPool({ connectionString: db.url, max: 4 });
   let service: { child: ChildProcess; baseUrl: string } | undefined;
   const userDataDir = mkdtempSync(path.join(tmpdir(), 'zca-bench-chromium-'));
   try {
-    if (reuse) console.log(`  reusing the loaded database ${reuse}`);
+    if (db.reuse) console.log(`  reusing the loaded database ${db.reuse}`);
     else await loadArchive(pool);
     const { token } = await createToken(pool, { name: `bench-console-${Date.now().toString(36)}`, role: 'reader' }, 'bench');
     service = await startService(db.url);
@@ -161,21 +157,10 @@ async function main(): Promise<void> {
     const worst = Math.max(...results.map((r) => percentile(r.timings.map((t) => t.firstResult), 99)));
     console.log(`\n  target: first result < 1 s (p99 of every scenario, worst ${worst.toFixed(0)} ms): ${worst < 1000 ? 'met' : 'MISSED'}; JavaScript < 150 KB gzipped: ${gzipSync(js).length < 150 * 1024 ? 'met' : 'MISSED'}`);
 
-    const plan = await pool.query<{ 'QUERY PLAN': string }>(
-      `EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) SELECT v.id FROM archive.message_versions v WHERE public.chat_body_tsvector(v.body) @@ websearch_to_tsquery('simple', $1) AND v.sent_at IS NOT NULL ORDER BY v.sent_at, v.id LIMIT 51`,
-      ['contract'],
-    );
-    console.log(`\n  EXPLAIN ANALYZE: a common word\n${plan.rows.map((r) => `    ${r['QUERY PLAN']}`).join('\n')}`);
+    await printExplain(pool, 'a common word', FULL_TEXT_QUERY, ['contract']);
   } finally {
-    if (service) {
-      const exited = new Promise((resolve) => service!.child.once('exit', resolve));
-      service.child.kill('SIGTERM');
-      await exited;
-    }
-    await pool.end();
     rmSync(userDataDir, { recursive: true, force: true });
-    if (process.env['BENCH_KEEP_DB'] === '1' || reuse) console.log(`  kept the database: ${db.url} (BENCH_REUSE_DB=<url> runs again on it)`);
-    else await db.drop();
+    await endRun(service, pool, db);
   }
 }
 

@@ -20,14 +20,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { generateDataset } from '../../src/simulator/dataset.js';
 import { signFileToken } from '../../src/simulator/file-tokens.js';
 import { startZoomSimulator } from '../../src/simulator/server.js';
 import { simulatorEnv } from '../helpers/simulator-env.js';
-import { buildDist, createScratchDatabase, ROOT, trackPeakRss } from './bench-support.js';
+import { buildDist, createScratchDatabase, ROOT, simulatorAddress, trackPeakRss, type SimulatorAddress } from './bench-support.js';
 
 const MESSAGES = Number(process.env['BENCH_MESSAGES'] ?? 8000);
 const HUGE_BYTES = Number(process.env['BENCH_HUGE_BYTES'] ?? 1024 ** 3);
@@ -36,13 +35,6 @@ const MEDIUM_BYTES = 4 * 1024 * 1024;
 const SMALL_LIMIT = 1024 * 1024;
 const CONCURRENCY = 4;
 const TARGET_RSS_BYTES = 200_000_000;
-
-interface Served {
-  baseUrl: string;
-  apiBaseUrl: string;
-  tokenUrl: string;
-  credentials: { accountId: string; clientId: string; clientSecret: string };
-}
 
 // --- the simulator process --------------------------------------------------------------------
 
@@ -57,7 +49,7 @@ async function serve(): Promise<void> {
     else if (i % 100 === 50) sim.files.setSize(f.fileId, MEDIUM_BYTES);
     else sim.files.setSize(f.fileId, 2048 + ((i * 7919) % (62 * 1024)));
   });
-  const served: Served = { baseUrl: sim.baseUrl, apiBaseUrl: sim.apiBaseUrl, tokenUrl: sim.tokenUrl, credentials: sim.credentials };
+  const served: SimulatorAddress = { baseUrl: sim.baseUrl, apiBaseUrl: sim.apiBaseUrl, tokenUrl: sim.tokenUrl, credentials: sim.credentials };
   process.stdout.write(`${JSON.stringify(served)}\n`);
   const stop = () => void sim.close().then(() => process.exit(0));
   process.once('SIGTERM', stop);
@@ -101,11 +93,7 @@ async function main(): Promise<void> {
   console.log('building dist/ …');
   buildDist();
   const simChild = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'test/bench/files.bench.ts'), '--serve'], { cwd: ROOT, env: process.env, stdio: ['ignore', 'pipe', 'inherit'] });
-  const line = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: simChild.stdout }).once('line', resolve);
-    simChild.once('exit', (code) => reject(new Error(`simulator exited early (${code})`)));
-  });
-  const served = JSON.parse(line) as Served;
+  const served = await simulatorAddress(simChild);
   const db = await createScratchDatabase('zca_bench_files');
   const dataDir = await mkdtemp(path.join(tmpdir(), 'zca-bench-files-'));
   const curlDir = await mkdtemp(path.join(tmpdir(), 'zca-bench-curl-'));

@@ -116,6 +116,18 @@ async function trackFunctions(pool: Pool, url: string): Promise<boolean> {
   }
 }
 
+/**
+ * A scratch database whose PL/pgSQL functions PostgreSQL times (when it may: `tracked`), and a pool of
+ * `max` connections opened after the setting is made, so every backend has it.
+ */
+async function scratchDatabaseTimingFunctions(prefix: string, max: number): Promise<{ db: { url: string; drop(): Promise<void> }; pool: Pool; tracked: boolean }> {
+  const db = await createScratchDatabase(prefix);
+  const admin = createPool({ connectionString: db.url, max: 1 });
+  const tracked = await trackFunctions(admin, db.url);
+  await admin.end();
+  return { db, pool: createPool({ connectionString: db.url, max }), tracked };
+}
+
 async function functionTimes(pool: Pool): Promise<Map<string, { calls: number; totalMs: number }>> {
   await new Promise((r) => setTimeout(r, 1500)); // other backends flush their statistics when idle
   const rows = (await pool.query<{ funcname: string; calls: number; total_time: number }>('SELECT funcname, calls::int, total_time FROM pg_stat_user_functions')).rows;
@@ -140,11 +152,7 @@ async function timeInserts(pool: Pool, rows: number, writers: number): Promise<n
 
 async function benchAuditChain(): Promise<void> {
   console.log(`\n== 2. the hash chain on audit inserts (${int(AUDIT_ROWS)} rows each way, in alternating rounds)`);
-  const db = await createScratchDatabase('zca_bench_chain');
-  const pool = createPool({ connectionString: db.url, max: 10 });
-  const tracked = await trackFunctions(pool, db.url);
-  await pool.end();
-  const writersPool = createPool({ connectionString: db.url, max: 10 });
+  const { db, pool: writersPool, tracked } = await scratchDatabaseTimingFunctions('zca_bench_chain', 10);
   try {
     const results: Array<[string, string]> = [];
     const rounds = 6;
@@ -199,11 +207,7 @@ async function timePages(pool: Pool, month: string, pages: number, offset: numbe
 
 async function benchSealingInSync(): Promise<void> {
   console.log('\n== 3. what sealing adds to a sync');
-  const db = await createScratchDatabase('zca_bench_pages');
-  const admin = createPool({ connectionString: db.url, max: 1 });
-  const tracked = await trackFunctions(admin, db.url);
-  await admin.end();
-  const pool = createPool({ connectionString: db.url, max: 1 });
+  const { db, pool, tracked } = await scratchDatabaseTimingFunctions('zca_bench_pages', 1);
   try {
     const run = (await pool.query<{ id: number }>(`INSERT INTO archive.sync_runs (mode, horizon_start, horizon_end) VALUES ('incremental', '2026-05-01', '2026-11-30') RETURNING id`)).rows[0]!.id;
     // A sealed window to receive late versions.

@@ -21,6 +21,27 @@ function envFor(h: SyncHarness, extra: Record<string, string> = {}): Record<stri
   };
 }
 
+/** `sync` as a child process over an archive large and slow enough (30 sessions, 6,000 messages, 15 ms a call) to stop mid-run. */
+async function syncUnderWay(seed: number): Promise<{ h: SyncHarness; child: ReturnType<typeof spawnCli> }> {
+  const clock = new ManualClock(new Date());
+  const h = await startSyncHarness({
+    dataset: generateDataset({ seed, now: clock.now(), sessions: 30, totalMessages: 6000 }),
+    clock,
+    simulator: { latencyMs: 15 },
+  });
+  harness = h;
+  return { h, child: spawnCli(['sync'], envFor(h, { SYNC_CONCURRENCY: '4' })) };
+}
+
+/** Waits until the units hold at least `pages` fetched pages. */
+async function pagesStored(h: SyncHarness, pages: number): Promise<void> {
+  for (;;) {
+    const r = await h.db.pool.query<{ pages: number }>('SELECT coalesce(sum(pages_fetched), 0)::int AS pages FROM archive.sync_units');
+    if ((r.rows[0]?.pages ?? 0) >= pages) return;
+    await new Promise((res) => setTimeout(res, 20));
+  }
+}
+
 describe('configuration and environment errors', () => {
   it('names every bad variable and exits 2 without doing anything', async () => {
     const r = await runCli(['sync'], { DATABASE_URL: 'mysql://nope', ZOOM_RATE_MEDIUM: 'fast', SYNC_CONCURRENCY: '-1', ZOOM_CLIENT_SECRET: 'shh-secret' });
@@ -87,54 +108,34 @@ describe('sync from the command line', () => {
   });
 
   it('survives SIGKILL mid-run: the next run completes the archive exactly', async () => {
-    const clock = new ManualClock(new Date());
-    harness = await startSyncHarness({
-      dataset: generateDataset({ seed: 23, now: clock.now(), sessions: 30, totalMessages: 6000 }),
-      clock,
-      simulator: { latencyMs: 15 },
-    });
-    const child = spawnCli(['sync'], envFor(harness, { SYNC_CONCURRENCY: '4' }));
+    const { h, child } = await syncUnderWay(23);
     // Kill it once a good share of pages is stored (some units finished, some in flight).
-    for (;;) {
-      const r = await harness.db.pool.query<{ pages: number }>('SELECT coalesce(sum(pages_fetched), 0)::int AS pages FROM archive.sync_units');
-      if ((r.rows[0]?.pages ?? 0) >= 40) break;
-      await new Promise((res) => setTimeout(res, 20));
-    }
+    await pagesStored(h, 40);
     child.kill('SIGKILL');
     const killed = await child.result;
     expect(killed.signal).toBe('SIGKILL');
-    const partial = await harness.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM archive.message_versions');
+    const partial = await h.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM archive.message_versions');
     expect(partial.rows[0]?.n).toBeGreaterThan(0);
 
-    const again = await runCli(['sync', '--json'], envFor(harness));
+    const again = await runCli(['sync', '--json'], envFor(h));
     expect(again.code, again.stderr).toBe(0);
-    await expectArchiveExact(harness);
+    await expectArchiveExact(h);
     // The killed run is recorded as aborted, not left "running".
-    const runs = await harness.db.pool.query<{ outcome: string }>('SELECT outcome FROM public.sync_runs ORDER BY run_id');
+    const runs = await h.db.pool.query<{ outcome: string }>('SELECT outcome FROM public.sync_runs ORDER BY run_id');
     expect(runs.rows.map((r) => r.outcome)).toEqual(['aborted', 'complete']);
   });
 
   it('stops cleanly on SIGTERM, keeping what it stored, and the next run finishes', async () => {
-    const clock = new ManualClock(new Date());
-    harness = await startSyncHarness({
-      dataset: generateDataset({ seed: 24, now: clock.now(), sessions: 30, totalMessages: 6000 }),
-      clock,
-      simulator: { latencyMs: 15 },
-    });
-    const child = spawnCli(['sync'], envFor(harness, { SYNC_CONCURRENCY: '4' }));
-    for (;;) {
-      const r = await harness.db.pool.query<{ pages: number }>('SELECT coalesce(sum(pages_fetched), 0)::int AS pages FROM archive.sync_units');
-      if ((r.rows[0]?.pages ?? 0) >= 20) break;
-      await new Promise((res) => setTimeout(res, 20));
-    }
+    const { h, child } = await syncUnderWay(24);
+    await pagesStored(h, 20);
     child.kill('SIGTERM');
     const stopped = await child.result;
     expect(stopped.code).toBe(130);
     expect(stopped.stderr).toMatch(/stopped by a signal/);
-    const runs = await harness.db.pool.query<{ outcome: string }>('SELECT outcome FROM public.sync_runs');
+    const runs = await h.db.pool.query<{ outcome: string }>('SELECT outcome FROM public.sync_runs');
     expect(runs.rows.map((r) => r.outcome)).toEqual(['aborted']);
-    const again = await runCli(['sync'], envFor(harness));
+    const again = await runCli(['sync'], envFor(h));
     expect(again.code, again.stderr).toBe(0);
-    await expectArchiveExact(harness);
+    await expectArchiveExact(h);
   });
 });

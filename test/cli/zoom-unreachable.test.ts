@@ -1,20 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { useTestDatabase } from '../helpers/database.js';
 import { runCli } from '../helpers/cli.js';
 
 // `sync` when Zoom cannot be reached at all (a token URL or API base that refuses connections or
 // does not resolve): one typed error naming the URL and the cause, at once — not a minute of retry
 // warnings per window. What is real: the CLI process, PostgreSQL, the refused socket.
 
-let db: TestDatabase;
-
-beforeAll(async () => {
-  db = await createTestDatabase();
-});
-
-afterAll(async () => {
-  await db.close();
-});
+const db = useTestDatabase();
 
 describe('Zoom unreachable', () => {
   it.each([

@@ -1,5 +1,4 @@
-import { appendFileSync, cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate as drizzleMigrate } from 'drizzle-orm/node-postgres/migrator';
@@ -9,7 +8,9 @@ import { createPool, type Pool } from '../../src/db/pool.js';
 import { hasCode } from '../../src/errors.js';
 import { createSilentLogger } from '../../src/logging/logger.js';
 import { runCli } from '../helpers/cli.js';
-import { createEmptyDatabase, type TestDatabase } from '../helpers/database.js';
+import { databasesClosedAfterAll, type TestDatabase } from '../helpers/database.js';
+import { copyMigrationsInto } from '../helpers/migrations.js';
+import { tempDirsRemovedAfterAll } from '../helpers/temp-dirs.js';
 
 // The migrator over real, empty PostgreSQL databases: a fresh database migrates; a database the
 // previous migrator (drizzle-orm's, which kept its own table) brought to 0000–0007, or to an older
@@ -21,34 +22,17 @@ const logger = createSilentLogger();
 const KNOWN = readMigrationFolder().length;
 /** 0000–0007: what drizzle-orm's migrator applied before the ledger existed (src/db/migrate.ts, LEGACY_MIGRATIONS). */
 const LEGACY = 8;
-const databases: TestDatabase[] = [];
+const databases = databasesClosedAfterAll();
+const emptyDatabase = databases.empty;
+const tempDir = tempDirsRemovedAfterAll();
 const pools: Pool[] = [];
-const dirs: string[] = [];
 
 afterAll(async () => {
-  for (const db of databases) await db.close();
   for (const pool of pools) await pool.end();
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 });
 
-async function emptyDatabase(): Promise<TestDatabase> {
-  const db = await createEmptyDatabase();
-  databases.push(db);
-  return db;
-}
-
 /** A copy of migrations/ to change; `keep` drops the journal entries (and files) after the first `keep`. */
-function copyMigrations(keep = KNOWN): string {
-  const dir = mkdtempSync(path.join(tmpdir(), 'zca-migrations-'));
-  dirs.push(dir);
-  cpSync(MIGRATIONS_FOLDER, dir, { recursive: true });
-  const journalPath = path.join(dir, 'meta', '_journal.json');
-  const journal = JSON.parse(readFileSync(journalPath, 'utf8')) as { entries: Array<{ tag: string; when: number; idx: number }> };
-  for (const entry of journal.entries.slice(keep)) rmSync(path.join(dir, `${entry.tag}.sql`));
-  journal.entries = journal.entries.slice(0, keep);
-  writeFileSync(journalPath, JSON.stringify(journal, null, 2));
-  return dir;
-}
+const copyMigrations = (keep = KNOWN): string => copyMigrationsInto(tempDir('zca-migrations-'), keep);
 
 /** Adds a hand-written migration to a copied folder, as `drizzle-kit generate --custom` would list it. */
 function addMigration(dir: string, tag: string, sql: string): void {

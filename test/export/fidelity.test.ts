@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ChatMessageVersionColumns } from '../../src/domain/types.js';
 import { parseExportRequest, runExport, type ExportRequestInput } from '../../src/export/index.js';
 import { createSilentLogger } from '../../src/logging/logger.js';
 import { generateDataset, LONG_SESSION_NAME_LENGTH } from '../../src/simulator/dataset.js';
@@ -81,19 +82,10 @@ async function allSessions(): Promise<Bundle> {
   return everything;
 }
 
-interface VersionRow {
-  version_id: number;
-  session_id: string;
-  message_id: string;
-  kind: 'original' | 'edited' | 'deleted';
+/** A row of public.chat_message_versions as the readers select it, with its times and raw item (no files or hashes). */
+interface VersionRow extends Omit<ChatMessageVersionColumns, 'files' | 'content_sha256' | 'archived_at'> {
   action_at: string;
   sent_at: string | null;
-  sender: string | null;
-  sender_member_id: string | null;
-  sender_display_name: string | null;
-  receiver: string | null;
-  body: string | null;
-  reply_main_message_id: string | null;
   raw: Record<string, unknown>;
 }
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { createPool, type Pool } from '../../src/db/pool.js';
 import { withDatabase } from '../setup/test-server.js';
 
@@ -20,6 +20,55 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 /** A fresh database with nothing in it (never migrated), for the migration tests. */
 export async function createEmptyDatabase(): Promise<TestDatabase> {
   return createDatabase('template0');
+}
+
+/**
+ * One fresh, migrated database for a whole test file: created before its first test, closed after
+ * its last. Call it at the top of the file; the handle reads through to the database once made.
+ */
+export function useTestDatabase(): TestDatabase {
+  let db: TestDatabase | undefined;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await db?.close();
+  });
+  const made = (): TestDatabase => {
+    if (!db) throw new Error('the test database is made in beforeAll: use it inside a hook or a test');
+    return db;
+  };
+  return {
+    get name() {
+      return made().name;
+    },
+    get url() {
+      return made().url;
+    },
+    get pool() {
+      return made().pool;
+    },
+    close: () => made().close(),
+  };
+}
+
+/**
+ * Databases a test file makes as its tests need them, fresh (migrated) or empty, every one closed
+ * after the file's last test.
+ */
+export function databasesClosedAfterAll(): { fresh: () => Promise<TestDatabase>; empty: () => Promise<TestDatabase> } {
+  const made: TestDatabase[] = [];
+  afterAll(async () => {
+    for (const db of made) await db.close();
+  });
+  const keep = (db: TestDatabase): TestDatabase => {
+    made.push(db);
+    return db;
+  };
+  return {
+    fresh: async () => keep(await createTestDatabase()),
+    empty: async () => keep(await createEmptyDatabase()),
+  };
 }
 
 async function createDatabase(template: string): Promise<TestDatabase> {

@@ -30,20 +30,32 @@ afterEach(() => {
 
 const digest = (content: string | Buffer) => ({ bytes: Buffer.byteLength(content), sha256: createHash('sha256').update(content).digest('hex') });
 
-/** A file system whose `link` fails with `code`, as one without hard links does; counts renames. */
-function withoutHardLinks(code: string): AtomicFileSystem & { renames: number } {
+/** The real file system, counting renames. */
+function countingRenames(): AtomicFileSystem & { renames: number } {
   const fs = {
     ...nodeFileSystem,
     renames: 0,
-    link: async () => {
-      throw Object.assign(new Error(`${code}: link not supported here`), { code });
-    },
     rename: async (from: string, to: string) => {
       fs.renames++;
       await nodeFileSystem.rename(from, to);
     },
   };
   return fs;
+}
+
+/** A file system whose `link` fails with `code`, as one without hard links does; counts renames. */
+function withoutHardLinks(code: string): AtomicFileSystem & { renames: number } {
+  return Object.assign(countingRenames(), {
+    link: async () => {
+      throw Object.assign(new Error(`${code}: link not supported here`), { code });
+    },
+  });
+}
+
+/** The directory holds one entry: the file `name`, with exactly `content`. */
+function expectOnlyFile(name: string, content: string): void {
+  expect(readdirSync(dir)).toEqual([name]);
+  expect(readFileSync(path.join(dir, name), 'utf8')).toBe(content);
 }
 
 async function writeAtomically(finalPath: string, content: string, options: { fs?: AtomicFileSystem; expected?: boolean } = {}): Promise<'placed' | 'identical-existing'> {
@@ -65,8 +77,7 @@ describe('writing and placing', () => {
     expect(existsSync(finalPath)).toBe(false);
     expect(readFileSync(file.tempPath, 'utf8')).toBe('complete content');
     expect(await file.commit()).toBe('placed');
-    expect(readFileSync(finalPath, 'utf8')).toBe('complete content');
-    expect(readdirSync(dir)).toEqual(['bundle.zip']);
+    expectOnlyFile('bundle.zip', 'complete content');
     await file.discard(); // after a commit: touches nothing
     expect(readFileSync(finalPath, 'utf8')).toBe('complete content');
   });
@@ -87,30 +98,7 @@ describe('writing and placing', () => {
     file.stream.write('half');
     await file.discard();
     await file.discard();
-    expect(readdirSync(dir)).toEqual(['kept.txt']);
-    expect(readFileSync(finalPath, 'utf8')).toBe('already here');
-  });
-
-  it('never replaces an existing file: other content is a conflict, left as it was', async () => {
-    const finalPath = path.join(dir, 'evidence.zip');
-    writeFileSync(finalPath, 'the original evidence');
-    const err = await writeAtomically(finalPath, 'something else').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(FileConflictError);
-    expect(err).toMatchObject({ code: 'FILE_CONFLICT', finalPath });
-    expect(readFileSync(finalPath, 'utf8')).toBe('the original evidence');
-    expect(readdirSync(dir)).toEqual(['evidence.zip']);
-
-    const compared = await writeAtomically(finalPath, 'something else', { expected: true }).catch((e: unknown) => e);
-    expect(compared).toMatchObject({ code: 'FILE_CONFLICT', existing: digest('the original evidence') });
-    expect((compared as Error).message).toMatch(/already exists with other content/);
-    expect(readFileSync(finalPath, 'utf8')).toBe('the original evidence');
-  });
-
-  it('keeps an existing file with exactly the expected bytes (an interrupted run got that far) and removes the temp', async () => {
-    const finalPath = path.join(dir, 'same.zip');
-    writeFileSync(finalPath, 'same bytes');
-    expect(await writeAtomically(finalPath, 'same bytes', { expected: true })).toBe('identical-existing');
-    expect(readdirSync(dir)).toEqual(['same.zip']);
+    expectOnlyFile('kept.txt', 'already here');
   });
 
   it('passes on any other failure of link (a permission problem is not a missing feature)', async () => {
@@ -127,36 +115,45 @@ describe('writing and placing', () => {
   });
 });
 
-describe('file systems without hard links', () => {
-  for (const code of ['EPERM', 'EXDEV', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']) {
-    it(`${code} from link: renames into a free name`, async () => {
-      const fs = withoutHardLinks(code);
-      const finalPath = path.join(dir, 'placed.zip');
-      expect(await writeAtomically(finalPath, 'content', { fs })).toBe('placed');
-      expect(fs.renames).toBe(1);
-      expect(readFileSync(finalPath, 'utf8')).toBe('content');
-      expect(readdirSync(dir)).toEqual(['placed.zip']);
-    });
-  }
-
-  it('still never replaces an existing file (rename would): a conflict, the existing file untouched', async () => {
-    const fs = withoutHardLinks('EPERM');
+// Whichever way a file is placed (link, or rename once the name is seen free: rename alone would
+// replace), a file already at the final name is never replaced, and one with the expected bytes is kept.
+describe.each([
+  { placed: 'by hard link', fs: countingRenames },
+  { placed: 'by rename (EPERM from link)', fs: () => withoutHardLinks('EPERM') },
+  { placed: 'by rename (EXDEV from link)', fs: () => withoutHardLinks('EXDEV') },
+])('an existing file at the final name, placing $placed', ({ fs: makeFs }) => {
+  it('is never replaced: other content is a conflict, left as it was', async () => {
+    const fs = makeFs();
     const finalPath = path.join(dir, 'evidence.zip');
     writeFileSync(finalPath, 'the original evidence');
-    await expect(writeAtomically(finalPath, 'other', { fs })).rejects.toBeInstanceOf(FileConflictError);
-    await expect(writeAtomically(finalPath, 'other', { fs, expected: true })).rejects.toMatchObject({ code: 'FILE_CONFLICT', existing: digest('the original evidence') });
+    const err = await writeAtomically(finalPath, 'something else', { fs }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(FileConflictError);
+    expect(err).toMatchObject({ code: 'FILE_CONFLICT', finalPath });
+    expectOnlyFile('evidence.zip', 'the original evidence');
+
+    const compared = await writeAtomically(finalPath, 'something else', { fs, expected: true }).catch((e: unknown) => e);
+    expect(compared).toMatchObject({ code: 'FILE_CONFLICT', existing: digest('the original evidence') });
+    expect((compared as Error).message).toMatch(/already exists with other content/);
     expect(fs.renames).toBe(0);
-    expect(readFileSync(finalPath, 'utf8')).toBe('the original evidence');
-    expect(readdirSync(dir)).toEqual(['evidence.zip']);
+    expectOnlyFile('evidence.zip', 'the original evidence');
   });
 
-  it('keeps an identical existing file there too', async () => {
-    const fs = withoutHardLinks('EXDEV');
+  it('with exactly the expected bytes is kept (an interrupted run got that far) and the temp removed', async () => {
+    const fs = makeFs();
     const finalPath = path.join(dir, 'same.zip');
     writeFileSync(finalPath, 'same bytes');
     expect(await writeAtomically(finalPath, 'same bytes', { fs, expected: true })).toBe('identical-existing');
     expect(fs.renames).toBe(0);
-    expect(readdirSync(dir)).toEqual(['same.zip']);
+    expectOnlyFile('same.zip', 'same bytes');
+  });
+});
+
+describe('file systems without hard links', () => {
+  it.each(['EPERM', 'EXDEV', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'])('%s from link: renames into a free name', async (code) => {
+    const fs = withoutHardLinks(code);
+    expect(await writeAtomically(path.join(dir, 'placed.zip'), 'content', { fs })).toBe('placed');
+    expect(fs.renames).toBe(1);
+    expectOnlyFile('placed.zip', 'content');
   });
 
   it('fsyncs the file and the directory whichever way the file is placed', async () => {
