@@ -76,18 +76,16 @@ export interface AuditContent {
   detailsText: string | null;
 }
 
+/** SHA-256 of a tag, then each part as it is: every hash of the proofs is one of these. */
+function taggedSha256(tag: Buffer, ...parts: Buffer[]): Buffer {
+  const hash = createHash('sha256').update(tag);
+  for (const part of parts) hash.update(part);
+  return hash.digest();
+}
+
 export function auditContentSha256(row: AuditContent): Buffer {
-  return createHash('sha256')
-    .update(CONTENT_TAG)
-    .update(proofField(proofTime(row.atMicros)))
-    .update(proofField(row.actor))
-    .update(proofField(row.action))
-    .update(proofField(row.subjectType))
-    .update(proofField(row.subjectId))
-    .update(proofField(row.beforeText))
-    .update(proofField(row.afterText))
-    .update(proofField(row.detailsText))
-    .digest();
+  const fields = [proofTime(row.atMicros), row.actor, row.action, row.subjectType, row.subjectId, row.beforeText, row.afterText, row.detailsText];
+  return taggedSha256(CONTENT_TAG, ...fields.map(proofField));
 }
 
 /** An audit row as the verifiers read it: jsonb as text, the time in microseconds (AUDIT_ROW_COLUMNS). */
@@ -126,7 +124,7 @@ export function chainRowContentSha256(r: AuditChainRow): Buffer {
 }
 
 export function auditRowSha256(prevHash: Buffer, chainSeq: number | bigint, auditId: number | bigint, contentSha256: Buffer): Buffer {
-  return createHash('sha256').update(ROW_TAG).update(prevHash).update(int8(chainSeq)).update(int8(auditId)).update(contentSha256).digest();
+  return taggedSha256(ROW_TAG, prevHash, int8(chainSeq), int8(auditId), contentSha256);
 }
 
 export interface VersionIdentity {
@@ -141,16 +139,8 @@ export interface VersionIdentity {
 }
 
 export function versionLeaf(v: VersionIdentity): Buffer {
-  return createHash('sha256')
-    .update(LEAF_TAG)
-    .update(int8(BigInt(v.versionId)))
-    .update(proofField(v.sessionId))
-    .update(proofField(v.messageId))
-    .update(proofField(v.kind))
-    .update(proofField(v.actionAt))
-    .update(proofField(v.sentAt))
-    .update(v.contentSha256)
-    .digest();
+  const fields = [v.sessionId, v.messageId, v.kind, v.actionAt, v.sentAt];
+  return taggedSha256(LEAF_TAG, int8(BigInt(v.versionId)), ...fields.map(proofField), v.contentSha256);
 }
 
 /** A window's seal root, fed its leaves in version-id order (memory stays flat whatever the count). */

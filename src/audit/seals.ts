@@ -1,8 +1,8 @@
-import { performance } from 'node:perf_hooks';
-import { READ_ONLY_SNAPSHOT, withTransaction, type Pool, type PoolClient, type Queryable } from '../db/pool.js';
+import type { Pool, PoolClient, Queryable } from '../db/pool.js';
 import { InputError, throwIfAborted } from '../errors.js';
 import { createHash } from 'node:crypto';
 import { AUDIT_ROW_COLUMNS, auditRowSha256, chainRowContentSha256, WindowRootHasher, type AuditChainRow } from './chain.js';
+import { cappedFindings, verifyInReadOnlySnapshot } from './verification.js';
 
 /**
  * Window seals (migrations/0008_tamper_evidence.sql): when a window (calendar month, UTC) becomes
@@ -203,18 +203,12 @@ disposed AS (
   ORDER BY (e ->> 0)::bigint, a.id
 )`;
 
-export async function verifyArchive(pool: Pool, options: VerifyArchiveOptions = {}): Promise<ArchiveVerification> {
-  const started = performance.now();
-  const result = await withTransaction(pool, (client) => verifyInSnapshot(client, options), READ_ONLY_SNAPSHOT);
-  return { ...result, durationMs: Math.round(performance.now() - started) };
+export function verifyArchive(pool: Pool, options: VerifyArchiveOptions = {}): Promise<ArchiveVerification> {
+  return verifyInReadOnlySnapshot(pool, (client) => verifyInSnapshot(client, options));
 }
 
 async function verifyInSnapshot(client: PoolClient, options: VerifyArchiveOptions): Promise<Omit<ArchiveVerification, 'durationMs'>> {
-  const maxFindings = options.maxFindings ?? 50;
-  const findings: ArchiveFinding[] = [];
-  const add = (f: ArchiveFinding) => {
-    if (findings.length < maxFindings) findings.push(f);
-  };
+  const { findings, add } = cappedFindings<ArchiveFinding>(options.maxFindings ?? 50);
   const functions = await client.query<{ name: string; src: string }>(
     `SELECT proname AS name, prosrc AS src FROM pg_proc WHERE pronamespace = 'archive'::regnamespace AND proname = ANY($1::text[])`,
     [Object.keys(PROOF_FUNCTIONS)],

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { performance } from 'node:perf_hooks';
-import { READ_ONLY_SNAPSHOT, withTransaction, type Pool, type PoolClient } from '../db/pool.js';
+import type { Pool, PoolClient } from '../db/pool.js';
 import { throwIfAborted } from '../errors.js';
 import { AUDIT_ROW_COLUMNS, auditRowSha256, chainRowContentSha256, epochMicrosSql, hex, proofTime, ZERO_HASH, type AuditChainRow } from './chain.js';
 import type { PublishedHead } from './head.js';
+import { cappedFindings, verifyInReadOnlySnapshot } from './verification.js';
 
 /**
  * `audit verify`: recomputes the audit log's hash chain from the rows, in chain order, with this
@@ -65,18 +65,13 @@ export interface VerifyChainOptions {
 
 const CURSOR = 'zca_chain';
 
-export async function verifyAuditChain(pool: Pool, options: VerifyChainOptions = {}): Promise<ChainVerification> {
-  const started = performance.now();
-  const result = await withTransaction(pool, (client) => verifyInSnapshot(client, options), READ_ONLY_SNAPSHOT);
-  return { ...result, durationMs: Math.round(performance.now() - started) };
+export function verifyAuditChain(pool: Pool, options: VerifyChainOptions = {}): Promise<ChainVerification> {
+  return verifyInReadOnlySnapshot(pool, (client) => verifyInSnapshot(client, options));
 }
 
 async function verifyInSnapshot(client: PoolClient, options: VerifyChainOptions): Promise<Omit<ChainVerification, 'durationMs'>> {
   const maxFindings = options.maxFindings ?? 20;
-  const findings: ChainFinding[] = [];
-  const add = (f: ChainFinding) => {
-    if (findings.length < maxFindings) findings.push(f);
-  };
+  const { findings, add } = cappedFindings<ChainFinding>(maxFindings);
   const name = (r: Pick<AuditChainRow, 'id' | 'chain_seq'>) => `audit row ${r.id} (chain position ${r.chain_seq})`;
 
   const genesis = (await client.query<AuditChainRow>(`SELECT ${AUDIT_ROW_COLUMNS} FROM archive.audit_log WHERE chain_seq = 1 ORDER BY id LIMIT 1`)).rows[0];

@@ -1,8 +1,9 @@
-import type { BundleEntryStream, BundleWriter } from './bundle-writer.js';
+import type { BundleWriter } from './bundle-writer.js';
+import type { DeflatingEntry } from './deflating-entry.js';
 import type { BundleEntries, FileToCopy, TextEntry } from './format-writer.js';
 import type { EntryDigest } from './hashing-writer.js';
 import type { ManifestEntry } from './manifest.js';
-import type { Spool, SpooledEntry, SpoolFile } from './spool.js';
+import type { Spool, SpooledEntry } from './spool.js';
 import { InternalError } from '../errors.js';
 
 /**
@@ -54,7 +55,7 @@ export class BundleEntryBook {
       openText: (path, options = {}) => {
         if (options.streamIntoZip && this.streaming === undefined) {
           this.streaming = path;
-          return this.track(new ZipTextEntry(path, this.bundle.openEntry(path), (digest) => this.completed(path, digest)));
+          return this.track(new BookedTextEntry(path, this.bundle.openEntry(path), (digest) => this.completed(path, digest)));
         }
         return this.track(this.spooled(slots, path));
       },
@@ -67,10 +68,10 @@ export class BundleEntryBook {
     };
   }
 
-  private spooled(slots: SpoolSlot[], path: string): SpooledTextEntry {
+  private spooled(slots: SpoolSlot[], path: string): BookedTextEntry<SpooledEntry> {
     const slot: SpoolSlot = { path };
     slots.push(slot);
-    return new SpooledTextEntry(this.spool.createFile(path), (entry) => {
+    return new BookedTextEntry(path, this.spool.createFile(path), (entry) => {
       slot.entry = entry;
       this.done += entry.bytes;
     });
@@ -111,55 +112,28 @@ export class BundleEntryBook {
   }
 }
 
-class ZipTextEntry implements TextEntry {
+/** An entry open in the book, going into the zip or into the spool; once it has ended, `onComplete` gets its digest. */
+class BookedTextEntry<D extends EntryDigest> implements TextEntry {
   onEnded: (() => void) | undefined;
 
   constructor(
     readonly path: string,
-    private readonly stream: BundleEntryStream,
-    private readonly onComplete: (digest: EntryDigest) => void,
+    private readonly entry: DeflatingEntry<D>,
+    private readonly onComplete: (digest: D) => void,
   ) {}
 
   get bytesWritten(): number {
-    return this.stream.bytesWritten;
+    return this.entry.bytesWritten;
   }
 
   write(data: string | Buffer): Promise<void> | undefined {
-    return this.stream.write(data);
+    return this.entry.write(data);
   }
 
   async end(): Promise<EntryDigest> {
-    const digest = await this.stream.end();
+    const digest = await this.entry.end();
     this.onEnded?.();
     this.onComplete(digest);
     return digest;
-  }
-}
-
-class SpooledTextEntry implements TextEntry {
-  onEnded: (() => void) | undefined;
-
-  constructor(
-    private readonly file: SpoolFile,
-    private readonly onComplete: (entry: SpooledEntry) => void,
-  ) {}
-
-  get path(): string {
-    return this.file.entryName;
-  }
-
-  get bytesWritten(): number {
-    return this.file.bytesWritten;
-  }
-
-  write(data: string | Buffer): Promise<void> | undefined {
-    return this.file.write(data);
-  }
-
-  async end(): Promise<EntryDigest> {
-    const entry = await this.file.end();
-    this.onEnded?.();
-    this.onComplete(entry);
-    return entry;
   }
 }

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { PassThrough, type Readable } from 'node:stream';
 import { AtomicFile, type AtomicFileSystem } from '../storage/atomic-file.js';
+import { DeflatingEntry } from './deflating-entry.js';
 import { DeflatingWriter, HashingTransform, type DeflatedDigest, type EntryDigest } from './hashing-writer.js';
 import { ZipWriter } from './zip-writer.js';
 import { InternalError } from '../errors.js';
@@ -181,18 +182,13 @@ export class BundleWriter {
   }
 }
 
-export class BundleEntryStream {
+/** An entry deflated straight into the zip: ending waits until the zip has all of it. */
+export class BundleEntryStream extends DeflatingEntry<DeflatedDigest> {
   constructor(
-    private readonly writer: DeflatingWriter,
+    writer: DeflatingWriter,
     private readonly done: Promise<void>,
-  ) {}
-
-  get bytesWritten(): number {
-    return this.writer.bytesWritten;
-  }
-
-  write(data: string | Buffer): Promise<void> | undefined {
-    return this.writer.write(data);
+  ) {
+    super(writer);
   }
 
   async end(): Promise<DeflatedDigest> {

@@ -1,6 +1,7 @@
 import { createWriteStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import path from 'node:path';
+import { DeflatingEntry } from './deflating-entry.js';
 import { DeflatingWriter, type DeflatedDigest } from './hashing-writer.js';
 
 /**
@@ -42,23 +43,14 @@ export interface SpooledEntry extends DeflatedDigest {
   filePath: string;
 }
 
-export class SpoolFile {
-  private readonly writer: DeflatingWriter;
-
+/** An entry deflated into its own scratch file: ending waits until the file is closed. */
+export class SpoolFile extends DeflatingEntry<SpooledEntry> {
   constructor(
     readonly entryName: string,
     readonly filePath: string,
     private readonly onClosed: () => void,
   ) {
-    this.writer = new DeflatingWriter(createWriteStream(filePath, { flags: 'wx' }));
-  }
-
-  get bytesWritten(): number {
-    return this.writer.bytesWritten;
-  }
-
-  write(data: string | Buffer): Promise<void> | undefined {
-    return this.writer.write(data);
+    super(new DeflatingWriter(createWriteStream(filePath, { flags: 'wx' })));
   }
 
   async end(): Promise<SpooledEntry> {

@@ -33,61 +33,32 @@ const MATTER_NAME_MAX_CHARS = 128;
 const MAX_IDENTIFIERS = 20;
 const MATTER_NOT_FOUND = 'Legal hold matter does not exist.';
 
-export const legalHoldRoutes: RouteModule = (context) => [
-  {
-    method: 'GET',
-    pattern: '/chat/legalhold/matters',
-    endpoint: LEGAL_HOLD_ENDPOINTS.listMatters,
-    rateLabel: 'resource-intensive',
-    scopes: { classic: READ_CLASSIC, granular: ['team_chat:read:list_legal_hold_matters:admin'] },
-    handle: (request) => guarded(context, 'No permission to access legal hold', () => listMatters(context, request)),
-  },
-  {
-    method: 'POST',
-    pattern: '/chat/legalhold/matters',
-    endpoint: LEGAL_HOLD_ENDPOINTS.addMatter,
-    rateLabel: 'resource-intensive',
-    scopes: { classic: WRITE_CLASSIC, granular: ['team_chat:write:legal_hold_matter:admin'] },
-    handle: (request) => guarded(context, 'No permission to access legal hold', () => addMatter(context.legalHold, request)),
-  },
-  {
-    method: 'PATCH',
-    pattern: '/chat/legalhold/matters/{matterId}',
-    endpoint: LEGAL_HOLD_ENDPOINTS.updateMatter,
-    rateLabel: 'light',
-    scopes: { classic: WRITE_CLASSIC, granular: ['team_chat:update:legal_hold_matter:admin'] },
-    handle: (request) => guarded(context, 'No permission to access legal hold', () => updateMatter(context.legalHold, request)),
-  },
-  {
-    method: 'DELETE',
-    pattern: '/chat/legalhold/matters/{matterId}',
-    endpoint: LEGAL_HOLD_ENDPOINTS.deleteMatter,
-    rateLabel: 'light',
-    scopes: { classic: WRITE_CLASSIC, granular: ['team_chat:delete:legal_hold_matter:admin'] },
-    handle: (request) => guarded(context, 'No permission to access legal hold', () => deleteMatter(context.legalHold, request)),
-  },
-  {
-    method: 'GET',
-    pattern: '/chat/legalhold/matters/{matterId}/files',
-    endpoint: LEGAL_HOLD_ENDPOINTS.listFiles,
-    rateLabel: 'light',
-    scopes: { classic: READ_CLASSIC, granular: ['team_chat:read:list_legal_hold_matter_files:admin'] },
-    handle: (request) => guarded(context, 'No permission to access legal hold', () => listFiles(context, request)),
-  },
-  {
-    method: 'GET',
-    pattern: '/chat/legalhold/matters/{matterId}/files/download',
-    endpoint: LEGAL_HOLD_ENDPOINTS.downloadFile,
-    rateLabel: 'light',
-    scopes: { classic: READ_CLASSIC, granular: ['team_chat:read:legal_hold_matter_file:admin'] },
-    handle: (request) => guarded(context, 'No permission to download legal hold files', () => downloadFile(context.legalHold, request)),
-  },
-] satisfies RouteDefinition[];
-
-function guarded(context: RouteContext, deniedMessage: string, handle: () => SimResponse): SimResponse {
-  if (!context.legalHold.permission) return zoomError(403, 403, deniedMessage);
-  return handle();
+/**
+ * One legal-hold route as the table below gives it: one granular scope, and a 403 with `denied`
+ * (Zoom's wording for the download differs) while the account has no legal-hold permission.
+ */
+interface LegalHoldRoute extends Omit<RouteDefinition, 'scopes' | 'handle'> {
+  classic: readonly string[];
+  granular: string;
+  denied?: string;
+  handle: (request: RouteRequest) => SimResponse;
 }
+
+export const legalHoldRoutes: RouteModule = (context) => {
+  const routes: LegalHoldRoute[] = [
+    { method: 'GET', pattern: '/chat/legalhold/matters', endpoint: LEGAL_HOLD_ENDPOINTS.listMatters, rateLabel: 'resource-intensive', classic: READ_CLASSIC, granular: 'team_chat:read:list_legal_hold_matters:admin', handle: (request) => listMatters(context, request) },
+    { method: 'POST', pattern: '/chat/legalhold/matters', endpoint: LEGAL_HOLD_ENDPOINTS.addMatter, rateLabel: 'resource-intensive', classic: WRITE_CLASSIC, granular: 'team_chat:write:legal_hold_matter:admin', handle: (request) => addMatter(context.legalHold, request) },
+    { method: 'PATCH', pattern: '/chat/legalhold/matters/{matterId}', endpoint: LEGAL_HOLD_ENDPOINTS.updateMatter, rateLabel: 'light', classic: WRITE_CLASSIC, granular: 'team_chat:update:legal_hold_matter:admin', handle: (request) => updateMatter(context.legalHold, request) },
+    { method: 'DELETE', pattern: '/chat/legalhold/matters/{matterId}', endpoint: LEGAL_HOLD_ENDPOINTS.deleteMatter, rateLabel: 'light', classic: WRITE_CLASSIC, granular: 'team_chat:delete:legal_hold_matter:admin', handle: (request) => deleteMatter(context.legalHold, request) },
+    { method: 'GET', pattern: '/chat/legalhold/matters/{matterId}/files', endpoint: LEGAL_HOLD_ENDPOINTS.listFiles, rateLabel: 'light', classic: READ_CLASSIC, granular: 'team_chat:read:list_legal_hold_matter_files:admin', handle: (request) => listFiles(context, request) },
+    { method: 'GET', pattern: '/chat/legalhold/matters/{matterId}/files/download', endpoint: LEGAL_HOLD_ENDPOINTS.downloadFile, rateLabel: 'light', classic: READ_CLASSIC, granular: 'team_chat:read:legal_hold_matter_file:admin', denied: 'No permission to download legal hold files', handle: (request) => downloadFile(context.legalHold, request) },
+  ];
+  return routes.map(({ classic, granular, denied = 'No permission to access legal hold', handle, ...route }) => ({
+    ...route,
+    scopes: { classic, granular: [granular] },
+    handle: (request) => (context.legalHold.permission ? handle(request) : zoomError(403, 403, denied)),
+  }));
+};
 
 function validationFailed(errors: FieldError[]): SimResponse {
   return zoomError(400, 300, VALIDATION_FAILED, errors);
@@ -104,6 +75,19 @@ function readPageSize(query: URLSearchParams, max: number, defaultSize: number, 
     return defaultSize;
   }
   return n;
+}
+
+/** Where a page starts: 0 without `next_page_token`, else its cursor's; null for a token that is unknown, expired or for other parameters. */
+function startPosition(context: RouteContext, request: RouteRequest, endpoint: string, binding: string): number | null {
+  const token = request.query.get('next_page_token') ?? '';
+  if (token === '') return 0;
+  const lookup = context.pageTokens.lookup(token, endpoint, binding);
+  return lookup.ok ? lookup.cursor.position : null;
+}
+
+/** A page of a legal-hold list, as Zoom orders it: the items, then `next_page_token` and `page_size`. */
+function listPage(arrayKey: string, items: string[], nextPageToken: string, pageSize: number): SimResponse {
+  return { status: 200, body: `{${JSON.stringify(arrayKey)}:[${items.join(',')}],"next_page_token":${JSON.stringify(nextPageToken)},"page_size":${pageSize}}` };
 }
 
 function matterJson(legalHold: SimLegalHold, matter: SimMatter): string {
@@ -124,14 +108,9 @@ function listMatters(context: RouteContext, request: RouteRequest): SimResponse 
   const pageSize = readPageSize(request.query, 100, 30, errors);
   if (errors.length > 0) return validationFailed(errors);
   const binding = `page_size=${pageSize}`;
-  const token = request.query.get('next_page_token') ?? '';
   // Keyset paging on the creation sequence: a matter deleted between two pages shifts nothing.
-  let afterSeq = 0;
-  if (token !== '') {
-    const lookup = context.pageTokens.lookup(token, LEGAL_HOLD_ENDPOINTS.listMatters, binding);
-    if (!lookup.ok) return zoomError(400, 300, PAGE_TOKEN_INVALID_MESSAGE);
-    afterSeq = lookup.cursor.position;
-  }
+  const afterSeq = startPosition(context, request, LEGAL_HOLD_ENDPOINTS.listMatters, binding);
+  if (afterSeq === null) return zoomError(400, 300, PAGE_TOKEN_INVALID_MESSAGE);
   const remaining = context.legalHold.liveMatters().filter((m) => m.seq > afterSeq);
   const page = remaining.slice(0, pageSize);
   const last = page.at(-1);
@@ -140,7 +119,7 @@ function listMatters(context: RouteContext, request: RouteRequest): SimResponse 
       ? context.pageTokens.issue(LEGAL_HOLD_ENDPOINTS.listMatters, binding, { position: last.seq, previous: -1, pageNumber: 0 })
       : '';
   const items = page.map((m) => matterJson(context.legalHold, m));
-  return { status: 200, body: `{"legal_hold_matters":[${items.join(',')}],"next_page_token":${JSON.stringify(nextPageToken)},"page_size":${pageSize}}` };
+  return listPage('legal_hold_matters', items, nextPageToken, pageSize);
 }
 
 function parseJsonObject(body: Buffer): Record<string, unknown> | null {
@@ -249,20 +228,15 @@ function listFiles(context: RouteContext, request: RouteRequest): SimResponse {
   if (!user) return zoomError(404, 1001, `User does not exist: ${identifier}.`);
   const files = matter.files.get(user.email.toLowerCase()) ?? [];
   const binding = `${matter.matterId}|${user.userId}|${pageSize}`;
-  const token = request.query.get('next_page_token') ?? '';
-  let position = 0;
-  if (token !== '') {
-    const lookup = context.pageTokens.lookup(token, LEGAL_HOLD_ENDPOINTS.listFiles, binding);
-    if (!lookup.ok) return zoomError(400, 300, PAGE_TOKEN_INVALID_MESSAGE);
-    position = lookup.cursor.position;
-  }
+  const position = startPosition(context, request, LEGAL_HOLD_ENDPOINTS.listFiles, binding);
+  if (position === null) return zoomError(400, 300, PAGE_TOKEN_INVALID_MESSAGE);
   const page = files.slice(position, position + pageSize);
   // A listing that shows a file brings it one step closer to ready: Zoom prepares zips over time.
   for (const file of page) file.listings++;
   const next = position + page.length;
   const nextPageToken = next < files.length ? context.pageTokens.issue(LEGAL_HOLD_ENDPOINTS.listFiles, binding, { position: next, previous: -1, pageNumber: 0 }) : '';
   const items = page.map((f) => fileJson(legalHold, f));
-  return { status: 200, body: `{"data":[${items.join(',')}],"next_page_token":${JSON.stringify(nextPageToken)},"page_size":${pageSize}}` };
+  return listPage('data', items, nextPageToken, pageSize);
 }
 
 const compactDate = (d: IsoDate) => d.replaceAll('-', '');

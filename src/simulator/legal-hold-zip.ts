@@ -131,19 +131,28 @@ function contentCrc(header: Buffer, size: number): number {
   return crc >>> 0;
 }
 
+/**
+ * The fields a local header (from offset 4) and a central header (from offset 6) share, in
+ * APPNOTE's order: version needed (2.0), flags, method (stored), time, date, CRC-32, compressed and
+ * uncompressed sizes, name length and extra length.
+ */
+function writeSharedHeaderFields(b: Buffer, at: number, entry: ZipEntryPlan, nameLength: number): void {
+  b.writeUInt16LE(20, at);
+  b.writeUInt16LE(FLAG_UTF8, at + 2);
+  b.writeUInt16LE(0, at + 4);
+  b.writeUInt16LE(DOS_TIME, at + 6);
+  b.writeUInt16LE(DOS_DATE, at + 8);
+  b.writeUInt32LE(entry.crc32, at + 10);
+  b.writeUInt32LE(entry.size, at + 14);
+  b.writeUInt32LE(entry.size, at + 18);
+  b.writeUInt16LE(nameLength, at + 22);
+  b.writeUInt16LE(0, at + 24);
+}
+
 function localHeader(entry: ZipEntryPlan, name: Buffer): Buffer {
   const b = Buffer.alloc(LOCAL_HEADER_BYTES + name.length);
   b.writeUInt32LE(0x04034b50, 0);
-  b.writeUInt16LE(20, 4);
-  b.writeUInt16LE(FLAG_UTF8, 6);
-  b.writeUInt16LE(0, 8); // stored
-  b.writeUInt16LE(DOS_TIME, 10);
-  b.writeUInt16LE(DOS_DATE, 12);
-  b.writeUInt32LE(entry.crc32, 14);
-  b.writeUInt32LE(entry.size, 18);
-  b.writeUInt32LE(entry.size, 22);
-  b.writeUInt16LE(name.length, 26);
-  b.writeUInt16LE(0, 28);
+  writeSharedHeaderFields(b, 4, entry, name.length);
   name.copy(b, LOCAL_HEADER_BYTES);
   return b;
 }
@@ -152,16 +161,7 @@ function centralHeader(entry: ZipEntryPlan, name: Buffer): Buffer {
   const b = Buffer.alloc(CENTRAL_HEADER_BYTES + name.length);
   b.writeUInt32LE(0x02014b50, 0);
   b.writeUInt16LE((3 << 8) | 20, 4); // made by: Unix, 2.0
-  b.writeUInt16LE(20, 6);
-  b.writeUInt16LE(FLAG_UTF8, 8);
-  b.writeUInt16LE(0, 10);
-  b.writeUInt16LE(DOS_TIME, 12);
-  b.writeUInt16LE(DOS_DATE, 14);
-  b.writeUInt32LE(entry.crc32, 16);
-  b.writeUInt32LE(entry.size, 20);
-  b.writeUInt32LE(entry.size, 24);
-  b.writeUInt16LE(name.length, 28);
-  b.writeUInt16LE(0, 30); // extra
+  writeSharedHeaderFields(b, 6, entry, name.length);
   b.writeUInt16LE(0, 32); // comment
   b.writeUInt16LE(0, 34); // disk
   b.writeUInt16LE(0, 36); // internal attributes

@@ -43,24 +43,15 @@ export { REPORT_ENDPOINTS };
 
 const REPORT_CLASSIC_SCOPES = ['report_chat:read:admin', 'imchat:read:admin'];
 
+/** Both reports are GETs, MEDIUM, allowed by the same classic scopes; each has its own granular scope. */
+function reportRoute(pattern: string, endpoint: string, granularScope: string, handle: RouteDefinition['handle']): RouteDefinition {
+  return { method: 'GET', pattern, endpoint, rateLabel: 'medium', scopes: { classic: REPORT_CLASSIC_SCOPES, granular: [granularScope] }, handle };
+}
+
 export const reportRoutes: RouteModule = (context) => [
-  {
-    method: 'GET',
-    pattern: '/report/chat/sessions',
-    endpoint: REPORT_ENDPOINTS.sessions,
-    rateLabel: 'medium',
-    scopes: { classic: REPORT_CLASSIC_SCOPES, granular: ['report:read:list_chat_sessions:admin'] },
-    handle: (request) => listChatSessions(context, request),
-  },
-  {
-    method: 'GET',
-    pattern: '/report/chat/sessions/{sessionId}',
-    endpoint: REPORT_ENDPOINTS.sessionMessages,
-    rateLabel: 'medium',
-    scopes: { classic: REPORT_CLASSIC_SCOPES, granular: ['report:read:chat_session:admin'] },
-    handle: (request) => getChatSessionMessages(context, request),
-  },
-] satisfies RouteDefinition[];
+  reportRoute('/report/chat/sessions', REPORT_ENDPOINTS.sessions, 'report:read:list_chat_sessions:admin', (request) => listChatSessions(context, request)),
+  reportRoute('/report/chat/sessions/{sessionId}', REPORT_ENDPOINTS.sessionMessages, 'report:read:chat_session:admin', (request) => getChatSessionMessages(context, request)),
+];
 
 const FIRST_PAGE: PageCursor = { position: -1, previous: -1, pageNumber: 0 };
 

@@ -4,6 +4,7 @@ import { parseArgs } from 'node:util';
 import { ManualClock } from '../util/clock.js';
 import { generateDataset, type DatasetQuirks, type DatasetQuirksInput } from './dataset.js';
 import type { RateLimits } from './rate-limits.js';
+import type { RateLabel } from './route-table.js';
 import type { SessionListingMode } from './report-selection.js';
 import { startZoomSimulator, type RunningSimulator } from './server.js';
 
@@ -84,6 +85,27 @@ function number(flag: string, value: string | undefined, check: (n: number) => b
   return n;
 }
 
+/** parseArgs options for flags that each take a value (a string, checked after parsing). */
+function takingValues<const F extends string>(flags: readonly F[]): Record<F, { type: 'string' }> {
+  return Object.fromEntries(flags.map((flag) => [flag, { type: 'string' }])) as Record<F, { type: 'string' }>;
+}
+
+function oneOf<const T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!allowed.some((a) => a === value)) throw new Error(`--${flag}: expected ${allowed.join(' or ')}`);
+  return value as T;
+}
+
+function dateTime(flag: string, value: string | undefined): Date | undefined {
+  if (value === undefined) return undefined;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw new Error(`--${flag}: expected an ISO date-time such as 2026-03-01T12:00:00Z (got ${JSON.stringify(value)})`);
+  return date;
+}
+
+/** Zoom's rate-limit labels, each with its `--rate-<label>` flag. */
+const RATE_LABELS: readonly RateLabel[] = ['light', 'medium', 'heavy', 'resource-intensive'];
+
 const whole = (n: number) => Number.isInteger(n) && n >= 0;
 const positive = (n: number) => n > 0;
 
@@ -132,27 +154,13 @@ export function parseStandaloneArgs(argv: readonly string[]): StandaloneOptions 
     strict: true,
     allowPositionals: false,
     options: {
-      seed: { type: 'string' },
-      now: { type: 'string' },
-      clock: { type: 'string' },
-      sessions: { type: 'string' },
-      messages: { type: 'string' },
-      'span-days': { type: 'string' },
-      quirks: { type: 'string' },
-      port: { type: 'string' },
-      'rate-light': { type: 'string' },
-      'rate-medium': { type: 'string' },
-      'rate-heavy': { type: 'string' },
-      'rate-resource-intensive': { type: 'string' },
-      'daily-limit': { type: 'string' },
-      'latency-ms': { type: 'string' },
-      'session-listing': { type: 'string' },
-      'modifications-paging': { type: 'string' },
-      'page-token-ttl-ms': { type: 'string' },
-      'access-token-ttl-seconds': { type: 'string' },
+      ...takingValues([
+        'seed', 'now', 'clock', 'sessions', 'messages', 'span-days', 'quirks',
+        'port', 'rate-light', 'rate-medium', 'rate-heavy', 'rate-resource-intensive', 'daily-limit', 'latency-ms',
+        'session-listing', 'modifications-paging', 'page-token-ttl-ms', 'access-token-ttl-seconds', 'file-max-bytes',
+      ]),
       'record-requests': { type: 'boolean' },
       'serve-files': { type: 'boolean' },
-      'file-max-bytes': { type: 'string' },
     },
   });
   const options: StandaloneOptions = {};
@@ -160,44 +168,24 @@ export function parseStandaloneArgs(argv: readonly string[]): StandaloneOptions 
     if (value !== undefined) options[key] = value;
   };
   set('seed', number('seed', values.seed, Number.isInteger, 'an integer'));
-  if (values.now !== undefined) {
-    const now = new Date(values.now);
-    if (Number.isNaN(now.getTime())) throw new Error(`--now: expected an ISO date-time such as 2026-03-01T12:00:00Z (got ${JSON.stringify(values.now)})`);
-    options.now = now;
-  }
-  if (values.clock !== undefined) {
-    const clock = new Date(values.clock);
-    if (Number.isNaN(clock.getTime())) throw new Error(`--clock: expected an ISO date-time such as 2026-03-01T12:00:00Z (got ${JSON.stringify(values.clock)})`);
-    options.clock = clock;
-  }
+  set('now', dateTime('now', values.now));
+  set('clock', dateTime('clock', values.clock));
   set('sessions', number('sessions', values.sessions, (n) => whole(n) && n >= 1, 'a whole number >= 1'));
   set('messages', number('messages', values.messages, (n) => whole(n) && n >= 1, 'a whole number >= 1'));
   set('spanDays', number('span-days', values['span-days'], (n) => n >= 1, 'a number of days >= 1'));
   if (values.quirks !== undefined) set('quirks', parseQuirks(values.quirks));
   set('port', number('port', values.port, (n) => whole(n) && n <= 65_535, 'a TCP port (0-65535, 0 picks a free one)'));
   const rates: RateLimits = {};
-  const rate = (flag: string, value: string | undefined) => number(flag, value, positive, 'requests per second > 0');
-  const light = rate('rate-light', values['rate-light']);
-  const medium = rate('rate-medium', values['rate-medium']);
-  const heavy = rate('rate-heavy', values['rate-heavy']);
-  const intensive = rate('rate-resource-intensive', values['rate-resource-intensive']);
-  if (light !== undefined) rates.light = light;
-  if (medium !== undefined) rates.medium = medium;
-  if (heavy !== undefined) rates.heavy = heavy;
-  if (intensive !== undefined) rates['resource-intensive'] = intensive;
+  for (const label of RATE_LABELS) {
+    const flag = `rate-${label}` as const;
+    const rate = number(flag, values[flag], positive, 'requests per second > 0');
+    if (rate !== undefined) rates[label] = rate;
+  }
   if (Object.keys(rates).length > 0) options.rateLimits = rates;
   set('dailyLimit', number('daily-limit', values['daily-limit'], whole, 'a whole number of calls'));
   set('latencyMs', number('latency-ms', values['latency-ms'], (n) => n >= 0, 'milliseconds >= 0'));
-  const listing = values['session-listing'];
-  if (listing !== undefined) {
-    if (listing !== 'every-active-window' && listing !== 'last-activity-window') throw new Error('--session-listing: expected every-active-window or last-activity-window');
-    options.sessionListing = listing;
-  }
-  const paging = values['modifications-paging'];
-  if (paging !== undefined) {
-    if (paging !== 'first-page' && paging !== 'every-page') throw new Error('--modifications-paging: expected first-page or every-page');
-    options.modificationsPaging = paging;
-  }
+  set('sessionListing', oneOf('session-listing', values['session-listing'], ['every-active-window', 'last-activity-window']));
+  set('modificationsPaging', oneOf('modifications-paging', values['modifications-paging'], ['first-page', 'every-page']));
   set('pageTokenTtlMs', number('page-token-ttl-ms', values['page-token-ttl-ms'], positive, 'milliseconds > 0'));
   set('accessTokenTtlSeconds', number('access-token-ttl-seconds', values['access-token-ttl-seconds'], positive, 'seconds > 0'));
   if (values['record-requests']) options.recordRequests = true;

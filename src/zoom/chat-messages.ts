@@ -24,9 +24,8 @@ export interface ChatMessageRequest {
 
 export async function sendChatMessage(client: ZoomClient, request: ChatMessageRequest, options: { signal?: AbortSignal } = {}): Promise<{ messageId: string; trackingId: string | undefined }> {
   const endpoint = CHAT_MESSAGE_ENDPOINTS.send;
-  const body: Record<string, string> = { message: [...request.message].slice(0, CHAT_MESSAGE_MAX_CHARS).join('') };
-  if (request.toChannel !== undefined) body['to_channel'] = request.toChannel;
-  if (request.toContact !== undefined) body['to_contact'] = request.toContact;
+  // JSON.stringify leaves out whichever of to_channel and to_contact is undefined.
+  const body = { message: [...request.message].slice(0, CHAT_MESSAGE_MAX_CHARS).join(''), to_channel: request.toChannel, to_contact: request.toContact };
   const response = await client.request({
     endpoint,
     label: 'medium',

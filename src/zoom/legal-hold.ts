@@ -3,7 +3,8 @@ import { ArchiverError, InputError } from '../errors.js';
 import { isIsoDate } from '../util/dates.js';
 import { escapeNulInJsonText } from '../util/nul.js';
 import { parseResponseBody, type ZoomClient, type ZoomStreamResponse } from './client.js';
-import { paginate, type PageMeta } from './pagination.js';
+import { listPages, type PageMeta } from './pagination.js';
+import { parseJsonObject, readBoolean, readNextPageToken, type JsonObject } from './json-body.js';
 import { extractRawArrays } from './raw-json.js';
 import { hasUnpairedSurrogateEscape } from './report-parser.js';
 import { LEGAL_HOLD_ENDPOINTS } from '../domain/zoom-endpoints.js';
@@ -21,6 +22,9 @@ export { LEGAL_HOLD_ENDPOINTS };
 /** Zoom's maximum for each list: fewer calls, which matters most at 10 calls a minute. */
 export const MATTERS_PAGE_SIZE = 100;
 export const FILES_PAGE_SIZE = 20;
+
+/** One matter's path; its files are below it. */
+const matterPath = (matterId: string) => `/chat/legalhold/matters/${encodeURIComponent(matterId)}`;
 
 export interface ZoomMatterUser {
   userId: string | null;
@@ -86,21 +90,16 @@ export interface PagedCallOptions extends CallOptions {
 }
 
 export function listMatterPages(client: ZoomClient, options: PagedCallOptions = {}): AsyncGenerator<MatterPage & PageMeta, void, undefined> {
-  const { signal } = options;
-  const endpoint = LEGAL_HOLD_ENDPOINTS.listMatters;
-  return paginate(
-    async (pageToken) => {
-      const response = await client.request({
-        endpoint,
-        label: 'resource-intensive',
-        method: 'GET',
-        path: '/chat/legalhold/matters',
-        query: { page_size: MATTERS_PAGE_SIZE, next_page_token: pageToken },
-        ...(signal ? { signal } : {}),
-      });
-      return parseResponseBody(response, 'GET', endpoint, parseMatterPage);
+  return listPages(
+    client,
+    {
+      endpoint: LEGAL_HOLD_ENDPOINTS.listMatters,
+      label: 'resource-intensive',
+      path: '/chat/legalhold/matters',
+      query: (pageToken) => ({ page_size: MATTERS_PAGE_SIZE, next_page_token: pageToken }),
+      parse: parseMatterPage,
     },
-    { maxRestarts: options.maxRestarts, signal, logger: client.logger, endpoint },
+    options,
   );
 }
 
@@ -111,9 +110,8 @@ export function listMatterPages(client: ZoomClient, options: PagedCallOptions = 
 export async function createMatter(client: ZoomClient, request: CreateMatterRequest, options: CallOptions = {}): Promise<{ matterId: string; trackingId: string | undefined }> {
   if (request.identifiers.length === 0) throw new InputError('a matter needs at least one custodian', 'identifiers');
   const endpoint = LEGAL_HOLD_ENDPOINTS.addMatter;
-  const body: Record<string, unknown> = { matter_name: request.matterName, identifiers: [...request.identifiers] };
-  if (request.startDate !== undefined) body['start_date'] = request.startDate;
-  if (request.endDate !== undefined) body['end_date'] = request.endDate;
+  // JSON.stringify leaves out a date that is undefined: Zoom then holds from today, or open-ended.
+  const body = { matter_name: request.matterName, identifiers: [...request.identifiers], start_date: request.startDate, end_date: request.endDate };
   const response = await client.request({
     endpoint,
     label: 'resource-intensive',
@@ -132,28 +130,25 @@ export async function createMatter(client: ZoomClient, request: CreateMatterRequ
 }
 
 /** Rename is the only change Zoom allows to a matter. */
-export async function renameMatter(client: ZoomClient, matterId: string, matterName: string, options: CallOptions = {}): Promise<{ trackingId: string | undefined }> {
-  requireId(matterId, 'matterId');
-  const response = await client.request({
-    endpoint: LEGAL_HOLD_ENDPOINTS.updateMatter,
-    label: 'light',
-    method: 'PATCH',
-    path: `/chat/legalhold/matters/${encodeURIComponent(matterId)}`,
-    json: { matter_name: matterName },
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  return { trackingId: response.trackingId };
+export function renameMatter(client: ZoomClient, matterId: string, matterName: string, options: CallOptions = {}): Promise<{ trackingId: string | undefined }> {
+  return changeMatter(client, 'PATCH', LEGAL_HOLD_ENDPOINTS.updateMatter, matterId, { matter_name: matterName }, options);
 }
 
-export async function deleteMatter(client: ZoomClient, matterId: string, options: CallOptions = {}): Promise<{ trackingId: string | undefined }> {
+export function deleteMatter(client: ZoomClient, matterId: string, options: CallOptions = {}): Promise<{ trackingId: string | undefined }> {
+  return changeMatter(client, 'DELETE', LEGAL_HOLD_ENDPOINTS.deleteMatter, matterId, undefined, options);
+}
+
+/** A LIGHT call on one matter, with a JSON body or none; Zoom answers 204 with no body. */
+async function changeMatter(
+  client: ZoomClient,
+  method: 'PATCH' | 'DELETE',
+  endpoint: string,
+  matterId: string,
+  json: unknown,
+  options: CallOptions,
+): Promise<{ trackingId: string | undefined }> {
   requireId(matterId, 'matterId');
-  const response = await client.request({
-    endpoint: LEGAL_HOLD_ENDPOINTS.deleteMatter,
-    label: 'light',
-    method: 'DELETE',
-    path: `/chat/legalhold/matters/${encodeURIComponent(matterId)}`,
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  const response = await client.request({ endpoint, label: 'light', method, path: matterPath(matterId), json, ...(options.signal ? { signal: options.signal } : {}) });
   return { trackingId: response.trackingId };
 }
 
@@ -166,22 +161,16 @@ export function listMatterFilePages(
 ): AsyncGenerator<FilePage & PageMeta, void, undefined> {
   requireId(matterId, 'matterId');
   requireId(identifier, 'identifier');
-  const { signal } = options;
-  const endpoint = LEGAL_HOLD_ENDPOINTS.listFiles;
-  const path = `/chat/legalhold/matters/${encodeURIComponent(matterId)}/files`;
-  return paginate(
-    async (pageToken) => {
-      const response = await client.request({
-        endpoint,
-        label: 'light',
-        method: 'GET',
-        path,
-        query: { identifier, page_size: FILES_PAGE_SIZE, next_page_token: pageToken },
-        ...(signal ? { signal } : {}),
-      });
-      return parseResponseBody(response, 'GET', endpoint, parseFilePage);
+  return listPages(
+    client,
+    {
+      endpoint: LEGAL_HOLD_ENDPOINTS.listFiles,
+      label: 'light',
+      path: `${matterPath(matterId)}/files`,
+      query: (pageToken) => ({ identifier, page_size: FILES_PAGE_SIZE, next_page_token: pageToken }),
+      parse: parseFilePage,
     },
-    { maxRestarts: options.maxRestarts, signal, logger: client.logger, endpoint },
+    options,
   );
 }
 
@@ -193,7 +182,7 @@ export function openFileDownload(client: ZoomClient, matterId: string, fileKey: 
     endpoint: LEGAL_HOLD_ENDPOINTS.downloadFile,
     label: 'light',
     method: 'GET',
-    path: `/chat/legalhold/matters/${encodeURIComponent(matterId)}/files/download`,
+    path: `${matterPath(matterId)}/files/download`,
     query: { file_key: fileKey },
     ...(options.signal ? { signal: options.signal } : {}),
   });
@@ -208,29 +197,12 @@ export class LegalHoldParseError extends ArchiverError {
   }
 }
 
-type JsonObject = Record<string, unknown>;
-
 function requireId(value: string, field: string): void {
   if (typeof value !== 'string' || value.trim() === '') throw new InputError(`${field} must not be empty`, field);
 }
 
 function parseObject(text: string, what: string): JsonObject {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (err) {
-    throw new LegalHoldParseError(`${what} is not valid JSON (${(err as Error).message})`, { cause: err });
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new LegalHoldParseError(`${what} is not a JSON object`);
-  return value as JsonObject;
-}
-
-function readNextPageToken(body: JsonObject): string {
-  const token = body['next_page_token'];
-  if (token === undefined || token === null) return '';
-  if (typeof token === 'string') return token;
-  if (typeof token === 'number') return String(token);
-  throw new LegalHoldParseError(`next_page_token has an unexpected type (${typeof token})`);
+  return parseJsonObject(text, what, LegalHoldParseError);
 }
 
 function readId(value: unknown): string | undefined {
@@ -259,13 +231,6 @@ export function readCount(value: unknown): number | null {
   else if (typeof value === 'string' && /^\s*\d+\s*$/.test(value)) n = Number(value);
   if (n === undefined || !Number.isSafeInteger(n) || n < 0) return null;
   return n;
-}
-
-function readBoolean(value: unknown): boolean | null {
-  if (typeof value === 'boolean') return value;
-  if (value === 'true' || value === 1 || value === '1') return true;
-  if (value === 'false' || value === 0 || value === '0') return false;
-  return null;
 }
 
 function readUsers(value: unknown): ZoomMatterUser[] {
@@ -327,7 +292,7 @@ function parseListPage<T>(
   build: (key: string, item: JsonObject, rawJson: string) => T,
 ): { items: T[]; malformed: MalformedLegalHoldItem[]; nextPageToken: string } {
   const body = parseObject(bodyText, list.what);
-  const nextPageToken = readNextPageToken(body);
+  const nextPageToken = readNextPageToken(body, LegalHoldParseError);
   const items: T[] = [];
   const malformed: MalformedLegalHoldItem[] = [];
   for (const rawText of rawItems(bodyText, body, list.arrayKey)) {
@@ -347,36 +312,36 @@ function parseListPage<T>(
 }
 
 export function parseMatterPage(bodyText: string): MatterPage {
-  const { items, malformed, nextPageToken } = parseListPage(
-    bodyText,
-    { what: 'the matter list', arrayKey: 'legal_hold_matters', keyField: 'matter_id' },
-    (matterId, item, rawJson): ZoomMatter => ({
-      matterId,
-      matterName: readText(item['matter_name']) ?? '',
-      startDate: readIsoDate(item['matter_start_date']),
-      endDate: readIsoDate(item['matter_end_date']),
-      creationDate: readIsoDate(item['matter_creation_date']),
-      users: readUsers(item['matter_users']),
-      rawJson,
-    }),
-  );
-  return { matters: items, malformed, nextPageToken };
+  const { items: matters, ...page } = parseListPage(bodyText, { what: 'the matter list', arrayKey: 'legal_hold_matters', keyField: 'matter_id' }, matterFrom);
+  return { matters, ...page };
 }
 
 export function parseFilePage(bodyText: string): FilePage {
-  const { items, malformed, nextPageToken } = parseListPage(
-    bodyText,
-    { what: 'the file list', arrayKey: 'data', keyField: 'file_key' },
-    (fileKey, item, rawJson): ZoomLegalHoldFile => ({
-      fileKey,
-      fileCount: readCount(item['file_count']),
-      fileStartDate: readIsoDate(item['file_start_date']),
-      fileEndDate: readIsoDate(item['file_end_date']),
-      // Anything but a clear "ready" is "not ready": we poll again rather than download too early.
-      readyForDownload: readBoolean(item['ready_for_download']) === true,
-      totalFileSize: readCount(item['total_file_size']),
-      rawJson,
-    }),
-  );
-  return { files: items, malformed, nextPageToken };
+  const { items: files, ...page } = parseListPage(bodyText, { what: 'the file list', arrayKey: 'data', keyField: 'file_key' }, fileFrom);
+  return { files, ...page };
+}
+
+function matterFrom(matterId: string, item: JsonObject, rawJson: string): ZoomMatter {
+  return {
+    matterId,
+    matterName: readText(item['matter_name']) ?? '',
+    startDate: readIsoDate(item['matter_start_date']),
+    endDate: readIsoDate(item['matter_end_date']),
+    creationDate: readIsoDate(item['matter_creation_date']),
+    users: readUsers(item['matter_users']),
+    rawJson,
+  };
+}
+
+function fileFrom(fileKey: string, item: JsonObject, rawJson: string): ZoomLegalHoldFile {
+  return {
+    fileKey,
+    fileCount: readCount(item['file_count']),
+    fileStartDate: readIsoDate(item['file_start_date']),
+    fileEndDate: readIsoDate(item['file_end_date']),
+    // Anything but a clear "ready" is "not ready": we poll again rather than download too early.
+    readyForDownload: readBoolean(item['ready_for_download']) === true,
+    totalFileSize: readCount(item['total_file_size']),
+    rawJson,
+  };
 }

@@ -1,5 +1,7 @@
+import type { RateLabel } from '../domain/zoom-endpoints.js';
 import { ArchiverError, hasCode, throwIfAborted } from '../errors.js';
 import type { Logger } from '../logging/logger.js';
+import { parseResponseBody, type QueryValue, type ZoomClient } from './client.js';
 
 /**
  * Walks a Zoom list by `next_page_token`. Zoom's page tokens expire after 15 minutes; when one does
@@ -66,4 +68,31 @@ export async function* paginate<P extends { nextPageToken: string }>(
     token = next;
     pageIndex++;
   }
+}
+
+/** A Zoom list endpoint read with GET, one page per call. */
+export interface PagedList<P> {
+  endpoint: string;
+  label: RateLabel;
+  path: string;
+  /** The query of one page: `pageToken` is undefined for the first. */
+  query: (pageToken: string | undefined) => Record<string, QueryValue>;
+  parse: (bodyText: string) => P;
+}
+
+/** `paginate` over a list endpoint: each page requested through `client` and parsed by `list.parse`. */
+export function listPages<P extends { nextPageToken: string }>(
+  client: ZoomClient,
+  list: PagedList<P>,
+  options: Pick<PaginateOptions, 'resumeToken' | 'maxRestarts' | 'signal'>,
+): AsyncGenerator<P & PageMeta, void, undefined> {
+  const { endpoint, label, path } = list;
+  const { signal } = options;
+  return paginate(
+    async (pageToken) => {
+      const response = await client.request({ endpoint, label, method: 'GET', path, query: list.query(pageToken), ...(signal ? { signal } : {}) });
+      return parseResponseBody(response, 'GET', endpoint, list.parse);
+    },
+    { resumeToken: options.resumeToken, maxRestarts: options.maxRestarts, signal, logger: client.logger, endpoint },
+  );
 }

@@ -8,6 +8,7 @@ import {
   type SessionPage,
 } from '../domain/types.js';
 import { ArchiverError } from '../errors.js';
+import { parseJsonObject, readBoolean, readNextPageToken, type JsonObject } from './json-body.js';
 import { extractRawArrays } from './raw-json.js';
 import { escapeNulInJsonText, escapeNulInString } from '../util/nul.js';
 
@@ -25,29 +26,10 @@ export class ReportParseError extends ArchiverError {
   }
 }
 
-type JsonObject = Record<string, unknown>;
-
 const MESSAGE_SOURCES: readonly ReportItemSource[] = MESSAGE_ARRAYS.map((a) => a.source);
 
 function parseBody(bodyText: string): JsonObject {
-  let body: unknown;
-  try {
-    body = JSON.parse(bodyText);
-  } catch (err) {
-    throw new ReportParseError(`report response is not valid JSON (${(err as Error).message})`, { cause: err });
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
-    throw new ReportParseError('report response is not a JSON object');
-  }
-  return body as JsonObject;
-}
-
-function readNextPageToken(body: JsonObject): string {
-  const token = body['next_page_token'];
-  if (token === undefined || token === null) return '';
-  if (typeof token === 'string') return token;
-  if (typeof token === 'number') return String(token);
-  throw new ReportParseError(`next_page_token has an unexpected type (${typeof token})`);
+  return parseJsonObject(bodyText, 'report response', ReportParseError);
 }
 
 /** Epoch milliseconds from a number or a string of digits; undefined when absent or unusable. */
@@ -78,13 +60,6 @@ function readId(value: unknown): string | undefined {
 function readString(value: unknown): string | null {
   if (typeof value === 'string') return escapeNulInString(value);
   if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return null;
-}
-
-function readBoolean(value: unknown): boolean | null {
-  if (typeof value === 'boolean') return value;
-  if (value === 'true' || value === 1 || value === '1') return true;
-  if (value === 'false' || value === 0 || value === '0') return false;
   return null;
 }
 
@@ -136,7 +111,7 @@ export function hasUnpairedSurrogateEscape(rawJson: string): boolean {
 
 export function parseMessagePage(bodyText: string): MessagePage {
   const body = parseBody(bodyText);
-  const nextPageToken = readNextPageToken(body);
+  const nextPageToken = readNextPageToken(body, ReportParseError);
   const versions: MessageVersionInput[] = [];
   const malformed: MalformedItem[] = [];
   const rawArrays = extractRawArrays(bodyText, MESSAGE_SOURCES);
@@ -176,7 +151,7 @@ export function parseMessagePage(bodyText: string): MessagePage {
 
 export function parseSessionPage(bodyText: string): SessionPage {
   const body = parseBody(bodyText);
-  const nextPageToken = readNextPageToken(body);
+  const nextPageToken = readNextPageToken(body, ReportParseError);
   const sessions: SessionListing[] = [];
   const malformed: MalformedItem[] = [];
   const items = pairItems(extractRawArrays(bodyText, ['sessions']), body, 'sessions');

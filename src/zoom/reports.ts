@@ -1,8 +1,8 @@
 import type { IsoDate, MessagePage, SessionPage } from '../domain/types.js';
 import { InputError } from '../errors.js';
 import { addMonths, isIsoDate } from '../util/dates.js';
-import { parseResponseBody, type ZoomClient } from './client.js';
-import { paginate, type PageMeta } from './pagination.js';
+import type { QueryValue, ZoomClient } from './client.js';
+import { listPages, type PageMeta } from './pagination.js';
 import { parseMessagePage, parseSessionPage } from './report-parser.js';
 import { REPORT_ENDPOINTS } from '../domain/zoom-endpoints.js';
 
@@ -40,23 +40,19 @@ export function validateReportWindow(from: string, to: string): void {
 }
 
 export function listChatSessionPages(client: ZoomClient, options: ReportWindowOptions): AsyncGenerator<SessionPage & PageMeta, void, undefined> {
-  validateReportWindow(options.from, options.to);
-  const { from, to, signal } = options;
-  return paginate(
-    async (pageToken) => {
-      const response = await client.request({
-        endpoint: SESSIONS_ENDPOINT,
-        label: 'medium',
-        method: 'GET',
-        path: '/report/chat/sessions',
-        query: { from, to, page_size: SESSIONS_PAGE_SIZE, next_page_token: pageToken },
-        ...(signal ? { signal } : {}),
-      });
-      return parseResponseBody(response, 'GET', SESSIONS_ENDPOINT, parseSessionPage);
-    },
-    { resumeToken: options.resumeToken, maxRestarts: options.maxRestarts, signal, logger: client.logger, endpoint: SESSIONS_ENDPOINT },
-  );
+  return reportPages(client, { endpoint: SESSIONS_ENDPOINT, path: '/report/chat/sessions', pageSize: SESSIONS_PAGE_SIZE, parse: parseSessionPage }, options);
 }
+
+/** Everything the message report can tell, on every page. */
+const MESSAGE_REPORT_QUERY = {
+  include_fields: 'edited_messages,deleted_messages',
+  include_reactions: true,
+  include_bot_message: true,
+  include_custom_emoji_reactions: true,
+  // Selects edits and deletions by when they happened, so today's edit of an old message is
+  // caught (see ZOOM-API-NOTES.md, "Chat reports").
+  query_all_modifications: true,
+} as const;
 
 export function fetchSessionMessagePages(
   client: ZoomClient,
@@ -64,33 +60,27 @@ export function fetchSessionMessagePages(
   options: ReportWindowOptions,
 ): AsyncGenerator<MessagePage & PageMeta, void, undefined> {
   if (sessionId === '') throw new InputError('sessionId must not be empty', 'sessionId');
-  validateReportWindow(options.from, options.to);
-  const { from, to, signal } = options;
   const path = `/report/chat/sessions/${encodeURIComponent(sessionId)}`;
-  return paginate(
-    async (pageToken) => {
-      const response = await client.request({
-        endpoint: SESSION_MESSAGES_ENDPOINT,
-        label: 'medium',
-        method: 'GET',
-        path,
-        query: {
-          from,
-          to,
-          page_size: MESSAGES_PAGE_SIZE,
-          next_page_token: pageToken,
-          include_fields: 'edited_messages,deleted_messages',
-          include_reactions: true,
-          include_bot_message: true,
-          include_custom_emoji_reactions: true,
-          // Selects edits and deletions by when they happened, so today's edit of an old message is
-          // caught (see ZOOM-API-NOTES.md, "Chat reports").
-          query_all_modifications: true,
-        },
-        ...(signal ? { signal } : {}),
-      });
-      return parseResponseBody(response, 'GET', SESSION_MESSAGES_ENDPOINT, parseMessagePage);
+  return reportPages(client, { endpoint: SESSION_MESSAGES_ENDPOINT, path, pageSize: MESSAGES_PAGE_SIZE, query: MESSAGE_REPORT_QUERY, parse: parseMessagePage }, options);
+}
+
+/** A report's pages (MEDIUM): the window is checked before anything is sent, then asked for on every page. */
+function reportPages<P extends { nextPageToken: string }>(
+  client: ZoomClient,
+  report: { endpoint: string; path: string; pageSize: number; query?: Record<string, QueryValue>; parse: (bodyText: string) => P },
+  options: ReportWindowOptions,
+): AsyncGenerator<P & PageMeta, void, undefined> {
+  validateReportWindow(options.from, options.to);
+  const { from, to } = options;
+  return listPages(
+    client,
+    {
+      endpoint: report.endpoint,
+      label: 'medium',
+      path: report.path,
+      query: (pageToken) => ({ from, to, page_size: report.pageSize, next_page_token: pageToken, ...report.query }),
+      parse: report.parse,
     },
-    { resumeToken: options.resumeToken, maxRestarts: options.maxRestarts, signal, logger: client.logger, endpoint: SESSION_MESSAGES_ENDPOINT },
+    options,
   );
 }

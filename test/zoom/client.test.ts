@@ -407,34 +407,31 @@ describe('ZoomClient: rate limits', () => {
 });
 
 describe('ZoomClient: aborts', () => {
+  /** Aborts a GET `abortAfterMs` after it starts; it must reject ABORTED within `withinMs`. */
+  async function expectPromptAbort(client: ZoomClient, abortAfterMs: number, withinMs: number): Promise<void> {
+    const controller = new AbortController();
+    const start = performance.now();
+    setTimeout(() => controller.abort(), abortAfterMs);
+    await expect(client.request({ ...GET, signal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(performance.now() - start).toBeLessThan(withinMs);
+  }
+
   it('aborts promptly while waiting for a rate slot, without sending', async () => {
     const { server, client } = await setup(OK, { config: { ratePerSecond: { light: 1000, medium: 1, heavy: 1000, 'resource-intensive': 1000 } } });
     await client.request(GET);
-    const controller = new AbortController();
-    const start = performance.now();
-    setTimeout(() => controller.abort(), 50);
-    await expect(client.request({ ...GET, signal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' });
-    expect(performance.now() - start).toBeLessThan(400);
+    await expectPromptAbort(client, 50, 400);
     expect(server.apiRequests).toHaveLength(1);
   });
 
   it('aborts promptly during backoff', async () => {
     const { server, client } = await setup(() => zoomError(503, 503, 'busy'), { retry: { baseDelayMs: 5000, maxDelayMs: 5000 }, random: () => 1 });
-    const controller = new AbortController();
-    const start = performance.now();
-    setTimeout(() => controller.abort(), 100);
-    await expect(client.request({ ...GET, signal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' });
-    expect(performance.now() - start).toBeLessThan(1000);
+    await expectPromptAbort(client, 100, 1000);
     expect(server.apiRequests).toHaveLength(1);
   });
 
   it('aborts a request in flight', async () => {
     const { client } = await setup(() => ({ json: {}, delayMs: 2000 }));
-    const controller = new AbortController();
-    const start = performance.now();
-    setTimeout(() => controller.abort(), 50);
-    await expect(client.request({ ...GET, signal: controller.signal })).rejects.toMatchObject({ code: 'ABORTED' });
-    expect(performance.now() - start).toBeLessThan(500);
+    await expectPromptAbort(client, 50, 500);
   });
 
   it('an already-aborted signal sends nothing', async () => {

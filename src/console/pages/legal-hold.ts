@@ -106,17 +106,27 @@ function zoomDeps(ctx: ApiContext, deps: LegalHoldPageDeps, actor: string): Lega
   return { pool: ctx.pool, zoom: deps.zoom, config: ctx.config, logger: ctx.logger, clock: ctx.clock, actor };
 }
 
-/** The confirmation step: what will happen, the values carried in hidden fields, Confirm and Cancel. */
-function confirmation(session: ConsoleSession, action: string, consequence: SafeHtml, fields: Record<string, string | undefined>, confirmLabel: string, cancelHref: string, danger: boolean): SafeHtml {
-  return html`${notice('warn', consequence)}
-<form method="post" action="${action}">${csrfField(session)}
+export type ChangeOutcome = { kind: 'page'; title: string; body: SafeHtml } | { kind: 'redirect'; location: string };
+
+/**
+ * The confirmation step of a change: what will happen, the values carried in hidden fields, Confirm
+ * (which posts to `action` with `confirmed=yes`) and Cancel (back to `cancelHref`).
+ */
+function confirmation(
+  session: ConsoleSession,
+  change: 'create' | 'rename' | 'delete',
+  target: { action: string; cancelHref: string },
+  consequence: SafeHtml,
+  fields: Record<string, string | undefined>,
+): ChangeOutcome {
+  const body = html`${notice('warn', consequence)}
+<form method="post" action="${target.action}">${csrfField(session)}
   ${Object.entries(fields).map(([k, v]) => (v === undefined ? '' : html`<input type="hidden" name="${k}" value="${v}">`))}
   <input type="hidden" name="confirmed" value="yes">
-  <p><button type="submit"${danger ? html` class="danger"` : ''}>${confirmLabel}</button> ${link(cancelHref, 'Cancel')}</p>
+  <p><button type="submit"${change === 'delete' ? html` class="danger"` : ''}>Confirm: ${change} the matter in Zoom</button> ${link(target.cancelHref, 'Cancel')}</p>
 </form>`;
+  return { kind: 'page', title: `Confirm: ${change} a legal-hold matter`, body };
 }
-
-export type ChangeOutcome = { kind: 'page'; title: string; body: SafeHtml } | { kind: 'redirect'; location: string };
 
 export async function createMatterFromForm(ctx: ApiContext, deps: LegalHoldPageDeps, request: FastifyRequest): Promise<ChangeOutcome> {
   const session = requireConsoleRole(request, 'admin');
@@ -126,19 +136,13 @@ export async function createMatterFromForm(ctx: ApiContext, deps: LegalHoldPageD
   const from = form.get('from');
   const to = form.get('to');
   if (form.get('confirmed') !== 'yes') {
-    return {
-      kind: 'page',
-      title: 'Confirm: create a legal-hold matter',
-      body: confirmation(
-        session,
-        '/ui/legal-hold',
-        html`Creating matter <strong>${name ?? '(no name)'}</strong> places a legal hold in Zoom on <strong>${custodians.length} custodian${custodians.length === 1 ? '' : 's'}</strong> (${custodians.join(', ')}) from ${from ?? 'today'} to ${to ?? 'no end date'}: Zoom keeps every message and file of theirs in that time, whatever its retention settings say, until the matter is deleted, and prepares export files that this archive downloads.`,
-        { name, custodians: custodians.join('\n'), from, to },
-        'Confirm: create the matter in Zoom',
-        '/ui/legal-hold',
-        false,
-      ),
-    };
+    return confirmation(
+      session,
+      'create',
+      { action: '/ui/legal-hold', cancelHref: '/ui/legal-hold' },
+      html`Creating matter <strong>${name ?? '(no name)'}</strong> places a legal hold in Zoom on <strong>${custodians.length} custodian${custodians.length === 1 ? '' : 's'}</strong> (${custodians.join(', ')}) from ${from ?? 'today'} to ${to ?? 'no end date'}: Zoom keeps every message and file of theirs in that time, whatever its retention settings say, until the matter is deleted, and prepares export files that this archive downloads.`,
+      { name, custodians: custodians.join('\n'), from, to },
+    );
   }
   const actor = `api:${session.tokenName}`;
   const created = await createMatter(zoomDeps(ctx, deps, actor), { name: name as string, custodians, from, to }, actor);
@@ -151,19 +155,13 @@ export async function renameMatterFromForm(ctx: ApiContext, deps: LegalHoldPageD
   const m = await findLocally(ctx, ref);
   const name = form.get('name');
   if (form.get('confirmed') !== 'yes') {
-    return {
-      kind: 'page',
-      title: 'Confirm: rename a legal-hold matter',
-      body: confirmation(
-        session,
-        `${matterHref(m)}/rename`,
-        html`Renaming changes the name of matter <strong>${m.matterName}</strong> to <strong>${name ?? '(no name)'}</strong> in Zoom and here. The hold itself does not change; exports and the audit log keep referring to the matter by its id.`,
-        { name },
-        'Confirm: rename the matter in Zoom',
-        matterHref(m),
-        false,
-      ),
-    };
+    return confirmation(
+      session,
+      'rename',
+      { action: `${matterHref(m)}/rename`, cancelHref: matterHref(m) },
+      html`Renaming changes the name of matter <strong>${m.matterName}</strong> to <strong>${name ?? '(no name)'}</strong> in Zoom and here. The hold itself does not change; exports and the audit log keep referring to the matter by its id.`,
+      { name },
+    );
   }
   const actor = `api:${session.tokenName}`;
   await renameMatter(zoomDeps(ctx, deps, actor), { matter: m.matterId, name: name as string }, actor);
@@ -176,21 +174,15 @@ export async function deleteMatterFromForm(ctx: ApiContext, deps: LegalHoldPageD
   const m = await findLocally(ctx, ref);
   if (form.get('confirmed') !== 'yes') {
     const unstored = await countUnstoredFiles(ctx.pool, m.matterId);
-    return {
-      kind: 'page',
-      title: 'Confirm: delete a legal-hold matter',
-      body: confirmation(
-        session,
-        `${matterHref(m)}/delete`,
-        html`Deleting matter <strong>${m.matterName}</strong> <strong>releases the legal hold in Zoom</strong> on ${m.custodians.length} custodian${m.custodians.length === 1 ? '' : 's'} (${m.custodians.map((c) => c.email ?? c.identifier).join(', ')}): Zoom's retention may then delete their messages and files for good. This archive keeps its own copy, the matter (marked deleted here) and its stored files.${
-          unstored > 0 ? html` <strong>${unstored} file${unstored === 1 ? ' is' : 's are'} not stored here yet and will be given up</strong>: Zoom no longer serves them once the matter is deleted.` : ''
-        }`,
-        { force: unstored > 0 ? 'true' : undefined },
-        'Confirm: delete the matter in Zoom',
-        matterHref(m),
-        true,
-      ),
-    };
+    return confirmation(
+      session,
+      'delete',
+      { action: `${matterHref(m)}/delete`, cancelHref: matterHref(m) },
+      html`Deleting matter <strong>${m.matterName}</strong> <strong>releases the legal hold in Zoom</strong> on ${m.custodians.length} custodian${m.custodians.length === 1 ? '' : 's'} (${m.custodians.map((c) => c.email ?? c.identifier).join(', ')}): Zoom's retention may then delete their messages and files for good. This archive keeps its own copy, the matter (marked deleted here) and its stored files.${
+        unstored > 0 ? html` <strong>${unstored} file${unstored === 1 ? ' is' : 's are'} not stored here yet and will be given up</strong>: Zoom no longer serves them once the matter is deleted.` : ''
+      }`,
+      { force: unstored > 0 ? 'true' : undefined },
+    );
   }
   const actor = `api:${session.tokenName}`;
   await deleteMatter(zoomDeps(ctx, deps, actor), { matter: m.matterId, force: form.get('force') === 'true' }, actor);
