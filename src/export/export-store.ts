@@ -69,49 +69,35 @@ export interface CompletedExport {
 }
 
 export async function completeExportRecord(pool: Pool, exportId: string, result: CompletedExport, actor: string): Promise<ExportRecord> {
-  return withTransaction(pool, async (client) => {
-    const [row] = await runDrizzle(client, (orm) =>
-      orm
-        .update(exports)
-        .set({
-          state: 'complete',
-          counts: result.counts,
-          bytes: result.bytes,
-          sha256: result.sha256,
-          path: result.path,
-          finishedAt: result.finishedAt,
-          progress: result.progress,
-          error: null,
-        })
-        .where(isRunning(exportId))
-        .returning(),
-    );
-    if (!row) throw new InternalError(`export ${exportId} is no longer running (was it marked failed by another process?)`);
-    await recordAudit(client, {
-      actor,
-      action: 'export.complete',
-      subjectType: 'export',
-      subjectId: exportId,
-      before: { state: 'running' },
-      after: { state: 'complete', counts: result.counts, bytes: result.bytes, sha256: result.sha256, path: result.path },
-    });
-    return toRecord(row);
+  const { counts, bytes, sha256, path } = result;
+  const record = await finishRunningExport(pool, exportId, actor, {
+    action: 'export.complete',
+    set: { state: 'complete', counts, bytes, sha256, path, finishedAt: result.finishedAt, progress: result.progress, error: null },
+    after: { state: 'complete', counts, bytes, sha256, path },
   });
+  if (!record) throw new InternalError(`export ${exportId} is no longer running (was it marked failed by another process?)`);
+  return record;
 }
 
 /** Marks a running export failed (idempotent: a row no longer running is left alone). */
 export async function failExportRecord(pool: Pool, exportId: string, error: string, actor: string, finishedAt: Date): Promise<ExportRecord | undefined> {
+  return finishRunningExport(pool, exportId, actor, { action: 'export.fail', set: { state: 'failed', error, finishedAt }, after: { state: 'failed', error } });
+}
+
+/**
+ * Moves an export out of `running` and writes the audit entry of that change, in one transaction;
+ * undefined (and nothing written) when the export was no longer running.
+ */
+async function finishRunningExport(
+  pool: Pool,
+  exportId: string,
+  actor: string,
+  change: { action: string; set: Partial<typeof exports.$inferInsert>; after: Record<string, unknown> },
+): Promise<ExportRecord | undefined> {
   return withTransaction(pool, async (client) => {
-    const [row] = await runDrizzle(client, (orm) => orm.update(exports).set({ state: 'failed', error, finishedAt }).where(isRunning(exportId)).returning());
+    const [row] = await runDrizzle(client, (orm) => orm.update(exports).set(change.set).where(isRunning(exportId)).returning());
     if (!row) return undefined;
-    await recordAudit(client, {
-      actor,
-      action: 'export.fail',
-      subjectType: 'export',
-      subjectId: exportId,
-      before: { state: 'running' },
-      after: { state: 'failed', error },
-    });
+    await recordAudit(client, { actor, action: change.action, subjectType: 'export', subjectId: exportId, before: { state: 'running' }, after: change.after });
     return toRecord(row);
   });
 }

@@ -215,22 +215,13 @@ export async function captureFiles(deps: FileCaptureDeps, options: CaptureOption
   );
   summary.bearerToken = state.useToken;
   summary.durationMs = Math.round(performance.now() - started);
-  logger.info(
-    {
-      candidates: summary.candidates,
-      stored: summary.stored,
-      deduplicated: summary.deduplicated,
-      failed: summary.failed,
-      gone: summary.gone,
-      tooLarge: summary.tooLarge,
-      bytes: summary.bytes,
-      infoCalls: summary.infoCalls,
-      downloads: summary.downloads,
-      stoppedBy: summary.stoppedBy?.code,
-    },
-    'file capture finished',
-  );
+  logger.info({ ...captureOutcomes(summary), bytes: summary.bytes, infoCalls: summary.infoCalls, downloads: summary.downloads, stoppedBy: summary.stoppedBy?.code }, 'file capture finished');
   return summary;
+}
+
+/** What became of a run's candidates: the counts its log line and the files job's figures both report. */
+export function captureOutcomes(s: CaptureSummary): Pick<CaptureSummary, 'candidates' | 'stored' | 'deduplicated' | 'failed' | 'gone' | 'tooLarge'> {
+  return { candidates: s.candidates, stored: s.stored, deduplicated: s.deduplicated, failed: s.failed, gone: s.gone, tooLarge: s.tooLarge };
 }
 
 function count(summary: CaptureSummary, outcome: Outcome): void {

@@ -77,3 +77,27 @@ export function keysetPage<R, T>(rows: readonly R[], limit: number, present: (ro
   const last = page[page.length - 1];
   return { items: page.map((row) => present(row)), next_cursor: rows.length > limit && last !== undefined ? cursorAfter(last) : null };
 }
+
+/** Where a page of a keyset listing starts (`after`, undefined on the first page), and how to answer with it. */
+export interface KeysetRequest<P, R> {
+  after: P | undefined;
+  /** The answer from `rows`, fetched with `limit + 1` after `after` (keysetPage). */
+  page<T>(rows: readonly R[], limit: number, present: (row: R) => T): { items: T[]; next_cursor: string | null };
+}
+
+/**
+ * One keyset-paged listing: its cursor kind, the shape of the position its cursors carry, and the
+ * position after a row. `open` takes a request's filters and cursor: the cursor is checked against
+ * the kind and the filters' fingerprint, and the next cursor is issued under the same two.
+ */
+export function keysetListing<P, R>(kind: string, position: z.ZodType<P>, positionOf: (row: R) => ReadonlyArray<string | number | null>) {
+  return {
+    open(filters: Record<string, unknown>, cursor: string | undefined): KeysetRequest<P, R> {
+      const fingerprint = filterFingerprint(filters);
+      return {
+        after: cursor === undefined ? undefined : decodeCursor(cursor, kind, fingerprint, position),
+        page: (rows, limit, present) => keysetPage(rows, limit, present, (last) => encodeCursor(kind, fingerprint, positionOf(last))),
+      };
+    },
+  };
+}

@@ -2,7 +2,7 @@ import { requireZoomCredentials, type Config } from '../config/config.js';
 import type { Fence } from '../db/advisory-lock.js';
 import type { Pool } from '../db/pool.js';
 import { AbortError, hasCode } from '../errors.js';
-import { captureFiles } from '../files/index.js';
+import { captureFiles, captureOutcomes } from '../files/index.js';
 import { passHasFailures, runLegalHoldPass, type LegalHoldPassSummary } from '../legal-hold/index.js';
 import type { Logger } from '../logging/logger.js';
 import type { SyncSummary } from '../sync/sync-engine.js';
@@ -102,6 +102,15 @@ export function buildJobs(deps: JobDependencies): JobDefinition[] {
   ];
 }
 
+/**
+ * The service's Zoom client, for a job that calls Zoom (usesZoom); without one, the run fails with
+ * what requireZoomCredentials says is missing.
+ */
+function zoomClient(deps: JobDependencies): ZoomClient {
+  if (!deps.zoom) requireZoomCredentials(deps.config);
+  return deps.zoom as ZoomClient;
+}
+
 /** Files shared in chat (src/files/): after every sync pass, and on its own schedule for retries. */
 function filesJob(deps: JobDependencies, schedule: string): JobDefinition {
   return {
@@ -111,19 +120,12 @@ function filesJob(deps: JobDependencies, schedule: string): JobDefinition {
     catchUpOnStart: true,
     usesZoom: true,
     async run(ctx) {
-      if (!deps.zoom) requireZoomCredentials(deps.config);
-      const zoom = deps.zoom as ZoomClient;
-      const summary = await captureFiles({ pool: deps.pool, zoom, config: deps.config, logger: ctx.moduleLogger, clock: deps.clock, signal: ctx.signal });
+      const summary = await captureFiles({ pool: deps.pool, zoom: zoomClient(deps), config: deps.config, logger: ctx.moduleLogger, clock: deps.clock, signal: ctx.signal });
       deps.metrics.recordFileCapture(summary);
       const figures: JobFigures = {
         referencesAdded: summary.referenced.referencesAdded,
         filesAdded: summary.referenced.filesAdded,
-        candidates: summary.candidates,
-        stored: summary.stored,
-        deduplicated: summary.deduplicated,
-        failed: summary.failed,
-        gone: summary.gone,
-        tooLarge: summary.tooLarge,
+        ...captureOutcomes(summary),
         skipped: summary.skipped,
         digestMismatches: summary.digestMismatches,
         bytesStored: summary.bytes,
@@ -153,8 +155,7 @@ function syncJob(deps: JobDependencies, name: 'sync' | 'deep-sync', schedule: st
     usesZoom: true,
     followedBy: 'files',
     async run(ctx) {
-      if (!deps.zoom) requireZoomCredentials(deps.config);
-      const zoom = deps.zoom as ZoomClient;
+      const zoom = zoomClient(deps);
       let summary: SyncSummary;
       try {
         summary = await runSyncPass(
@@ -223,9 +224,7 @@ function legalHoldJob(deps: JobDependencies, schedule: string): JobDefinition {
     catchUpOnStart: true,
     usesZoom: true,
     async run(ctx) {
-      if (!deps.zoom) requireZoomCredentials(deps.config);
-      const zoom = deps.zoom as ZoomClient;
-      const summary = await runLegalHoldPass({ pool: deps.pool, zoom, config: deps.config, logger: ctx.moduleLogger, clock: deps.clock, signal: ctx.signal, fences: ctx.fences });
+      const summary = await runLegalHoldPass({ pool: deps.pool, zoom: zoomClient(deps), config: deps.config, logger: ctx.moduleLogger, clock: deps.clock, signal: ctx.signal, fences: ctx.fences });
       const figures = legalHoldFigures(summary);
       if (!passHasFailures(summary)) return { outcome: 'succeeded', figures };
       return { outcome: 'failed', figures, error: describeLegalHoldFailures(summary) };

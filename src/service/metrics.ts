@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry, collectDefaultMetrics } from 'prom-client';
 import { ProofMetrics } from '../audit/proof-metrics.js';
 import type { SyncConfig } from '../config/config.js';
 import type { Pool } from '../db/pool.js';
@@ -12,10 +12,11 @@ import { loadCostPlan } from '../sync/cost-plan.js';
 import { countArchiveTotals, countSessions } from '../read-model/archive-totals.js';
 import { assessHorizonStatus, countWindowsByStatus } from '../read-model/horizon.js';
 import { loadScrapeFigures } from '../read-model/metrics-figures.js';
-import { loadFileFigures } from '../read-model/chat-files.js';
-import { FILE_STATES, type CaptureSummary } from '../files/index.js';
+import type { CaptureSummary } from '../files/index.js';
 import { inBoundedTransaction } from './bounded-transaction.js';
+import { FileMetrics } from './file-metrics.js';
 import { loadLastSuccesses, type FinishedJobOutcome } from './job-run-store.js';
+import { definingIn } from './metric-definitions.js';
 
 /**
  * Prometheus metrics, one Registry per service instance (tests can run several in one process).
@@ -40,6 +41,11 @@ export const ARCHIVE_TOTALS_MAX_AGE_MS = 5 * 60_000;
 const SCRAPE_STATEMENT_TIMEOUT_MS = 5_000;
 const TOTALS_STATEMENT_TIMEOUT_MS = 120_000;
 
+// The label values of the gauges by state, each present (0 when none) at start-up and after every scrape.
+const WINDOW_STATUSES = ['complete', 'open', 'incomplete', 'expired'];
+const LEGAL_HOLD_FILE_STATES = ['pending', 'ready', 'downloading', 'stored', 'failed'];
+const EXPORT_STATES = ['running', 'complete', 'failed'];
+
 const JOB_DURATION_BUCKETS_SECONDS = [0.5, 1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200];
 const HTTP_DURATION_BUCKETS_SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -55,178 +61,46 @@ export interface ScrapeSettings {
 
 export class ServiceMetrics {
   readonly registry = new Registry();
+  private readonly define = definingIn(this.registry);
 
-  readonly zoomCalls = new Counter({
-    name: 'zca_zoom_api_calls_total',
-    help: 'HTTP attempts against the Zoom API by logical endpoint and status ("network" for a failed connection); retries count separately',
-    labelNames: ['endpoint', 'status'] as const,
-    registers: [this.registry],
-  });
-  readonly zoomRateLimited = new Counter({
-    name: 'zca_zoom_rate_limited_total',
-    help: 'Zoom API answers with status 429 (rate limited), by logical endpoint',
-    labelNames: ['endpoint'] as const,
-    registers: [this.registry],
-  });
-  readonly jobRuns = new Counter({
-    name: 'zca_job_runs_total',
-    help: 'Runs of scheduled jobs by this process, by outcome (skipped: another process held the job)',
-    labelNames: ['job', 'outcome'] as const,
-    registers: [this.registry],
-  });
-  readonly jobDuration = new Histogram({
-    name: 'zca_job_duration_seconds',
-    help: 'Duration of job runs by this process (skipped ticks excluded)',
-    labelNames: ['job', 'outcome'] as const,
-    buckets: JOB_DURATION_BUCKETS_SECONDS,
-    registers: [this.registry],
-  });
-  readonly jobRunning = new Gauge({
-    name: 'zca_job_running',
-    help: '1 while this process runs the job',
-    labelNames: ['job'] as const,
-    registers: [this.registry],
-  });
-  readonly ticksOverlapped = new Counter({
-    name: 'zca_job_ticks_overlapped_total',
-    help: 'Schedule ticks dropped because the previous run of the job in this process was still going',
-    labelNames: ['job'] as const,
-    registers: [this.registry],
-  });
-  readonly versionsAdded = new Counter({
-    name: 'zca_sync_versions_added_total',
-    help: 'Message versions newly archived by sync runs of this process',
-    labelNames: ['job'] as const,
-    registers: [this.registry],
-  });
-  readonly locksLost = new Counter({
-    name: 'zca_lock_lost_total',
-    help: 'Locks (job locks, the Zoom turn) this process lost while a run held them (connection cut, terminated, or taken over); the run stopped',
-    labelNames: ['lock'] as const,
-    registers: [this.registry],
-  });
-  readonly syncCalls = new Counter({
-    name: 'zca_sync_calls_total',
-    help: 'Report calls (HTTP attempts) of sync passes run by this process, by what they were for: listing, activity, backfill, settled, interim, resweep',
-    labelNames: ['kind'] as const,
-    registers: [this.registry],
-  });
-  readonly httpRequests = new Counter({
-    name: 'zca_http_requests_total',
-    help: 'HTTP requests served, by route pattern and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    registers: [this.registry],
-  });
-  readonly httpDuration = new Histogram({
-    name: 'zca_http_request_duration_seconds',
-    help: 'HTTP request duration by route pattern',
-    labelNames: ['method', 'route'] as const,
-    buckets: HTTP_DURATION_BUCKETS_SECONDS,
-    registers: [this.registry],
-  });
+  readonly zoomCalls = this.define.counter('zca_zoom_api_calls_total', 'HTTP attempts against the Zoom API by logical endpoint and status ("network" for a failed connection); retries count separately', ['endpoint', 'status']);
+  readonly zoomRateLimited = this.define.counter('zca_zoom_rate_limited_total', 'Zoom API answers with status 429 (rate limited), by logical endpoint', ['endpoint']);
+  readonly jobRuns = this.define.counter('zca_job_runs_total', 'Runs of scheduled jobs by this process, by outcome (skipped: another process held the job)', ['job', 'outcome']);
+  readonly jobDuration = this.define.histogram('zca_job_duration_seconds', 'Duration of job runs by this process (skipped ticks excluded)', ['job', 'outcome'], JOB_DURATION_BUCKETS_SECONDS);
+  readonly jobRunning = this.define.gauge('zca_job_running', '1 while this process runs the job', ['job']);
+  readonly ticksOverlapped = this.define.counter('zca_job_ticks_overlapped_total', 'Schedule ticks dropped because the previous run of the job in this process was still going', ['job']);
+  readonly versionsAdded = this.define.counter('zca_sync_versions_added_total', 'Message versions newly archived by sync runs of this process', ['job']);
+  readonly locksLost = this.define.counter('zca_lock_lost_total', 'Locks (job locks, the Zoom turn) this process lost while a run held them (connection cut, terminated, or taken over); the run stopped', ['lock']);
+  readonly syncCalls = this.define.counter('zca_sync_calls_total', 'Report calls (HTTP attempts) of sync passes run by this process, by what they were for: listing, activity, backfill, settled, interim, resweep', ['kind']);
+  readonly httpRequests = this.define.counter('zca_http_requests_total', 'HTTP requests served, by route pattern and status', ['method', 'route', 'status']);
+  readonly httpDuration = this.define.histogram('zca_http_request_duration_seconds', 'HTTP request duration by route pattern', ['method', 'route'], HTTP_DURATION_BUCKETS_SECONDS);
 
   // Read from the database at scrape time.
-  private readonly databaseUp = new Gauge({ name: 'zca_database_up', help: '1 when the last scrape could read the database', registers: [this.registry] });
-  private readonly windows = new Gauge({
-    name: 'zca_sync_windows',
-    help: 'Windows (calendar months) by status: complete, open (month not over), incomplete, expired (left the horizon before it was complete)',
-    labelNames: ['status'] as const,
-    registers: [this.registry],
-  });
-  private readonly windowsAtRisk = new Gauge({
-    name: 'zca_horizon_windows_at_risk',
-    help: 'Windows not complete whose oldest day leaves Zoom\'s horizon within SYNC_HORIZON_RISK_DAYS',
-    registers: [this.registry],
-  });
-  private readonly oldestIncompleteDays = new Gauge({
-    name: 'zca_horizon_oldest_incomplete_window_days_until_expiry',
-    help: 'Days until the oldest window that is not complete starts leaving Zoom\'s six-month horizon (+Inf when every window is complete)',
-    registers: [this.registry],
-  });
-  private readonly lastSuccess = new Gauge({
-    name: 'zca_job_last_success_timestamp_seconds',
-    help: 'When each job last finished successfully, on any replica (Unix time; 0 when it never has)',
-    labelNames: ['job'] as const,
-    registers: [this.registry],
-  });
-  private readonly legalHoldFiles = new Gauge({
-    name: 'zca_legal_hold_files',
-    help: 'Legal-hold zip files by state (pending, ready, downloading, stored, failed)',
-    labelNames: ['state'] as const,
-    registers: [this.registry],
-  });
-  private readonly legalHoldStoredBytes = new Gauge({ name: 'zca_legal_hold_stored_bytes', help: 'Bytes of legal-hold zip files stored', registers: [this.registry] });
-  private readonly filesByState = new Gauge({
-    name: 'zca_files',
-    help: 'Distinct files shared in chat (by Zoom file id) by capture state: pending, stored, failed, gone, too_large, skipped',
-    labelNames: ['state'] as const,
-    registers: [this.registry],
-  });
-  private readonly filesStoredBytes = new Gauge({ name: 'zca_files_stored_bytes', help: 'Bytes in the content-addressed file store (each distinct content once)', registers: [this.registry] });
-  private readonly filesStoredContents = new Gauge({ name: 'zca_files_stored_contents', help: 'Distinct contents in the file store', registers: [this.registry] });
-  private readonly filesDigestMismatches = new Gauge({ name: 'zca_files_digest_mismatches', help: "Stored files whose SHA-256 differs from Zoom's digest (recorded, kept)", registers: [this.registry] });
-  private readonly filesCaptured = new Counter({
-    name: 'zca_files_captured_total',
-    help: 'Files the capture stage finished in this process, by outcome (stored, deduplicated, failed, gone, too_large)',
-    labelNames: ['outcome'] as const,
-    registers: [this.registry],
-  });
-  private readonly filesCaptureErrors = new Counter({
-    name: 'zca_files_capture_errors_total',
-    help: 'File capture runs in this process that stopped early (disk full, unwritable store, credentials), by error code',
-    labelNames: ['code'] as const,
-    registers: [this.registry],
-  });
-  private readonly filesBytesCaptured = new Counter({ name: 'zca_files_captured_bytes_total', help: 'Bytes downloaded and stored by the capture stage in this process', registers: [this.registry] });
-  private readonly exportsByState = new Gauge({
-    name: 'zca_exports',
-    help: 'Export bundles by state (running, complete, failed)',
-    labelNames: ['state'] as const,
-    registers: [this.registry],
-  });
-  private readonly exportBytes = new Gauge({ name: 'zca_export_bytes', help: 'Bytes of complete export bundles', registers: [this.registry] });
-  private readonly archiveVersions = new Gauge({ name: 'zca_archive_message_versions', help: 'Message versions archived (exact; recomputed at most every 5 minutes)', registers: [this.registry] });
-  private readonly archiveMessages = new Gauge({ name: 'zca_archive_messages', help: 'Distinct messages archived (exact; recomputed at most every 5 minutes)', registers: [this.registry] });
-  private readonly archiveSessions = new Gauge({ name: 'zca_archive_sessions', help: 'Chat sessions known to the archive', registers: [this.registry] });
-  private readonly archiveTotalsAge = new Gauge({
-    name: 'zca_archive_totals_age_seconds',
-    help: 'Age of the archive totals (zca_archive_message_versions, zca_archive_messages)',
-    registers: [this.registry],
-  });
+  private readonly databaseUp = this.define.gauge('zca_database_up', '1 when the last scrape could read the database');
+  private readonly windows = this.define.gauge('zca_sync_windows', 'Windows (calendar months) by status: complete, open (month not over), incomplete, expired (left the horizon before it was complete)', ['status']);
+  private readonly windowsAtRisk = this.define.gauge('zca_horizon_windows_at_risk', "Windows not complete whose oldest day leaves Zoom's horizon within SYNC_HORIZON_RISK_DAYS");
+  private readonly oldestIncompleteDays = this.define.gauge('zca_horizon_oldest_incomplete_window_days_until_expiry', "Days until the oldest window that is not complete starts leaving Zoom's six-month horizon (+Inf when every window is complete)");
+  private readonly lastSuccess = this.define.gauge('zca_job_last_success_timestamp_seconds', 'When each job last finished successfully, on any replica (Unix time; 0 when it never has)', ['job']);
+  private readonly legalHoldFiles = this.define.gauge('zca_legal_hold_files', 'Legal-hold zip files by state (pending, ready, downloading, stored, failed)', ['state']);
+  private readonly legalHoldStoredBytes = this.define.gauge('zca_legal_hold_stored_bytes', 'Bytes of legal-hold zip files stored');
+  /** Files shared in chat: the store by capture state, and the capture runs of this process (file-metrics.ts). */
+  private readonly files = new FileMetrics(this.registry);
+  private readonly exportsByState = this.define.gauge('zca_exports', 'Export bundles by state (running, complete, failed)', ['state']);
+  private readonly exportBytes = this.define.gauge('zca_export_bytes', 'Bytes of complete export bundles');
+  private readonly archiveVersions = this.define.gauge('zca_archive_message_versions', 'Message versions archived (exact; recomputed at most every 5 minutes)');
+  private readonly archiveMessages = this.define.gauge('zca_archive_messages', 'Distinct messages archived (exact; recomputed at most every 5 minutes)');
+  private readonly archiveSessions = this.define.gauge('zca_archive_sessions', 'Chat sessions known to the archive');
+  private readonly archiveTotalsAge = this.define.gauge('zca_archive_totals_age_seconds', 'Age of the archive totals (zca_archive_message_versions, zca_archive_messages)');
 
-  private readonly buildInfo = new Gauge({
-    name: 'zca_build_info',
-    help: 'Always 1; the labels say which version runs (and on which Node.js)',
-    labelNames: ['version', 'node_version'] as const,
-    registers: [this.registry],
-  });
+  private readonly buildInfo = this.define.gauge('zca_build_info', 'Always 1; the labels say which version runs (and on which Node.js)', ['version', 'node_version']);
 
   // The sync cost plan (see sync/cost-plan.ts) and the listing calibration.
-  private readonly costCallsLastDay = new Gauge({
-    name: 'zca_sync_calls_last_day',
-    help: 'Report calls of sync passes (any replica or CLI) in the last 24 hours, by kind: listing, activity, backfill, settled, interim, resweep',
-    labelNames: ['kind'] as const,
-    registers: [this.registry],
-  });
-  private readonly costProjected = new Gauge({
-    name: 'zca_sync_projected_daily_calls',
-    help: 'Projected recurring report calls a day: scenario="average", or "peak" (a day of the settled-month sweep)',
-    labelNames: ['scenario'] as const,
-    registers: [this.registry],
-  });
-  private readonly costBudget = new Gauge({ name: 'zca_sync_daily_call_budget', help: 'MEDIUM calls a day this archiver may make (plan rate × ZOOM_RATE_SHARE × 86400)', registers: [this.registry] });
-  private readonly costDaysLeft = new Gauge({
-    name: 'zca_sync_budget_days_left',
-    help: 'Days until, at the current growth in sessions, the busiest day of recurring calls exceeds the budget (+Inf without growth, 0 when already over)',
-    registers: [this.registry],
-  });
-  private readonly costWarning = new Gauge({ name: 'zca_sync_budget_warning', help: '1 while the cost plan warns that the account is outgrowing the rate share', registers: [this.registry] });
-  private readonly listingMisses = new Counter({
-    name: 'zca_listing_misses_total',
-    help: 'Versions a settled-month (or interim) sweep found in sessions no listing had shown news for, by version kind (from the archive: any replica or CLI)',
-    labelNames: ['kind'] as const,
-    registers: [this.registry],
-  });
+  private readonly costCallsLastDay = this.define.gauge('zca_sync_calls_last_day', 'Report calls of sync passes (any replica or CLI) in the last 24 hours, by kind: listing, activity, backfill, settled, interim, resweep', ['kind']);
+  private readonly costProjected = this.define.gauge('zca_sync_projected_daily_calls', 'Projected recurring report calls a day: scenario="average", or "peak" (a day of the settled-month sweep)', ['scenario']);
+  private readonly costBudget = this.define.gauge('zca_sync_daily_call_budget', 'MEDIUM calls a day this archiver may make (plan rate × ZOOM_RATE_SHARE × 86400)');
+  private readonly costDaysLeft = this.define.gauge('zca_sync_budget_days_left', 'Days until, at the current growth in sessions, the busiest day of recurring calls exceeds the budget (+Inf without growth, 0 when already over)');
+  private readonly costWarning = this.define.gauge('zca_sync_budget_warning', '1 while the cost plan warns that the account is outgrowing the rate share');
+  private readonly listingMisses = this.define.counter('zca_listing_misses_total', 'Versions a settled-month (or interim) sweep found in sessions no listing had shown news for, by version kind (from the archive: any replica or CLI)', ['kind']);
   private readonly listingMissesSeen = new Map<string, number>();
   /** The audit chain's head, seals and retention disposals (src/audit/proof-metrics.ts). */
   private readonly proof = new ProofMetrics(this.registry);
@@ -249,12 +123,9 @@ export class ServiceMetrics {
     for (const job of this.jobNames.filter((j) => j === 'sync' || j === 'deep-sync')) this.versionsAdded.inc({ job }, 0);
     for (const lock of options.lockNames ?? []) this.locksLost.inc({ lock }, 0);
     for (const endpoint of [...Object.values(REPORT_ENDPOINTS), ...Object.values(LEGAL_HOLD_ENDPOINTS), ...Object.values(CHAT_MESSAGE_ENDPOINTS)]) this.zoomRateLimited.inc({ endpoint }, 0);
-    for (const status of ['complete', 'open', 'incomplete', 'expired']) this.windows.set({ status }, 0);
-    for (const state of ['pending', 'ready', 'downloading', 'stored', 'failed']) this.legalHoldFiles.set({ state }, 0);
-    for (const state of ['running', 'complete', 'failed']) this.exportsByState.set({ state }, 0);
-    for (const state of FILE_STATES) this.filesByState.set({ state }, 0);
-    for (const outcome of ['stored', 'deduplicated', 'failed', 'gone', 'too_large']) this.filesCaptured.inc({ outcome }, 0);
-    for (const code of ['FILES_STORAGE_FULL', 'FILES_STORAGE_FAILED']) this.filesCaptureErrors.inc({ code }, 0);
+    for (const status of WINDOW_STATUSES) this.windows.set({ status }, 0);
+    for (const state of LEGAL_HOLD_FILE_STATES) this.legalHoldFiles.set({ state }, 0);
+    for (const state of EXPORT_STATES) this.exportsByState.set({ state }, 0);
     // Unknown until the first scrape reads the database; +Inf never trips a "< N days" alert.
     this.oldestIncompleteDays.set(Infinity);
     // Present from start-up, so rate() and absence-based alerts see every kind.
@@ -274,13 +145,7 @@ export class ServiceMetrics {
 
   /** What one file capture run did (job `files`). */
   recordFileCapture(summary: CaptureSummary): void {
-    this.filesCaptured.inc({ outcome: 'stored' }, summary.stored - summary.deduplicated);
-    this.filesCaptured.inc({ outcome: 'deduplicated' }, summary.deduplicated);
-    this.filesCaptured.inc({ outcome: 'failed' }, summary.failed);
-    this.filesCaptured.inc({ outcome: 'gone' }, summary.gone);
-    this.filesCaptured.inc({ outcome: 'too_large' }, summary.tooLarge);
-    this.filesBytesCaptured.inc(summary.bytes);
-    if (summary.stoppedBy && summary.stoppedBy.code !== 'ABORTED') this.filesCaptureErrors.inc({ code: summary.stoppedBy.code });
+    this.files.recordCapture(summary);
   }
 
   recordJobRun(job: string, outcome: FinishedJobOutcome, durationMs: number | undefined): void {
@@ -294,7 +159,7 @@ export class ServiceMetrics {
       await inBoundedTransaction(settings.pool, { statementTimeoutMs: SCRAPE_STATEMENT_TIMEOUT_MS, readOnly: true }, async (client) => {
         const windows = await countWindowsByStatus(client);
         this.windows.reset();
-        for (const status of ['complete', 'open', 'incomplete', 'expired']) this.windows.set({ status }, 0);
+        for (const status of WINDOW_STATUSES) this.windows.set({ status }, 0);
         for (const r of windows) this.windows.set({ status: r.status }, r.n);
 
         const horizon = await assessHorizonStatus(client, settings.clock, settings.sync);
@@ -307,21 +172,16 @@ export class ServiceMetrics {
 
         const figures = await loadScrapeFigures(client);
         this.legalHoldFiles.reset();
-        for (const state of ['pending', 'ready', 'downloading', 'stored', 'failed']) this.legalHoldFiles.set({ state }, 0);
+        for (const state of LEGAL_HOLD_FILE_STATES) this.legalHoldFiles.set({ state }, 0);
         for (const r of figures.legalHoldFiles) this.legalHoldFiles.set({ state: r.state }, r.n);
         this.legalHoldStoredBytes.set(figures.legalHoldFiles.reduce((sum, r) => sum + r.bytes, 0));
 
         this.exportsByState.reset();
-        for (const state of ['running', 'complete', 'failed']) this.exportsByState.set({ state }, 0);
+        for (const state of EXPORT_STATES) this.exportsByState.set({ state }, 0);
         for (const r of figures.exports) this.exportsByState.set({ state: r.state }, r.n);
         this.exportBytes.set(figures.exports.reduce((sum, r) => sum + r.bytes, 0));
 
-        const files = await loadFileFigures(client);
-        this.filesByState.reset();
-        for (const state of FILE_STATES) this.filesByState.set({ state }, files.byState[state] ?? 0);
-        this.filesStoredBytes.set(files.storedBytes);
-        this.filesStoredContents.set(files.storedContents);
-        this.filesDigestMismatches.set(files.digestMismatches);
+        await this.files.refresh(client);
 
         this.archiveSessions.set(await countSessions(client));
 

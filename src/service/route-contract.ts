@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Authenticator } from './auth.js';
 import type { Role } from './token-store.js';
 import { ErrorBody } from './api-schemas.js';
 
@@ -71,6 +72,17 @@ export function secured<Parts extends RouteParts>(role: Role, docs: OperationDoc
     ...(parts as Omit<Parts, 'response'>),
     response,
   };
+}
+
+/**
+ * The route options of every route that needs a token of `role` or higher: the role check fastify
+ * runs before validation (auth.ts) and the schema that documents the same role (`secured`), so a
+ * route names its role once: `const reader = securedBy(ctx.auth, 'reader')`, then
+ * `app.get(url, reader(docs, parts), handler)`.
+ */
+export function securedBy(auth: Pick<Authenticator, 'requireRole'>, role: Role) {
+  const preValidation = auth.requireRole(role);
+  return <Parts extends RouteParts>(docs: OperationDocs, parts: Parts) => ({ preValidation, schema: secured(role, docs, parts) });
 }
 
 /** The schema of a route anyone may call (probes, metrics, this document). */

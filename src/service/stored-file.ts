@@ -2,11 +2,13 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import { resolveInDataDir } from '../files/index.js';
 import { findStoredContent } from '../read-model/chat-files.js';
 import { auditRead, type ApiContext } from './api-context.js';
 import { ApiError, notFound } from './http-errors.js';
 import { decideRange } from './range-request.js';
+import { errorResponse, type ResponseContract } from './route-contract.js';
 
 /**
  * Files the archive hands out over HTTP — export bundles and captured chat files, to the API and the
@@ -59,6 +61,30 @@ export async function sendCheckedFile(ctx: ApiContext, request: FastifyRequest, 
   }
   reply.header('Content-Length', String(info.size));
   return reply.send(createReadStream(f.absolutePath));
+}
+
+/**
+ * The answers a route that sends a CheckedFile documents: the whole file (200), one range of it
+ * (206) or a range outside it (416), with the headers sendCheckedFile sets. `what` names the file
+ * in the descriptions ("bundle", "file").
+ */
+export function checkedFileResponses(mediaType: string, what: string) {
+  const bytes = (description: string, extraHeaders: ResponseContract['headers'] = {}): ResponseContract => ({
+    description,
+    content: { [mediaType]: { schema: z.string().meta({ contentMediaType: mediaType }) } },
+    headers: {
+      'X-Content-SHA256': { type: 'string', description: `SHA-256 of the whole ${what}, lower-case hex.` },
+      'Repr-Digest': { type: 'string', description: `RFC 9530 digest of the whole ${what} (sha-256).` },
+      ETag: { type: 'string', description: '"sha256-<hex>": use it in If-Range.' },
+      'Accept-Ranges': { type: 'string', enum: ['bytes'] },
+      ...extraHeaders,
+    },
+  });
+  return {
+    200: bytes(`The whole ${what}.`),
+    206: bytes('The requested range.', { 'Content-Range': { type: 'string', description: 'bytes <first>-<last>/<size>' } }),
+    416: errorResponse(`The range is outside the ${what} (\`Content-Range: bytes */size\`).`),
+  };
 }
 
 /** An export's complete bundle as a CheckedFile (without its audit row, which says who asked how). */

@@ -182,35 +182,35 @@ describe('one error shape, in the API\'s words', () => {
     }
   });
 
-  it('POST /v1/exports names the JSON fields, never CLI flags', async () => {
-    const cases: Array<[unknown, RegExp, string]> = [
-      [{}, /say what to export: matter .*custodians .*from.* and to.* sessions/, 'filter'],
-      [{ custodians: ['a@example.com'] }, /custodians needs a date range: from and to/, 'from'],
-      [{ custodians: ['a@example.com'], from: '2026-03-10', to: '2026-03-01' }, /reversed: from 2026-03-10 is after to 2026-03-01/, 'from'],
-      [{ sessions: ['s1'], query: '  ' }, /query must not be empty/, 'query'],
-      [{ sessions: ['s1'], query: '!!!' }, /query "!!!" has no searchable word/, 'query'],
-      [{ matter: 'm', sessions: ['s1'] }, /exactly one of matter, custodians or sessions/, 'filter'],
-      [{ sessions: ['s1'], formats: 'pdf' }, /formats takes a comma-separated subset/, 'formats'],
-    ];
+  // [path, what the test shows, cases]: each case's body is refused with the message and the field at fault.
+  it.each<[string, string, Array<[body: unknown, message: RegExp, parameter: string]>]>([
+    [
+      '/v1/exports',
+      'names the JSON fields, never CLI flags',
+      [
+        [{}, /say what to export: matter .*custodians .*from.* and to.* sessions/, 'filter'],
+        [{ custodians: ['a@example.com'] }, /custodians needs a date range: from and to/, 'from'],
+        [{ custodians: ['a@example.com'], from: '2026-03-10', to: '2026-03-01' }, /reversed: from 2026-03-10 is after to 2026-03-01/, 'from'],
+        [{ sessions: ['s1'], query: '  ' }, /query must not be empty/, 'query'],
+        [{ sessions: ['s1'], query: '!!!' }, /query "!!!" has no searchable word/, 'query'],
+        [{ matter: 'm', sessions: ['s1'] }, /exactly one of matter, custodians or sessions/, 'filter'],
+        [{ sessions: ['s1'], formats: 'pdf' }, /formats takes a comma-separated subset/, 'formats'],
+      ],
+    ],
+    [
+      '/v1/legal-hold/matters',
+      "explains a missing or wrong field in words, not zod's",
+      [
+        [{}, /the matter name is required/, 'name'],
+        [{ name: 'Case' }, /a matter needs at least one custodian/, 'custodians'],
+        [{ name: 'Case', custodians: 'a@example.com' }, /custodians must be a list/, 'custodians'],
+        [{ name: 'Case', custodians: ['not an email@'] }, /is not a valid email address/, 'custodians'],
+        [{ name: 'Case', custodians: ['a@example.com'], from: '2026-02-30' }, /from must be a calendar date/, 'from'],
+      ],
+    ],
+  ])('POST %s %s', async (path, _shows, cases) => {
     for (const [body, message, parameter] of cases) {
-      const res = await call('POST', '/v1/exports', { body });
-      expect(res.status, JSON.stringify(res.body)).toBe(400);
-      expectOneShape(res.body, 'INPUT_INVALID');
-      expect(res.body.error.message).toMatch(message);
-      expect(res.body.error.parameter).toBe(parameter);
-    }
-  });
-
-  it('POST /v1/legal-hold/matters explains a missing or wrong field in words, not zod\'s', async () => {
-    const cases: Array<[unknown, RegExp, string]> = [
-      [{}, /the matter name is required/, 'name'],
-      [{ name: 'Case' }, /a matter needs at least one custodian/, 'custodians'],
-      [{ name: 'Case', custodians: 'a@example.com' }, /custodians must be a list/, 'custodians'],
-      [{ name: 'Case', custodians: ['not an email@'] }, /is not a valid email address/, 'custodians'],
-      [{ name: 'Case', custodians: ['a@example.com'], from: '2026-02-30' }, /from must be a calendar date/, 'from'],
-    ];
-    for (const [body, message, parameter] of cases) {
-      const res = await call('POST', '/v1/legal-hold/matters', { body });
+      const res = await call('POST', path, { body });
       expect(res.status, JSON.stringify(res.body)).toBe(400);
       expectOneShape(res.body, 'INPUT_INVALID');
       expect(res.body.error.message).toMatch(message);

@@ -1,19 +1,13 @@
 import { createHash } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { generateDataset } from '../../src/simulator/dataset.js';
 import { ManualClock } from '../../src/util/clock.js';
-import { startSyncHarness, type SyncHarness } from '../helpers/sync-harness.js';
-import { createTestToken, getJson, loadRuns, serviceEnv, startServiceProcess, waitFor, type ServiceProcess, removeServiceDataDirs } from './service-process.js';
+import { startSyncHarness } from '../helpers/sync-harness.js';
+import { getJson, loadRuns, sharedServiceProcess, waitFor } from './service-process.js';
 
 // Legal-hold matters and export bundles through a real `serve` process: the same logic as the CLI
 // (src/legal-hold, src/export), the simulator's Zoom legal-hold API, Range downloads of a real
 // bundle with its SHA-256, and the audit trail with the token's name.
-
-let harness: SyncHarness;
-let service: ServiceProcess;
-let reader = '';
-let exporter = '';
-let admin = '';
 
 interface ErrorBody {
   error: { code: string; message: string; parameter?: string };
@@ -36,25 +30,21 @@ interface MatterView {
   files?: unknown;
 }
 
-beforeAll(async () => {
-  const clock = new ManualClock(new Date());
-  harness = await startSyncHarness({ dataset: generateDataset({ seed: 61, now: clock.now(), sessions: 10, totalMessages: 900 }), clock });
-  expect((await harness.sync()).outcome).toBe('complete');
-  reader = await createTestToken(harness.db, 'lh-reader', 'reader');
-  exporter = await createTestToken(harness.db, 'lh-exporter', 'exporter');
-  admin = await createTestToken(harness.db, 'lh-admin', 'admin');
+const fixture = sharedServiceProcess({
+  harness: () => {
+    const clock = new ManualClock(new Date());
+    return startSyncHarness({ dataset: generateDataset({ seed: 61, now: clock.now(), sessions: 10, totalMessages: 900 }), clock });
+  },
+  tokens: { prefix: 'lh', roles: { reader: 'reader', exporter: 'exporter', admin: 'admin' } },
+  prepare: async ({ harness }) => {
+    expect((await harness.sync()).outcome).toBe('complete');
+  },
   // The legal-hold job runs once at start (catch-up) and every second after; the simulator has no
   // rate limits, so the client's RESOURCE-INTENSIVE pace (5 a minute by default) is lifted too.
-  service = await startServiceProcess(serviceEnv(harness, { SCHEDULE_LEGAL_HOLD: '* * * * * *', ZOOM_RATE_RESOURCE_INTENSIVE: '60000', ZOOM_RATE_HEAVY: '2000' }), ['--jobs', 'legal-hold']);
-}, 90_000);
-
-afterAll(async () => {
-  await service?.stop('SIGTERM');
-  await harness?.close();
-  removeServiceDataDirs();
+  env: { SCHEDULE_LEGAL_HOLD: '* * * * * *', ZOOM_RATE_RESOURCE_INTENSIVE: '60000', ZOOM_RATE_HEAVY: '2000' },
+  args: ['--jobs', 'legal-hold'],
 });
-
-const url = (path: string) => `${service.url}${path}`;
+const { tokens, url } = fixture;
 const send = <T>(method: string, path: string, token: string, body?: unknown) =>
   getJson<T>(url(path), token, { method, ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }) });
 
@@ -62,17 +52,17 @@ describe('legal-hold matters over HTTP', () => {
   // First, while no matter exists: the matter changes below race the every-second job on purpose.
   it('runs the legal-hold job on its schedule and records it', async () => {
     const run = await waitFor(
-      async () => (await loadRuns(harness.db, 'legal-hold')).find((r) => r.outcome === 'succeeded' && r.figures?.['trigger'] === 'schedule'),
+      async () => (await loadRuns(fixture.harness.db, 'legal-hold')).find((r) => r.outcome === 'succeeded' && r.figures?.['trigger'] === 'schedule'),
       30_000,
       'a scheduled legal-hold run',
     ).catch(async (err: unknown) => {
-      throw new Error(`${(err as Error).message}; runs so far: ${JSON.stringify((await loadRuns(harness.db, 'legal-hold')).slice(-5))}`);
+      throw new Error(`${(err as Error).message}; runs so far: ${JSON.stringify((await loadRuns(fixture.harness.db, 'legal-hold')).slice(-5))}`);
     });
     expect(run.figures).toMatchObject({ downloadsFailed: 0, fileListingFailures: 0 });
     expect(typeof run.figures?.['mattersListed']).toBe('number');
 
     // /v1/status shows the scheduled job's next tick on this instance, and its last run.
-    const status = await send<{ jobs: Array<{ job: string; next_run_here: string | null; last_run: { outcome: string } | null }> }>('GET', '/v1/status', admin);
+    const status = await send<{ jobs: Array<{ job: string; next_run_here: string | null; last_run: { outcome: string } | null }> }>('GET', '/v1/status', tokens.admin);
     expect(status.status).toBe(200);
     const job = status.body.jobs.find((j) => j.job === 'legal-hold');
     expect(job?.next_run_here).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/);
@@ -80,40 +70,40 @@ describe('legal-hold matters over HTTP', () => {
   });
 
   it('creates, lists, shows, renames and deletes a matter in Zoom and here, audited as api:<token>', async () => {
-    const internal = harness.dataset.users.filter((u) => !u.external).slice(0, 2);
+    const internal = fixture.harness.dataset.users.filter((u) => !u.external).slice(0, 2);
     const custodians = internal.map((u) => u.email);
-    const created = await send<MatterView>('POST', '/v1/legal-hold/matters', admin, { name: 'Case 2026-17', custodians });
+    const created = await send<MatterView>('POST', '/v1/legal-hold/matters', tokens.admin, { name: 'Case 2026-17', custodians });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     expect(created.headers.get('location')).toBe(`/v1/legal-hold/matters/${encodeURIComponent(created.body.matter_id)}`);
     expect(created.body).toMatchObject({ name: 'Case 2026-17', state: 'active' });
     expect(created.body.custodians.map((c) => c.identifier).sort()).toEqual([...custodians].sort());
     // Zoom has it too.
-    expect(harness.sim.legalHold.matters().map((m) => m.name)).toContain('Case 2026-17');
+    expect(fixture.harness.sim.legalHold.matters().map((m) => m.name)).toContain('Case 2026-17');
 
-    const list = await send<{ items: MatterView[] }>('GET', '/v1/legal-hold/matters', reader);
+    const list = await send<{ items: MatterView[] }>('GET', '/v1/legal-hold/matters', tokens.reader);
     expect(list.status).toBe(200);
     expect(list.body.items.map((m) => m.matter_id)).toContain(created.body.matter_id);
-    const byName = await send<MatterView>('GET', `/v1/legal-hold/matters/${encodeURIComponent('Case 2026-17')}`, reader);
+    const byName = await send<MatterView>('GET', `/v1/legal-hold/matters/${encodeURIComponent('Case 2026-17')}`, tokens.reader);
     expect(byName.status).toBe(200);
     expect(byName.body.matter_id).toBe(created.body.matter_id);
     expect(Array.isArray(byName.body.files)).toBe(true);
 
-    const renamed = await send<{ changed: boolean; matter: MatterView }>('PATCH', `/v1/legal-hold/matters/${created.body.matter_id}`, admin, { name: 'Case 2026-17 (renamed)' });
+    const renamed = await send<{ changed: boolean; matter: MatterView }>('PATCH', `/v1/legal-hold/matters/${created.body.matter_id}`, tokens.admin, { name: 'Case 2026-17 (renamed)' });
     expect(renamed.status, JSON.stringify(renamed.body)).toBe(200);
     expect(renamed.body).toMatchObject({ changed: true, matter: { name: 'Case 2026-17 (renamed)' } });
 
     // Validation is the CLI's: a bad custodian is refused before Zoom is called.
-    const bad = await send<ErrorBody>('POST', '/v1/legal-hold/matters', admin, { name: 'x', custodians: ['not an email'] });
+    const bad = await send<ErrorBody>('POST', '/v1/legal-hold/matters', tokens.admin, { name: 'x', custodians: ['not an email'] });
     expect(bad.status).toBe(400);
     expect(bad.body.error).toMatchObject({ code: 'INPUT_INVALID', parameter: 'custodians' });
-    const unknownMatter = await send<ErrorBody>('GET', '/v1/legal-hold/matters/no-such-matter', reader);
+    const unknownMatter = await send<ErrorBody>('GET', '/v1/legal-hold/matters/no-such-matter', tokens.reader);
     expect(unknownMatter.status).toBe(404);
 
-    const deleted = await send<MatterView>('DELETE', `/v1/legal-hold/matters/${created.body.matter_id}?force=true`, admin);
+    const deleted = await send<MatterView>('DELETE', `/v1/legal-hold/matters/${created.body.matter_id}?force=true`, tokens.admin);
     expect(deleted.status, JSON.stringify(deleted.body)).toBe(200);
     expect(deleted.body.state).toBe('deleted_here');
 
-    const audit = await harness.db.pool.query<{ actor: string; action: string }>(
+    const audit = await fixture.harness.db.pool.query<{ actor: string; action: string }>(
       `SELECT actor, action FROM public.audit_log WHERE subject_id = $1 AND actor LIKE 'api:%' ORDER BY audit_id`,
       [created.body.matter_id],
     );
@@ -129,8 +119,8 @@ describe('exports over HTTP', () => {
   let sha256 = '';
 
   it('POST answers 202 at once with the id; the status shows progress until the bundle is complete', async () => {
-    const sessions = (await harness.db.pool.query<{ session_id: string }>(`SELECT session_id FROM archive.message_versions GROUP BY 1 ORDER BY count(*) DESC LIMIT 2`)).rows.map((r) => r.session_id);
-    const started = await send<ExportView>('POST', '/v1/exports', exporter, { sessions, formats: ['jsonl', 'csv'], requested_by: 'ticket LEGAL-42' });
+    const sessions = (await fixture.harness.db.pool.query<{ session_id: string }>(`SELECT session_id FROM archive.message_versions GROUP BY 1 ORDER BY count(*) DESC LIMIT 2`)).rows.map((r) => r.session_id);
+    const started = await send<ExportView>('POST', '/v1/exports', tokens.exporter, { sessions, formats: ['jsonl', 'csv'], requested_by: 'ticket LEGAL-42' });
     expect(started.status, JSON.stringify(started.body)).toBe(202);
     expect(started.body.export_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(started.headers.get('location')).toBe(`/v1/exports/${started.body.export_id}`);
@@ -138,7 +128,7 @@ describe('exports over HTTP', () => {
     exportId = started.body.export_id;
 
     const done = await waitFor(async () => {
-      const r = await send<ExportView>('GET', `/v1/exports/${exportId}`, exporter);
+      const r = await send<ExportView>('GET', `/v1/exports/${exportId}`, tokens.exporter);
       return r.body.state === 'complete' || r.body.state === 'failed' ? r.body : undefined;
     }, 30_000, 'the export to finish');
     expect(done.state).toBe('complete');
@@ -148,28 +138,28 @@ describe('exports over HTTP', () => {
     expect(done).not.toHaveProperty('path');
     sha256 = done.sha256!;
 
-    const list = await send<{ items: ExportView[] }>('GET', '/v1/exports?state=complete', exporter);
+    const list = await send<{ items: ExportView[] }>('GET', '/v1/exports?state=complete', tokens.exporter);
     expect(list.body.items.map((e) => e.export_id)).toContain(exportId);
-    const audit = await harness.db.pool.query<{ actor: string }>(`SELECT actor FROM public.audit_log WHERE action = 'export.create' AND subject_id = $1`, [exportId]);
+    const audit = await fixture.harness.db.pool.query<{ actor: string }>(`SELECT actor FROM public.audit_log WHERE action = 'export.create' AND subject_id = $1`, [exportId]);
     expect(audit.rows[0]?.actor).toBe('api:lh-exporter');
   });
 
   it('refuses bad export requests with 400 before anything starts', async () => {
-    const none = await send<ErrorBody>('POST', '/v1/exports', exporter, {});
+    const none = await send<ErrorBody>('POST', '/v1/exports', tokens.exporter, {});
     expect(none.status).toBe(400);
     expect(none.body.error.message).toMatch(/say what to export/);
-    const unknownSession = await send<ErrorBody>('POST', '/v1/exports', exporter, { sessions: ['no-such-session'] });
+    const unknownSession = await send<ErrorBody>('POST', '/v1/exports', tokens.exporter, { sessions: ['no-such-session'] });
     expect(unknownSession.status).toBe(400);
-    const badFormat = await send<ErrorBody>('POST', '/v1/exports', exporter, { sessions: ['x'], formats: ['pdf'] });
+    const badFormat = await send<ErrorBody>('POST', '/v1/exports', tokens.exporter, { sessions: ['x'], formats: ['pdf'] });
     expect(badFormat.status).toBe(400);
     expect(badFormat.body.error.parameter).toBe('formats');
-    const badId = await send<ErrorBody>('GET', '/v1/exports/not-a-uuid', exporter);
+    const badId = await send<ErrorBody>('GET', '/v1/exports/not-a-uuid', tokens.exporter);
     expect(badId.status).toBe(400);
   });
 
   it('downloads the bundle whole and in ranges, with the SHA-256 in headers, each download audited', async () => {
-    const auditBefore = (await harness.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM public.audit_log WHERE action = 'api.exports.download'`)).rows[0]!.n;
-    const whole = await fetch(url(`/v1/exports/${exportId}/bundle`), { headers: { authorization: `Bearer ${exporter}` } });
+    const auditBefore = (await fixture.harness.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM public.audit_log WHERE action = 'api.exports.download'`)).rows[0]!.n;
+    const whole = await fetch(url(`/v1/exports/${exportId}/bundle`), { headers: { authorization: `Bearer ${tokens.exporter}` } });
     expect(whole.status).toBe(200);
     bundle = Buffer.from(await whole.arrayBuffer());
     expect(createHash('sha256').update(bundle).digest('hex')).toBe(sha256);
@@ -182,7 +172,7 @@ describe('exports over HTTP', () => {
     expect(bundle.length).toBeGreaterThan(300);
 
     const range = async (header: string, extra: Record<string, string> = {}) => {
-      const r = await fetch(url(`/v1/exports/${exportId}/bundle`), { headers: { authorization: `Bearer ${exporter}`, range: header, ...extra } });
+      const r = await fetch(url(`/v1/exports/${exportId}/bundle`), { headers: { authorization: `Bearer ${tokens.exporter}`, range: header, ...extra } });
       return { status: r.status, headers: r.headers, body: Buffer.from(await r.arrayBuffer()) };
     };
     const first = await range('bytes=0-99');
@@ -217,7 +207,7 @@ describe('exports over HTTP', () => {
     expect(fresh.status).toBe(206);
     expect(fresh.body.length).toBe(10);
 
-    const audit = await harness.db.pool.query<{ actor: string; details: { parameters: { range: string } } }>(
+    const audit = await fixture.harness.db.pool.query<{ actor: string; details: { parameters: { range: string } } }>(
       `SELECT actor, details FROM public.audit_log WHERE action = 'api.exports.download' AND subject_id = $1 ORDER BY audit_id`,
       [exportId],
     );
@@ -235,15 +225,15 @@ describe('exports over HTTP', () => {
   });
 
   it('needs the exporter role to download, and 409s a bundle that does not exist yet', async () => {
-    const denied = await send<ErrorBody>('GET', `/v1/exports/${exportId}/bundle`, reader);
+    const denied = await send<ErrorBody>('GET', `/v1/exports/${exportId}/bundle`, tokens.reader);
     expect(denied.status).toBe(403);
-    await harness.db.pool.query(
+    await fixture.harness.db.pool.query(
       `INSERT INTO archive.exports (export_id, requested_by, filter, formats, state) VALUES ('00000000-0000-4000-8000-000000000001', 'test', '{"kind":"sessions","sessionIds":["x"]}', '{jsonl}', 'running')`,
     );
-    const running = await send<ErrorBody>('GET', '/v1/exports/00000000-0000-4000-8000-000000000001/bundle', exporter);
+    const running = await send<ErrorBody>('GET', '/v1/exports/00000000-0000-4000-8000-000000000001/bundle', tokens.exporter);
     expect(running.status).toBe(409);
     expect(running.body.error.message).toMatch(/still running/);
-    const missing = await send<ErrorBody>('GET', '/v1/exports/00000000-0000-4000-8000-0000000000ff', exporter);
+    const missing = await send<ErrorBody>('GET', '/v1/exports/00000000-0000-4000-8000-0000000000ff', tokens.exporter);
     expect(missing.status).toBe(404);
   });
 });

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach } from 'vitest';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { createToken, type Role } from '../../src/service/token-store.js';
 import { spawnCli, type CliResult } from '../helpers/cli.js';
 import type { TestDatabase } from '../helpers/database.js';
@@ -59,6 +59,58 @@ export function serviceProcesses(): { start(env: Record<string, string>, args: s
     await fixture.harness?.close();
     removeServiceDataDirs();
     fixture.harness = undefined;
+  });
+  return fixture;
+}
+
+/** A `serve` process that the tests of a file share, over its own harness (sharedServiceProcess). */
+export interface SharedServiceProcess<Name extends string> {
+  /** The harness and the process: set by beforeAll (reading them earlier throws). */
+  readonly harness: SyncHarness;
+  readonly service: ServiceProcess;
+  /** A token per name asked for (created before the process starts). */
+  tokens: Record<Name, string>;
+  /** The process's URL of `path`. */
+  url(path: string): string;
+}
+
+/**
+ * One `serve` process shared by the tests of a file. beforeAll starts the harness, creates a token
+ * `<prefix>-<name>` per name of `tokens.roles` with its role, runs `prepare` (a first sync, a token
+ * revoked…) and starts the process with `env` over serviceEnv's and `args`; afterAll stops it
+ * (SIGTERM), closes the harness and removes the data directories, however far the set-up got.
+ */
+export function sharedServiceProcess<Name extends string>(options: {
+  harness: () => Promise<SyncHarness>;
+  tokens: { prefix: string; roles: Record<Name, Role> };
+  prepare?: (fixture: SharedServiceProcess<Name>) => Promise<void>;
+  env?: Record<string, string>;
+  args: string[];
+}): SharedServiceProcess<Name> {
+  let harness: SyncHarness | undefined;
+  let service: ServiceProcess | undefined;
+  const fixture: SharedServiceProcess<Name> = {
+    get harness() {
+      if (!harness) throw new Error('the shared service process is not set up yet (beforeAll)');
+      return harness;
+    },
+    get service() {
+      if (!service) throw new Error('the shared service process is not started yet (beforeAll)');
+      return service;
+    },
+    tokens: {} as Record<Name, string>,
+    url: (path) => `${fixture.service.url}${path}`,
+  };
+  beforeAll(async () => {
+    harness = await options.harness();
+    for (const [name, role] of Object.entries<Role>(options.tokens.roles)) fixture.tokens[name as Name] = await createTestToken(harness.db, `${options.tokens.prefix}-${name}`, role);
+    await options.prepare?.(fixture);
+    service = await startServiceProcess(serviceEnv(harness, options.env), options.args);
+  }, 90_000);
+  afterAll(async () => {
+    await service?.stop('SIGTERM');
+    await harness?.close();
+    removeServiceDataDirs();
   });
   return fixture;
 }

@@ -2,16 +2,16 @@ import { z } from 'zod';
 import { InputError } from '../../errors.js';
 import type { VersionRow } from '../../read-model/content-read.js';
 import { isSearchableQuery, searchVersions, type SearchPosition } from '../../read-model/message-search.js';
-import { findSession, findSessions, sessionExists } from '../../read-model/sessions.js';
+import { findSession, findSessions, sessionExists, type SessionRow } from '../../read-model/sessions.js';
 import { readTranscriptPage, type TranscriptPosition } from '../../read-model/transcript.js';
 import { readAuditFor, type ApiContext } from '../api-context.js';
 import { pageOf, Session, SessionDetail, Version } from '../api-schemas.js';
-import { decodeCursor, encodeCursor, exactInstantKey, filterFingerprint, keysetPage } from '../cursor.js';
+import { exactInstantKey, keysetListing } from '../cursor.js';
 import type { ApiApp } from '../http-server.js';
 import { notFound } from '../http-errors.js';
 import { booleanFlag, instant, NO_PARAMS, pageCursor, pageLimit, requireOrderedRange, text } from '../request-params.js';
 import { serialisedFast } from '../response-serializer.js';
-import { errorResponse, json, secured } from '../route-contract.js';
+import { errorResponse, json, securedBy } from '../route-contract.js';
 
 /**
  * Archive queries (role `reader`): sessions, one session, a session's transcript, message search,
@@ -66,7 +66,7 @@ export function presentVersion(row: VersionRow): z.output<typeof Version> {
 export function registerArchiveRoutes(app: ApiApp, ctx: ApiContext): void {
   const { pool, config } = ctx;
   const maxPageSize = config.service.maxPageSize;
-  const reader = ctx.auth.requireRole('reader');
+  const reader = securedBy(ctx.auth, 'reader');
   const tags = ['archive'];
   // Schemas are built once: building zod schemas per request costs more than the query.
   const sessionsQuery = z.object({
@@ -91,36 +91,24 @@ export function registerArchiveRoutes(app: ApiApp, ctx: ApiContext): void {
     cursor: pageCursor().optional(),
     include_raw: includeRaw,
   });
-  const sessionsCursor = z.tuple([z.union([exactInstantKey, z.literal('-infinity')]), key]);
   const noSession = errorResponse('No such session in the archive.');
 
   app.get(
     '/v1/sessions',
-    {
-      preValidation: reader,
-      schema: secured('reader', { operationId: 'listSessions', summary: 'Chat sessions, newest activity first', tags }, { querystring: sessionsQuery, response: { 200: json('A page of sessions.', pageOf(Session)) } }),
-    },
+    reader({ operationId: 'listSessions', summary: 'Chat sessions, newest activity first', tags }, { querystring: sessionsQuery, response: { 200: json('A page of sessions.', pageOf(Session)) } }),
     async (request) => {
       const params = request.query;
       requireOrderedRange(params.active_from, params.active_to, ['active_from', 'active_to']);
       const filters = { type: params.type, name: params.name, member: params.member, activeFrom: params.active_from, activeTo: params.active_to };
-      const fingerprint = filterFingerprint(filters);
-      const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor, 'sessions', fingerprint, sessionsCursor);
+      const { after, page } = sessionPages.open(filters, params.cursor);
       const rows = await findSessions(pool, filters, after ? { sortKey: after[0], sessionId: after[1] } : undefined, params.limit + 1);
-      return keysetPage(rows, params.limit, ({ sort_key: _sortKey, ...session }) => session, (last) => encodeCursor('sessions', fingerprint, [last.sort_key, last.session_id]));
+      return page(rows, params.limit, ({ sort_key: _sortKey, ...session }) => session);
     },
   );
 
   app.get(
     '/v1/sessions/:sessionId',
-    {
-      preValidation: reader,
-      schema: secured(
-        'reader',
-        { operationId: 'getSession', summary: 'One session with its version and message counts', tags },
-        { params: sessionIdParam, querystring: NO_PARAMS, response: { 200: json('The session.', SessionDetail), 404: noSession } },
-      ),
-    },
+    reader({ operationId: 'getSession', summary: 'One session with its version and message counts', tags }, { params: sessionIdParam, querystring: NO_PARAMS, response: { 200: json('The session.', SessionDetail), 404: noSession } }),
     async (request) => {
       const { sessionId } = request.params;
       const session = await findSession(pool, sessionId);
@@ -131,25 +119,20 @@ export function registerArchiveRoutes(app: ApiApp, ctx: ApiContext): void {
 
   app.get(
     '/v1/sessions/:sessionId/transcript',
-    {
-      preValidation: reader,
-      schema: secured(
-        'reader',
-        {
-          operationId: 'getTranscript',
-          summary: "A session's transcript: every version in order",
-          description:
-            'Every archived version (original, each edit, the deletion) ordered by send time, message id, version time and version id. Versions without a send time come last. Each request is written to the audit log.',
-          tags,
-        },
-        { params: sessionIdParam, querystring: transcriptQuery, response: { 200: json('A page of versions.', Transcript), 404: noSession } },
-      ),
-    },
+    reader(
+      {
+        operationId: 'getTranscript',
+        summary: "A session's transcript: every version in order",
+        description:
+          'Every archived version (original, each edit, the deletion) ordered by send time, message id, version time and version id. Versions without a send time come last. Each request is written to the audit log.',
+        tags,
+      },
+      { params: sessionIdParam, querystring: transcriptQuery, response: { 200: json('A page of versions.', Transcript), 404: noSession } },
+    ),
     async (request) => {
       const { sessionId } = request.params;
       const params = request.query;
-      const fingerprint = filterFingerprint({ sessionId });
-      const position = params.cursor === undefined ? undefined : decodeTranscriptCursor(params.cursor, fingerprint);
+      const { after: position, page } = transcriptPages.open({ sessionId }, params.cursor);
       const audit = readAuditFor(request, {
         action: 'api.sessions.transcript',
         subjectType: 'session',
@@ -158,26 +141,22 @@ export function registerArchiveRoutes(app: ApiApp, ctx: ApiContext): void {
       });
       const rows = await readTranscriptPage(pool, sessionId, position, params.limit + 1, params.include_raw, audit);
       if (rows.length === 0 && position === undefined && !(await sessionExists(pool, sessionId))) throw notFound(`no session ${JSON.stringify(sessionId)} in the archive`);
-      return { session_id: sessionId, ...keysetPage(rows, params.limit, presentVersion, (last) => encodeTranscriptCursor(last, fingerprint)) };
+      return { session_id: sessionId, ...page(rows, params.limit, presentVersion) };
     },
   );
 
   app.get(
     '/v1/messages/search',
-    {
-      preValidation: reader,
-      schema: secured(
-        'reader',
-        {
-          operationId: 'searchMessages',
-          summary: 'Search message versions',
-          description:
-            'At least one of sender, receiver, session or q; from and to narrow. Results are ordered by send time, then version id. Senders and receivers match case-insensitively; q uses PostgreSQL websearch syntax ("a phrase", -excluded, or) with the simple configuration (no stemming). Each request is written to the audit log.',
-          tags,
-        },
-        { querystring: searchQuery, response: { 200: json('A page of versions.', VersionPage) } },
-      ),
-    },
+    reader(
+      {
+        operationId: 'searchMessages',
+        summary: 'Search message versions',
+        description:
+          'At least one of sender, receiver, session or q; from and to narrow. Results are ordered by send time, then version id. Senders and receivers match case-insensitively; q uses PostgreSQL websearch syntax ("a phrase", -excluded, or) with the simple configuration (no stemming). Each request is written to the audit log.',
+        tags,
+      },
+      { querystring: searchQuery, response: { 200: json('A page of versions.', VersionPage) } },
+    ),
     async (request) => {
       const params = request.query;
       if (params.sender === undefined && params.receiver === undefined && params.session === undefined && params.q === undefined) {
@@ -185,8 +164,7 @@ export function registerArchiveRoutes(app: ApiApp, ctx: ApiContext): void {
       }
       requireOrderedRange(params.from, params.to);
       const filters = { sender: params.sender, receiver: params.receiver, sessionId: params.session, from: params.from, to: params.to, q: params.q };
-      const fingerprint = filterFingerprint(filters);
-      const position = params.cursor === undefined ? undefined : decodeSearchCursor(params.cursor, fingerprint);
+      const { after: position, page } = searchPages.open(filters, params.cursor);
       if (params.q !== undefined && !(await isSearchableQuery(pool, params.q))) {
         throw new InputError('q has no searchable words (give words, "a phrase", -excluded or or)', 'q');
       }
@@ -196,7 +174,7 @@ export function registerArchiveRoutes(app: ApiApp, ctx: ApiContext): void {
         parameters: { ...filters, limit: params.limit, cursor: params.cursor ?? null, include_raw: params.include_raw },
       });
       const rows = await searchVersions(pool, filters, position, params.limit + 1, params.include_raw, audit);
-      return keysetPage(rows, params.limit, presentVersion, (last) => encodeSearchCursor(last, fingerprint));
+      return page(rows, params.limit, presentVersion);
     },
   );
 }
@@ -206,28 +184,21 @@ export function registerArchiveRoutes(app: ApiApp, ctx: ApiContext): void {
 const key = z.string().max(ID_MAX).refine((v) => !/[\u0000-\u001f]/.test(v));
 const versionId = z.number().int().nonnegative();
 
-const transcriptCursor = z.union([
-  z.tuple([z.literal('s'), exactInstantKey, key, exactInstantKey, versionId]),
-  z.tuple([z.literal('u'), key, exactInstantKey, versionId]),
-]);
+const sessionPages = keysetListing('sessions', z.tuple([z.union([exactInstantKey, z.literal('-infinity')]), key]), (last: SessionRow) => [last.sort_key, last.session_id]);
 
-function encodeTranscriptCursor(last: VersionRow, fingerprint: string): string {
-  const position = last.sent_key === null ? ['u', last.message_id, last.action_key, last.version_id] : ['s', last.sent_key, last.message_id, last.action_key, last.version_id];
-  return encodeCursor('transcript', fingerprint, position);
-}
+// Versions with a send time come first, in send order; those without, after them: a cursor says which phase it is in.
+const transcriptPages = keysetListing(
+  'transcript',
+  z
+    .union([z.tuple([z.literal('s'), exactInstantKey, key, exactInstantKey, versionId]), z.tuple([z.literal('u'), key, exactInstantKey, versionId])])
+    .transform((p): TranscriptPosition => (p[0] === 's' ? { phase: 'sent', sentKey: p[1], messageId: p[2], actionKey: p[3], versionId: p[4] } : { phase: 'unsent', messageId: p[1], actionKey: p[2], versionId: p[3] })),
+  (last: VersionRow) => (last.sent_key === null ? ['u', last.message_id, last.action_key, last.version_id] : ['s', last.sent_key, last.message_id, last.action_key, last.version_id]),
+);
 
-function decodeTranscriptCursor(cursor: string, fingerprint: string): TranscriptPosition {
-  const p = decodeCursor(cursor, 'transcript', fingerprint, transcriptCursor);
-  return p[0] === 's' ? { phase: 'sent', sentKey: p[1], messageId: p[2], actionKey: p[3], versionId: p[4] } : { phase: 'unsent', messageId: p[1], actionKey: p[2], versionId: p[3] };
-}
-
-const searchCursor = z.union([z.tuple([z.literal('s'), exactInstantKey, versionId]), z.tuple([z.literal('u'), versionId])]);
-
-function encodeSearchCursor(last: VersionRow, fingerprint: string): string {
-  return encodeCursor('search', fingerprint, last.sent_key === null ? ['u', last.version_id] : ['s', last.sent_key, last.version_id]);
-}
-
-function decodeSearchCursor(cursor: string, fingerprint: string): SearchPosition {
-  const p = decodeCursor(cursor, 'search', fingerprint, searchCursor);
-  return p[0] === 's' ? { phase: 'sent', sentKey: p[1], versionId: p[2] } : { phase: 'unsent', versionId: p[1] };
-}
+const searchPages = keysetListing(
+  'search',
+  z
+    .union([z.tuple([z.literal('s'), exactInstantKey, versionId]), z.tuple([z.literal('u'), versionId])])
+    .transform((p): SearchPosition => (p[0] === 's' ? { phase: 'sent', sentKey: p[1], versionId: p[2] } : { phase: 'unsent', versionId: p[1] })),
+  (last: VersionRow) => (last.sent_key === null ? ['u', last.version_id] : ['s', last.sent_key, last.version_id]),
+);

@@ -4,13 +4,13 @@ import { API_STATEMENT_TIMEOUT_MS, auditRead, tokenOf, type ApiContext } from '.
 import { Export, pageOf } from '../api-schemas.js';
 import { inBoundedTransaction } from '../bounded-transaction.js';
 import { listExportIds } from '../../read-model/export-bundles.js';
-import { decodeCursor, encodeCursor, exactInstantKey, filterFingerprint, keysetPage } from '../cursor.js';
+import { exactInstantKey, keysetListing } from '../cursor.js';
 import { launchExport } from '../export-launcher.js';
 import type { ApiApp } from '../http-server.js';
 import { ApiError, notFound } from '../http-errors.js';
 import { pageCursor, pageLimit, NO_PARAMS, text } from '../request-params.js';
-import { errorResponse, json, secured, type ResponseContract } from '../route-contract.js';
-import { bundleFile, sendCheckedFile } from '../stored-file.js';
+import { errorResponse, json, securedBy } from '../route-contract.js';
+import { bundleFile, checkedFileResponses, sendCheckedFile } from '../stored-file.js';
 
 /**
  * Export bundles over HTTP (role `exporter`), with the same logic as `zoom-chat-archiver export`
@@ -46,28 +46,21 @@ function presentExport(r: ExportRecord): z.output<typeof Export> {
   };
 }
 
+/** An export as its listing pages through it: by its requested_at at full precision (`key`), then its id. */
+interface ListedExport {
+  record: ExportRecord;
+  key: string;
+}
+
+const exportPages = keysetListing('exports', z.tuple([exactInstantKey, z.string().regex(EXPORT_ID)]), (last: ListedExport) => [last.key, last.record.exportId]);
+
 const stringList = (name: string) =>
   z
     .union([z.string(), z.array(z.string({ error: `${name} must be a list of strings` }))], { error: `${name} must be a string or a list of strings` })
     .transform((v) => (typeof v === 'string' ? [v] : v));
 
-/** A bundle's bytes (all, or one range), with its digests. */
-function bundleResponse(description: string, extraHeaders: ResponseContract['headers'] = {}): ResponseContract {
-  return {
-    description,
-    content: { 'application/zip': { schema: z.string().meta({ contentMediaType: 'application/zip' }) } },
-    headers: {
-      'X-Content-SHA256': { type: 'string', description: 'SHA-256 of the whole bundle, lower-case hex.' },
-      'Repr-Digest': { type: 'string', description: 'RFC 9530 digest of the whole bundle (sha-256).' },
-      ETag: { type: 'string', description: '"sha256-<hex>": use it in If-Range.' },
-      'Accept-Ranges': { type: 'string', enum: ['bytes'] },
-      ...extraHeaders,
-    },
-  };
-}
-
 export function registerExportRoutes(app: ApiApp, ctx: ApiContext, deps: ExportRoutesDeps): void {
-  const exporter = ctx.auth.requireRole('exporter');
+  const exporter = securedBy(ctx.auth, 'exporter');
   const tags = ['exports'];
   const idParam = z.object({ exportId: z.string().regex(EXPORT_ID, { error: 'an export id is a UUID, e.g. 2f1c…-…' }).meta({ description: 'The export id (UUID).', format: 'uuid' }) });
   const createBody = z.strictObject({
@@ -85,7 +78,6 @@ export function registerExportRoutes(app: ApiApp, ctx: ApiContext, deps: ExportR
     limit: pageLimit(ctx.config.service.maxPageSize, 50),
     cursor: pageCursor().optional(),
   });
-  const listCursor = z.tuple([exactInstantKey, z.string().regex(EXPORT_ID)]);
   const unknownExport = errorResponse('No such export.');
 
   const loadExport = async (exportId: string): Promise<ExportRecord> => {
@@ -96,26 +88,22 @@ export function registerExportRoutes(app: ApiApp, ctx: ApiContext, deps: ExportR
 
   app.post(
     '/v1/exports',
-    {
-      preValidation: exporter,
-      schema: secured(
-        'exporter',
-        {
-          operationId: 'createExport',
-          summary: 'Start an export; answers 202 with its id at once',
-          description: 'Exactly one of matter, custodians (with from and to) or sessions. The bundle is written in the background; poll the status URL.',
-          tags,
+    exporter(
+      {
+        operationId: 'createExport',
+        summary: 'Start an export; answers 202 with its id at once',
+        description: 'Exactly one of matter, custodians (with from and to) or sessions. The bundle is written in the background; poll the status URL.',
+        tags,
+      },
+      {
+        querystring: NO_PARAMS,
+        body: createBody,
+        response: {
+          202: { ...json('Accepted; `Location` (and `status_url`) is the status URL.', Export.extend({ status_url: z.string() })), headers: { Location: { type: 'string' } } },
+          429: errorResponse('Too many exports running on this instance (Retry-After).'),
         },
-        {
-          querystring: NO_PARAMS,
-          body: createBody,
-          response: {
-            202: { ...json('Accepted; `Location` (and `status_url`) is the status URL.', Export.extend({ status_url: z.string() })), headers: { Location: { type: 'string' } } },
-            429: errorResponse('Too many exports running on this instance (Retry-After).'),
-          },
-        },
-      ),
-    },
+      },
+    ),
     async (request, reply) => {
       const body = request.body;
       const running = ctx.inFlight.list().filter((e) => e.kind === 'export').length;
@@ -146,67 +134,50 @@ export function registerExportRoutes(app: ApiApp, ctx: ApiContext, deps: ExportR
 
   app.get(
     '/v1/exports',
-    {
-      preValidation: exporter,
-      schema: secured('exporter', { operationId: 'listExports', summary: 'Exports, newest first', tags }, { querystring: listQuery, response: { 200: json('A page of exports.', pageOf(Export)) } }),
-    },
+    exporter({ operationId: 'listExports', summary: 'Exports, newest first', tags }, { querystring: listQuery, response: { 200: json('A page of exports.', pageOf(Export)) } }),
     async (request) => {
       const params = request.query;
-      const fingerprint = filterFingerprint({ state: params.state });
-      const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor, 'exports', fingerprint, listCursor);
+      const { after, page } = exportPages.open({ state: params.state }, params.cursor);
       const rows = await inBoundedTransaction(ctx.pool, { statementTimeoutMs: API_STATEMENT_TIMEOUT_MS, readOnly: true }, async (client) => {
         const ids = await listExportIds(client, { state: params.state, after: after ? { requestedAtKey: after[0], exportId: after[1] } : undefined, limit: params.limit + 1 });
-        const records: Array<{ record: ExportRecord; key: string }> = [];
+        const records: ListedExport[] = [];
         for (const r of ids) {
           const record = await getExport(client, r.exportId);
           if (record) records.push({ record, key: r.key });
         }
         return records;
       });
-      return keysetPage(rows, params.limit, (r) => presentExport(r.record), (last) => encodeCursor('exports', fingerprint, [last.key, last.record.exportId]));
+      return page(rows, params.limit, (r) => presentExport(r.record));
     },
   );
 
   app.get(
     '/v1/exports/:exportId',
-    {
-      preValidation: exporter,
-      schema: secured(
-        'exporter',
-        { operationId: 'getExport', summary: 'An export: state, progress, counts, SHA-256', tags },
-        { params: idParam, querystring: NO_PARAMS, response: { 200: json('The export.', Export), 404: unknownExport } },
-      ),
-    },
+    exporter({ operationId: 'getExport', summary: 'An export: state, progress, counts, SHA-256', tags }, { params: idParam, querystring: NO_PARAMS, response: { 200: json('The export.', Export), 404: unknownExport } }),
     async (request) => presentExport(await loadExport(request.params.exportId)),
   );
 
   app.get(
     '/v1/exports/:exportId/bundle',
-    {
-      preValidation: exporter,
-      schema: secured(
-        'exporter',
-        {
-          operationId: 'downloadExport',
-          summary: 'Download the bundle (Range supported)',
-          description:
-            "One byte range per request (`bytes=0-99`, `bytes=100-`, `bytes=-100`); `If-Range` with the ETag. The bundle's SHA-256 is in `X-Content-SHA256` (hex) and `Repr-Digest`. Every download is written to the audit log.",
-          tags,
+    exporter(
+      {
+        operationId: 'downloadExport',
+        summary: 'Download the bundle (Range supported)',
+        description:
+          "One byte range per request (`bytes=0-99`, `bytes=100-`, `bytes=-100`); `If-Range` with the ETag. The bundle's SHA-256 is in `X-Content-SHA256` (hex) and `Repr-Digest`. Every download is written to the audit log.",
+        tags,
+      },
+      {
+        params: idParam,
+        querystring: NO_PARAMS,
+        response: {
+          ...checkedFileResponses('application/zip', 'bundle'),
+          404: unknownExport,
+          409: errorResponse('The export is still running, or failed.'),
+          410: errorResponse('The bundle is no longer on disk.'),
         },
-        {
-          params: idParam,
-          querystring: NO_PARAMS,
-          response: {
-            200: bundleResponse('The whole bundle.'),
-            206: bundleResponse('The requested range.', { 'Content-Range': { type: 'string', description: 'bytes <first>-<last>/<size>' } }),
-            404: unknownExport,
-            409: errorResponse('The export is still running, or failed.'),
-            410: errorResponse('The bundle is no longer on disk.'),
-            416: errorResponse('The range is outside the bundle (`Content-Range: bytes */size`).'),
-          },
-        },
-      ),
-    },
+      },
+    ),
     async (request, reply) => {
       const { exportId } = request.params;
       const record = await loadExport(exportId);

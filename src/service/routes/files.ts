@@ -3,11 +3,11 @@ import { FILE_STATES } from '../../files/index.js';
 import { listChatFiles, type ChatFileRow } from '../../read-model/chat-files.js';
 import { auditRead, type ApiContext } from '../api-context.js';
 import { pageOf } from '../api-schemas.js';
-import { decodeCursor, encodeCursor, filterFingerprint, keysetPage } from '../cursor.js';
+import { keysetListing } from '../cursor.js';
 import type { ApiApp } from '../http-server.js';
 import { NO_PARAMS, pageCursor, pageLimit, text } from '../request-params.js';
-import { errorResponse, json, secured, type ResponseContract } from '../route-contract.js';
-import { sendStoredFile } from '../stored-file.js';
+import { errorResponse, json, securedBy } from '../route-contract.js';
+import { checkedFileResponses, sendStoredFile } from '../stored-file.js';
 
 /**
  * Files shared in chat over HTTP: the file references of a session (view chat_files; role
@@ -70,23 +70,12 @@ function present(r: ChatFileRow): z.output<typeof ChatFile> {
   };
 }
 
-function contentResponse(description: string, extraHeaders: ResponseContract['headers'] = {}): ResponseContract {
-  return {
-    description,
-    content: { 'application/octet-stream': { schema: z.string().meta({ contentMediaType: 'application/octet-stream' }) } },
-    headers: {
-      'X-Content-SHA256': { type: 'string', description: 'SHA-256 of the whole file, lower-case hex.' },
-      'Repr-Digest': { type: 'string', description: 'RFC 9530 digest of the whole file (sha-256).' },
-      ETag: { type: 'string', description: '"sha256-<hex>": use it in If-Range.' },
-      'Accept-Ranges': { type: 'string', enum: ['bytes'] },
-      ...extraHeaders,
-    },
-  };
-}
+/** A session's file entries in version order, then by position in the version's files[]. */
+const filePages = keysetListing('files', z.tuple([z.number().int(), z.number().int()]), (last: ChatFileRow) => [last.versionId, last.ordinal]);
 
 export function registerFileRoutes(app: ApiApp, ctx: ApiContext): void {
-  const reader = ctx.auth.requireRole('reader');
-  const exporter = ctx.auth.requireRole('exporter');
+  const reader = securedBy(ctx.auth, 'reader');
+  const exporter = securedBy(ctx.auth, 'exporter');
   const tags = ['files'];
   const sessionIdParam = z.object({ sessionId: text('session id', ID_MAX).meta({ description: 'The Zoom session id.' }) });
   const listQuery = z.object({
@@ -95,29 +84,23 @@ export function registerFileRoutes(app: ApiApp, ctx: ApiContext): void {
     limit: pageLimit(ctx.config.service.maxPageSize),
     cursor: pageCursor().optional(),
   });
-  const position = z.tuple([z.number().int(), z.number().int()]);
   const shaParam = z.object({ sha256: z.string().regex(SHA256, { error: 'a SHA-256 is 64 lower-case hex digits' }).meta({ description: 'SHA-256 of the content (chat_files.sha256).' }) });
 
   app.get(
     '/v1/sessions/:sessionId/files',
-    {
-      preValidation: reader,
-      schema: secured(
-        'reader',
-        {
-          operationId: 'listSessionFiles',
-          summary: "A session's shared files and what became of each",
-          description: 'One item per file entry of each archived version (deleted messages included), in version order, with its capture state. Each request is written to the audit log.',
-          tags,
-        },
-        { params: sessionIdParam, querystring: listQuery, response: { 200: json('A page of file references.', pageOf(ChatFile)) } },
-      ),
-    },
+    reader(
+      {
+        operationId: 'listSessionFiles',
+        summary: "A session's shared files and what became of each",
+        description: 'One item per file entry of each archived version (deleted messages included), in version order, with its capture state. Each request is written to the audit log.',
+        tags,
+      },
+      { params: sessionIdParam, querystring: listQuery, response: { 200: json('A page of file references.', pageOf(ChatFile)) } },
+    ),
     async (request) => {
       const { sessionId } = request.params;
       const params = request.query;
-      const fingerprint = filterFingerprint({ sessionId, messageId: params.message_id ?? null, state: params.state ?? null });
-      const after = params.cursor === undefined ? undefined : decodeCursor(params.cursor, 'files', fingerprint, position);
+      const { after, page } = filePages.open({ sessionId, messageId: params.message_id ?? null, state: params.state ?? null }, params.cursor);
       await auditRead(ctx.pool, request, {
         action: 'api.sessions.files',
         subjectType: 'session',
@@ -131,36 +114,30 @@ export function registerFileRoutes(app: ApiApp, ctx: ApiContext): void {
         ...(params.state ? { state: params.state } : {}),
         ...(after ? { after: { versionId: after[0], ordinal: after[1] } } : {}),
       });
-      return keysetPage(rows, params.limit, present, (last) => encodeCursor('files', fingerprint, [last.versionId, last.ordinal]));
+      return page(rows, params.limit, present);
     },
   );
 
   app.get(
     '/v1/files/:sha256/content',
-    {
-      preValidation: exporter,
-      schema: secured(
-        'exporter',
-        {
-          operationId: 'downloadFile',
-          summary: 'Download a stored file by its SHA-256 (Range supported)',
-          description:
-            'The content as captured from Zoom. One byte range per request; `If-Range` with the ETag. The SHA-256 is in `X-Content-SHA256` and `Repr-Digest`. Every download is written to the audit log.',
-          tags,
+    exporter(
+      {
+        operationId: 'downloadFile',
+        summary: 'Download a stored file by its SHA-256 (Range supported)',
+        description:
+          'The content as captured from Zoom. One byte range per request; `If-Range` with the ETag. The SHA-256 is in `X-Content-SHA256` and `Repr-Digest`. Every download is written to the audit log.',
+        tags,
+      },
+      {
+        params: shaParam,
+        querystring: NO_PARAMS,
+        response: {
+          ...checkedFileResponses('application/octet-stream', 'file'),
+          404: errorResponse('No stored file has this SHA-256.'),
+          410: errorResponse('The stored file is missing from disk (run `files verify`).'),
         },
-        {
-          params: shaParam,
-          querystring: NO_PARAMS,
-          response: {
-            200: contentResponse('The whole file.'),
-            206: contentResponse('The requested range.', { 'Content-Range': { type: 'string', description: 'bytes <first>-<last>/<size>' } }),
-            404: errorResponse('No stored file has this SHA-256.'),
-            410: errorResponse('The stored file is missing from disk (run `files verify`).'),
-            416: errorResponse('The range is outside the file (`Content-Range: bytes */size`).'),
-          },
-        },
-      ),
-    },
+      },
+    ),
     async (request, reply) => sendStoredFile(ctx, request, reply, request.params.sha256),
   );
 }

@@ -19,7 +19,7 @@ import { Matter, MatterWithFileCounts, MatterWithFiles } from '../api-schemas.js
 import type { ApiApp } from '../http-server.js';
 import { ApiError, notFound } from '../http-errors.js';
 import { booleanFlag, NO_PARAMS } from '../request-params.js';
-import { errorResponse, json, secured } from '../route-contract.js';
+import { errorResponse, json, securedBy } from '../route-contract.js';
 
 /**
  * Legal-hold matters over HTTP, with the same logic as `zoom-chat-archiver legal-hold …` (the
@@ -76,8 +76,8 @@ export function presentMatterWithFiles(m: MatterRecord, files: readonly FileReco
 }
 
 export function registerLegalHoldRoutes(app: ApiApp, ctx: ApiContext, deps: LegalHoldRoutesDeps): void {
-  const reader = ctx.auth.requireRole('reader');
-  const admin = ctx.auth.requireRole('admin');
+  const reader = securedBy(ctx.auth, 'reader');
+  const admin = securedBy(ctx.auth, 'admin');
   const tags = ['legal hold'];
   const matterParam = z.object({ matter: z.string({ error: 'name a matter by its id or exact name' }).meta({ description: 'Matter id or exact name.' }) });
   const listQuery = z.object({
@@ -113,14 +113,7 @@ export function registerLegalHoldRoutes(app: ApiApp, ctx: ApiContext, deps: Lega
 
   app.get(
     '/v1/legal-hold/matters',
-    {
-      preValidation: reader,
-      schema: secured(
-        'reader',
-        { operationId: 'listMatters', summary: 'Legal-hold matters known here (deleted ones included), with file counts by state', tags },
-        { querystring: listQuery, response: { 200: json('Matters.', z.object({ items: z.array(MatterWithFileCounts) })) } },
-      ),
-    },
+    reader({ operationId: 'listMatters', summary: 'Legal-hold matters known here (deleted ones included), with file counts by state', tags }, { querystring: listQuery, response: { 200: json('Matters.', z.object({ items: z.array(MatterWithFileCounts) })) } }),
     async (request) => {
       const params = request.query;
       const matters = await loadMatters(ctx.pool, params.state ? { states: [params.state as MatterState] } : {});
@@ -131,14 +124,7 @@ export function registerLegalHoldRoutes(app: ApiApp, ctx: ApiContext, deps: Lega
 
   app.get(
     '/v1/legal-hold/matters/:matter',
-    {
-      preValidation: reader,
-      schema: secured(
-        'reader',
-        { operationId: 'getMatter', summary: 'One matter with its custodians and files', tags },
-        { params: matterParam, querystring: NO_PARAMS, response: { 200: json('The matter.', MatterWithFiles), 404: unknownMatter } },
-      ),
-    },
+    reader({ operationId: 'getMatter', summary: 'One matter with its custodians and files', tags }, { params: matterParam, querystring: NO_PARAMS, response: { 200: json('The matter.', MatterWithFiles), 404: unknownMatter } }),
     async (request) => {
       const found = await findLocally(request.params.matter);
       return presentMatterWithFiles(found, await loadFiles(ctx.pool, { matterId: found.matterId }));
@@ -147,14 +133,10 @@ export function registerLegalHoldRoutes(app: ApiApp, ctx: ApiContext, deps: Lega
 
   app.post(
     '/v1/legal-hold/matters',
-    {
-      preValidation: admin,
-      schema: secured(
-        'admin',
-        { operationId: 'createMatter', summary: 'Create a matter in Zoom and record it here', tags },
-        { querystring: NO_PARAMS, body: createBody, response: { 201: { ...json('Created; `Location` is its URL.', Matter), headers: { Location: { type: 'string' } } }, 404: errorResponse('Zoom does not know a custodian.'), ...zoomErrors } },
-      ),
-    },
+    admin(
+      { operationId: 'createMatter', summary: 'Create a matter in Zoom and record it here', tags },
+      { querystring: NO_PARAMS, body: createBody, response: { 201: { ...json('Created; `Location` is its URL.', Matter), headers: { Location: { type: 'string' } } }, 404: errorResponse('Zoom does not know a custodian.'), ...zoomErrors } },
+    ),
     async (request, reply) => {
       const body = request.body;
       if (body.custodians !== undefined && !Array.isArray(body.custodians)) throw new InputError('custodians must be a list of 1–20 emails or Zoom user ids', 'custodians');
@@ -174,19 +156,15 @@ export function registerLegalHoldRoutes(app: ApiApp, ctx: ApiContext, deps: Lega
 
   app.patch(
     '/v1/legal-hold/matters/:matter',
-    {
-      preValidation: admin,
-      schema: secured(
-        'admin',
-        { operationId: 'renameMatter', summary: 'Rename a matter in Zoom and here', tags },
-        {
-          params: matterParam,
-          querystring: NO_PARAMS,
-          body: renameBody,
-          response: { 200: json('Renamed (changed is false when the name was already that).', z.object({ changed: z.boolean(), matter: Matter })), 404: unknownMatter, ...zoomErrors },
-        },
-      ),
-    },
+    admin(
+      { operationId: 'renameMatter', summary: 'Rename a matter in Zoom and here', tags },
+      {
+        params: matterParam,
+        querystring: NO_PARAMS,
+        body: renameBody,
+        response: { 200: json('Renamed (changed is false when the name was already that).', z.object({ changed: z.boolean(), matter: Matter })), 404: unknownMatter, ...zoomErrors },
+      },
+    ),
     async (request) => {
       const actor = tokenOf(request).actor;
       const result = await renameMatter(zoomDeps(actor), { matter: (await findLocally(request.params.matter)).matterId, name: request.body.name as string }, actor);
@@ -196,14 +174,10 @@ export function registerLegalHoldRoutes(app: ApiApp, ctx: ApiContext, deps: Lega
 
   app.delete(
     '/v1/legal-hold/matters/:matter',
-    {
-      preValidation: admin,
-      schema: secured(
-        'admin',
-        { operationId: 'deleteMatter', summary: 'Delete a matter in Zoom; here it stays, marked deleted_here, with its stored files', tags },
-        { params: matterParam, querystring: deleteQuery, response: { 200: json('Deleted.', Matter), 404: unknownMatter, ...zoomErrors } },
-      ),
-    },
+    admin(
+      { operationId: 'deleteMatter', summary: 'Delete a matter in Zoom; here it stays, marked deleted_here, with its stored files', tags },
+      { params: matterParam, querystring: deleteQuery, response: { 200: json('Deleted.', Matter), 404: unknownMatter, ...zoomErrors } },
+    ),
     async (request) => {
       const actor = tokenOf(request).actor;
       const deleted = await deleteMatter(zoomDeps(actor), { matter: (await findLocally(request.params.matter)).matterId, force: request.query.force }, actor);

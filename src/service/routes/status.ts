@@ -4,13 +4,13 @@ import { gatherStatus } from '../../read-model/status-report.js';
 import { API_STATEMENT_TIMEOUT_MS, type ApiContext } from '../api-context.js';
 import { JobRun, pageOf, Status } from '../api-schemas.js';
 import { inBoundedTransaction } from '../bounded-transaction.js';
-import { decodeCursor, encodeCursor, filterFingerprint, keysetPage } from '../cursor.js';
+import { keysetListing } from '../cursor.js';
 import type { ApiApp } from '../http-server.js';
-import { listJobRuns, loadLatestRuns } from '../job-run-store.js';
+import { listJobRuns, loadLatestRuns, type JobRunRecord } from '../job-run-store.js';
 import { ApiError } from '../http-errors.js';
 import type { JobName } from '../jobs.js';
 import { pageLimit, NO_PARAMS } from '../request-params.js';
-import { errorResponse, json, secured } from '../route-contract.js';
+import { errorResponse, json, securedBy } from '../route-contract.js';
 
 /**
  * Operational state for people and dashboards (role `reader`): the status report `status` prints
@@ -20,8 +20,8 @@ import { errorResponse, json, secured } from '../route-contract.js';
  * `admin`) running a job now.
  */
 export function registerStatusRoutes(app: ApiApp, ctx: ApiContext): void {
-  const reader = ctx.auth.requireRole('reader');
-  const admin = ctx.auth.requireRole('admin');
+  const reader = securedBy(ctx.auth, 'reader');
+  const admin = securedBy(ctx.auth, 'admin');
   const tags = ['operations'];
   const jobNames = ctx.jobs.map((j) => j.name);
   const jobName = () => z.enum(jobNames as [JobName, ...JobName[]], { error: `job must be one of ${jobNames.join(', ')}` });
@@ -35,14 +35,7 @@ export function registerStatusRoutes(app: ApiApp, ctx: ApiContext): void {
 
   app.get(
     '/v1/status',
-    {
-      preValidation: reader,
-      schema: secured(
-        'reader',
-        { operationId: 'status', summary: 'The status report (as `status` prints it, without the exact totals) and each job with its schedule and last run', tags },
-        { querystring: NO_PARAMS, response: { 200: json('Status.', Status) } },
-      ),
-    },
+    reader({ operationId: 'status', summary: 'The status report (as `status` prints it, without the exact totals) and each job with its schedule and last run', tags }, { querystring: NO_PARAMS, response: { 200: json('Status.', Status) } }),
     async () =>
       inBoundedTransaction(ctx.pool, { statementTimeoutMs: API_STATEMENT_TIMEOUT_MS, readOnly: true }, async (client) => {
         const report = await gatherStatus({ db: client, clock: ctx.clock, sync: ctx.config.sync, totals: false, mediumRatePerSecond: ctx.config.zoom.ratePerSecond.medium });
@@ -78,21 +71,12 @@ export function registerStatusRoutes(app: ApiApp, ctx: ApiContext): void {
 
   app.get(
     '/v1/jobs/runs',
-    {
-      preValidation: reader,
-      schema: secured('reader', { operationId: 'listJobRuns', summary: 'Job runs on any replica, newest first', tags }, { querystring: jobQuery, response: { 200: json('A page of job runs.', pageOf(JobRun)) } }),
-    },
+    reader({ operationId: 'listJobRuns', summary: 'Job runs on any replica, newest first', tags }, { querystring: jobQuery, response: { 200: json('A page of job runs.', pageOf(JobRun)) } }),
     async (request) => {
-      const params = request.query;
-      const fingerprint = filterFingerprint({ job: params.job });
-      const beforeId = params.cursor === undefined ? undefined : decodeCursor(params.cursor, 'job-runs', fingerprint, z.tuple([z.number().int().positive()]))[0];
-      const runs = await listJobRuns(ctx.pool, { job: params.job, beforeId, limit: params.limit + 1 });
-      return keysetPage(
-        runs,
-        params.limit,
-        (r) => ({ job_run_id: r.id, job: r.job, instance: r.instance, started_at: r.startedAt, finished_at: r.finishedAt, outcome: r.outcome, figures: r.figures, error: r.error }),
-        (last) => encodeCursor('job-runs', fingerprint, [last.id]),
-      );
+      const { job, limit, cursor } = request.query;
+      const { after, page } = jobRunPages.open({ job }, cursor);
+      const runs = await listJobRuns(ctx.pool, { job, beforeId: after?.[0], limit: limit + 1 });
+      return page(runs, limit, (r) => ({ job_run_id: r.id, job: r.job, instance: r.instance, started_at: r.startedAt, finished_at: r.finishedAt, outcome: r.outcome, figures: r.figures, error: r.error }));
     },
   );
 
@@ -100,19 +84,15 @@ export function registerStatusRoutes(app: ApiApp, ctx: ApiContext): void {
   // guarantees as a scheduled run: one runner per job across replicas, recorded in job_runs.
   app.post(
     '/v1/jobs/:job/run',
-    {
-      preValidation: admin,
-      schema: secured(
-        'admin',
-        {
-          operationId: 'runJob',
-          summary: 'Run a job now, in the background',
-          description: 'The same guarantees as a scheduled run: one runner per job across replicas (if another replica is running it, this run is recorded as skipped), recorded in job_runs with trigger "manual".',
-          tags,
-        },
-        { params: jobParam, querystring: NO_PARAMS, response: { 202: json('Started; `runs_url` lists its runs.', Started), 409: errorResponse('The job is already running on this instance.') } },
-      ),
-    },
+    admin(
+      {
+        operationId: 'runJob',
+        summary: 'Run a job now, in the background',
+        description: 'The same guarantees as a scheduled run: one runner per job across replicas (if another replica is running it, this run is recorded as skipped), recorded in job_runs with trigger "manual".',
+        tags,
+      },
+      { params: jobParam, querystring: NO_PARAMS, response: { 202: json('Started; `runs_url` lists its runs.', Started), 409: errorResponse('The job is already running on this instance.') } },
+    ),
     async (request, reply) => {
       const { job } = request.params;
       const outcome = ctx.triggerJob(job);
@@ -123,6 +103,9 @@ export function registerStatusRoutes(app: ApiApp, ctx: ApiContext): void {
     },
   );
 }
+
+/** Job runs, newest first: a cursor holds the id of the last run shown. */
+const jobRunPages = keysetListing('job-runs', z.tuple([z.number().int().positive()]), (last: JobRunRecord) => [last.id]);
 
 /** A window under the `sync_windows` view's column names, as this endpoint has always shown it (`status --json` uses shorter ones). */
 function presentWindow(w: WindowSummary): z.output<typeof Status>['windows'][number] {
