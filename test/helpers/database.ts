@@ -8,7 +8,7 @@ export interface TestDatabase {
   name: string;
   url: string;
   pool: Pool;
-  /** Closes the pool; the database itself is dropped when the run ends. */
+  /** Closes the pool and drops the database (whatever else is still connected to it). */
   close(): Promise<void>;
 }
 
@@ -92,5 +92,22 @@ async function createDatabase(template: string): Promise<TestDatabase> {
   }
   const url = withDatabase(adminUrl, name);
   const pool = createPool({ connectionString: url, max: 10 });
-  return { name, url, pool, close: () => pool.end() };
+  return { name, url, pool, close: () => pool.end().finally(() => dropDatabase(adminUrl, name)) };
+}
+
+/**
+ * Dropped at once rather than when the run ends: a run that never ends cleanly (StrykerJS stops its
+ * workers without a teardown, a killed `vitest`) would otherwise leave one database per test file
+ * behind — thousands of them, tens of GB, in one mutation run.
+ */
+async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  try {
+    await admin.connect();
+    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  } catch {
+    // The run's teardown (or the next run's set-up) drops what is left.
+  } finally {
+    await admin.end().catch(() => undefined);
+  }
 }
