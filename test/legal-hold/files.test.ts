@@ -20,6 +20,7 @@ import {
 import { SIM_CREDENTIALS } from '../../src/simulator/index.js';
 import { harnessPerTest, type HarnessOptions, type LegalHoldHarness } from './harness.js';
 import { simulatorEnv } from '../helpers/simulator-env.js';
+import { captureLogs, LEVEL } from '../helpers/log-capture.js';
 
 // Files end to end: listing per custodian, downloads into a real directory, verification.
 
@@ -159,8 +160,10 @@ describe('files Zoom does not make ready', () => {
 
 describe('broken transfers', () => {
   it('retries a download reset mid-body with backoff, never leaving a file that looks complete', async () => {
-    const { t, matterId } = await withMatter({ legalHold: { fileReadyAfterListings: 0, zipBytes: 3_000_000 } });
+    const logs = captureLogs('info');
+    const { t, matterId } = await withMatter({ legalHold: { fileReadyAfterListings: 0, zipBytes: 3_000_000 }, logger: logs.logger });
     t.sim.faults.inject({ match: { endpoint: 'legalhold.files.download' }, fault: { kind: 'reset-mid-body' }, times: 2 });
+    logs.clear();
     const run = await downloadReadyFiles(t.deps);
     expect(run.failed).toEqual([]);
     expect(run.stored).toHaveLength(1);
@@ -168,12 +171,32 @@ describe('broken transfers', () => {
     const [row] = await files(t);
     expect(row).toMatchObject({ state: 'stored', attempts: 3, sha256: t.sim.legalHold.sha256(matterId, row!.fileKey) });
     expect(await listTree(t.dataDir)).toEqual([row!.storedPath!.split('/').join(path.sep)]);
+    // The operator's view: each failed attempt and its wait, the file stored, the run's totals.
+    const file = { job: 'legal-hold', step: 'download', matterId, custodian: row!.custodian, fileKey: row!.fileKey };
+    const retries = logs.find(/^download attempt \d of 3 failed; the partial file was removed; retrying in \d+ ms$/);
+    expect(retries.map((r) => ({ level: r.level, attempt: r.attempt, maxAttempts: r.maxAttempts, code: (r.err as { code?: string }).code }))).toEqual([
+      { level: LEVEL.warn, attempt: 1, maxAttempts: 3, code: 'ZOOM_NETWORK_ERROR' },
+      { level: LEVEL.warn, attempt: 2, maxAttempts: 3, code: 'ZOOM_NETWORK_ERROR' },
+    ]);
+    for (const r of retries) expect(r).toMatchObject({ ...file, msg: `download attempt ${String(r.attempt)} of 3 failed; the partial file was removed; retrying in ${String(r.delayMs)} ms` });
+    expect(logs.find('legal-hold file stored and verified')).toEqual([
+      expect.objectContaining({ ...file, level: LEVEL.info, attempt: 3, bytes: row!.storedBytes, zipEntries: row!.zipEntries, storedPath: row!.storedPath, durationMs: expect.any(Number) }),
+    ]);
+    expect(logs.find('legal-hold download run finished')).toEqual([
+      expect.objectContaining({ level: LEVEL.info, job: 'legal-hold', step: 'download', candidates: 1, stored: 1, failed: 0, skipped: 0, bytes: row!.storedBytes }),
+    ]);
   });
 
   it('gives up for this run after LEGAL_HOLD_DOWNLOAD_ATTEMPTS broken transfers, keeps the reason, and stores it on a later run', async () => {
-    const { t } = await withMatter({ legalHold: { fileReadyAfterListings: 0, zipBytes: 1_000_000 } });
+    const logs = captureLogs('info');
+    const { t } = await withMatter({ legalHold: { fileReadyAfterListings: 0, zipBytes: 1_000_000 }, logger: logs.logger });
     t.sim.faults.inject({ match: { endpoint: 'legalhold.files.download' }, fault: { kind: 'reset-mid-body' }, times: 3 });
+    logs.clear();
     const first = await downloadReadyFiles(t.deps);
+    expect(logs.find('giving up on this file for this run after 3 attempts; the next run tries again')).toEqual([
+      expect.objectContaining({ level: LEVEL.warn, attempt: 3, retryable: true, err: expect.objectContaining({ code: 'ZOOM_NETWORK_ERROR' }) }),
+    ]);
+    expect(logs.find('legal-hold download run finished')).toEqual([expect.objectContaining({ candidates: 1, stored: 0, failed: 1, bytes: 0 })]);
     expect(first.stored).toEqual([]);
     expect(first.failed).toHaveLength(1);
     expect(first.failed[0]).toMatchObject({ attempts: 3, error: expect.stringContaining('ZOOM_NETWORK_ERROR') });
@@ -217,7 +240,8 @@ describe('broken transfers', () => {
   });
 
   it('does not retry within the run what Zoom refuses (403, 404), and stops the run at the daily limit', async () => {
-    const { t } = await withMatter({ legalHold: { fileReadyAfterListings: 0, filesPerCustodian: 3 } });
+    const logs = captureLogs('info');
+    const { t } = await withMatter({ legalHold: { fileReadyAfterListings: 0, filesPerCustodian: 3 }, logger: logs.logger });
     t.sim.faults.inject({ match: { endpoint: 'legalhold.files.download' }, fault: { kind: 'status', status: 403, body: { code: 403, message: 'No permission to download legal hold files' } } });
     t.sim.faults.inject({ match: { endpoint: 'legalhold.files.download' }, fault: { kind: 'status', status: 404, body: { code: 1001, message: 'File does not exist.' } }, afterMatches: 1 });
     const run = await downloadReadyFiles({ ...t.deps, config: loadConfig({ ...envOf(t), LEGAL_HOLD_DOWNLOAD_CONCURRENCY: '1' }) });
@@ -226,10 +250,19 @@ describe('broken transfers', () => {
       [1, 'ZOOM_NOT_FOUND'],
     ]);
     expect(run.stored).toHaveLength(1);
+    expect(logs.find('download refused; the next run tries again').map((r) => ({ level: r.level, attempt: r.attempt, retryable: r.retryable, code: (r.err as { code?: string }).code }))).toEqual([
+      { level: LEVEL.warn, attempt: 1, retryable: false, code: 'ZOOM_FORBIDDEN' },
+      { level: LEVEL.warn, attempt: 1, retryable: false, code: 'ZOOM_NOT_FOUND' },
+    ]);
 
     t.sim.faults.inject({ match: { endpoint: 'legalhold.files.download' }, fault: { kind: 'rate-limit', type: 'daily', retryAfter: 'date' }, times: 5 });
+    logs.clear();
     const limited = await downloadReadyFiles(t.deps);
     expect(limited.stoppedBy).toMatchObject({ code: 'ZOOM_DAILY_LIMIT_REACHED' });
+    expect(logs.find('stopping the download run: every other file would fail the same way')).toEqual([
+      expect.objectContaining({ level: LEVEL.error, job: 'legal-hold', err: expect.objectContaining({ code: 'ZOOM_DAILY_LIMIT_REACHED' }) }),
+    ]);
+    expect(logs.find('legal-hold download run finished')).toEqual([expect.objectContaining({ stored: 0, stoppedBy: 'ZOOM_DAILY_LIMIT_REACHED' })]);
     expect(limited.stored).toEqual([]);
     expect((await files(t)).filter((f) => f.state === 'stored')).toHaveLength(1);
   });
@@ -398,9 +431,11 @@ async function downloadBytes(t: LegalHoldHarness, matterId: string, fileKey: str
 
 describe('verify', () => {
   it('re-hashes stored files and reports tampering, truncation and loss, auditing each problem', async () => {
-    const { t } = await withMatter({ legalHold: { fileReadyAfterListings: 0, filesPerCustodian: 4, zipBytes: 30_000 } });
+    const logs = captureLogs('info');
+    const { t } = await withMatter({ legalHold: { fileReadyAfterListings: 0, filesPerCustodian: 4, zipBytes: 30_000 }, logger: logs.logger });
     await downloadReadyFiles(t.deps);
     expect(await verifyStoredFiles(t.deps)).toMatchObject({ checked: 4, ok: 4, problems: [] });
+    expect(logs.find(/^stored legal-hold file failed verification/)).toEqual([]);
     const rows = await files(t);
     const at = (i: number) => path.join(t.dataDir, rows[i]!.storedPath!);
     const tampered = await readFile(at(0));
@@ -420,6 +455,15 @@ describe('verify', () => {
     );
     expect(await t.audit('legal_hold.file.verify_failed')).toHaveLength(3);
     expect(await t.audit('legal_hold.files.verify')).toHaveLength(2);
+    // Each problem is an error line naming the file and what is wrong; the totals close the run.
+    const failed = logs.find(/^stored legal-hold file failed verification: /);
+    expect(failed.map((r) => [r.level, r.fileKey, r.problem, r.storedPath, r.matterId, r.custodian]).sort()).toEqual(
+      report.problems.map((p) => [LEVEL.error, p.fileKey, p.problem, rows.find((r) => r.fileKey === p.fileKey)!.storedPath, rows[0]!.matterId, rows[0]!.custodian]).sort(),
+    );
+    expect(logs.find('verified stored legal-hold files').map((r) => [r.checked, r.ok, r.problems])).toEqual([
+      [4, 4, 0],
+      [4, 1, 3],
+    ]);
     // Verification changes nothing.
     expect((await files(t)).map((f) => f.state)).toEqual(['stored', 'stored', 'stored', 'stored']);
   });

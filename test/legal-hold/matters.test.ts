@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { createMatter, deleteMatter, loadMatter, loadMatters, renameMatter, resolveMatter, syncMatters } from '../../src/legal-hold/index.js';
 import { createPool } from '../../src/db/pool.js';
 import { NOW, harnessPerTest, startLegalHoldHarness } from './harness.js';
+import { captureLogs, LEVEL } from '../helpers/log-capture.js';
 
 // Matters end to end: the simulator over HTTP, a real PostgreSQL, the real client. No mocks.
 
@@ -9,9 +10,13 @@ const harness = harnessPerTest();
 
 describe('create, rename, delete', () => {
   it('round-trips through Zoom and the mirror, auditing each change in the same transaction', async () => {
-    const t = await harness();
+    const logs = captureLogs('info');
+    const t = await harness({ logger: logs.logger });
     const [a, b] = t.users;
     const created = await createMatter(t.deps, { name: 'Acme v. Initech', custodians: [a!.email, b!.userId], from: '2026-06-01', to: '2026-09-30' }, 'cli:alice');
+    expect(logs.find(/^Zoom created the legal-hold matter; recording it/)).toEqual([
+      expect.objectContaining({ level: LEVEL.info, matterId: created.matterId, custodians: 2, trackingId: expect.stringMatching(/^v=2\.0;clid=sim/) }),
+    ]);
     const inZoom = t.sim.legalHold.matters();
     expect(inZoom).toHaveLength(1);
     expect(inZoom[0]).toMatchObject({ matterId: created.matterId, name: 'Acme v. Initech', startDate: '2026-06-01', endDate: '2026-09-30' });
@@ -36,7 +41,9 @@ describe('create, rename, delete', () => {
     expect(t.sim.legalHold.matters()[0]?.name).toBe('Acme v. Initech (2026)');
     expect((await renameMatter(t.deps, { matter: created.matterId, name: 'Acme v. Initech (2026)' }, 'cli:bob')).changed).toBe(false);
 
+    expect(logs.find('matter renamed in Zoom and here')).toEqual([expect.objectContaining({ level: LEVEL.info, job: 'legal-hold', matterId: created.matterId })]);
     const deleted = await deleteMatter(t.deps, { matter: created.matterId }, 'cli:carol');
+    expect(logs.find('matter deleted in Zoom; kept here as deleted_here with its stored files')).toEqual([expect.objectContaining({ level: LEVEL.info, job: 'legal-hold', matterId: created.matterId })]);
     expect(deleted).toMatchObject({ state: 'deleted_here', deletedAt: NOW });
     expect(t.sim.legalHold.matters()).toEqual([]);
     // The row stays, and a later listing does not forget or resurrect it.
@@ -168,13 +175,21 @@ describe('the mirror: listing, paging, changes noticed in Zoom', () => {
   });
 
   it('keeps a matter deleted in Zoom, marks it deleted_in_zoom (actor zoom), and records a rename made in Zoom', async () => {
-    const t = await harness();
+    const logs = captureLogs('info');
+    const t = await harness({ logger: logs.logger });
     const kept = await createMatter(t.deps, { name: 'Kept', custodians: [t.users[0]!.email] }, 'cli:x');
     const gone = await createMatter(t.deps, { name: 'Gone', custodians: [t.users[1]!.email] }, 'cli:x');
     t.clock.advance(11 * 60_000);
     t.sim.legalHold.deleteMatter(gone.matterId);
     t.sim.legalHold.renameMatter(kept.matterId, 'Kept (renamed in Zoom)');
+    logs.clear();
     const summary = await syncMatters(t.deps);
+    // What the refresh logs: the change, the deletion (a warning: Zoom no longer holds it), the totals.
+    expect(logs.find("matter changed in Zoom's listing; mirror updated and audited")).toEqual([expect.objectContaining({ level: LEVEL.info, matterId: kept.matterId, outcome: 'changed' })]);
+    expect(logs.find('matter is gone from Zoom; marked deleted_in_zoom: what it held stays held and its stored files are kept')).toEqual([
+      expect.objectContaining({ level: LEVEL.warn, matterId: gone.matterId }),
+    ]);
+    expect(logs.find('legal-hold matters refreshed from Zoom')).toEqual([expect.objectContaining({ level: LEVEL.info, listed: 1, discovered: 0, changed: 1, deletedInZoom: 1, apiPages: 1 })]);
     expect(summary.deletedInZoom).toEqual([gone.matterId]);
     expect(summary.changed).toEqual([kept.matterId]);
     const goneRow = await loadMatter(t.db.pool, gone.matterId);
