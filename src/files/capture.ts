@@ -1,3 +1,8 @@
+/**
+ * Over 400 lines because one file's journey (claim, URL refresh, download, checks, store, record,
+ * release) and each of its failure paths read best together; the store and its queries live in
+ * content-store.ts and file-store.ts, the Zoom calls in zoom/files.ts. What the stage does is below.
+ */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
