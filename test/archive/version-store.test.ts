@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { writeMessagePage } from '../../src/archive/version-store.js';
+import { LockSupersededError } from '../../src/errors.js';
 import { parseMessagePage } from '../../src/zoom/report-parser.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/database.js';
 
@@ -181,5 +182,44 @@ describe('message versions', () => {
     expect(unit.news_pending_since.toISOString()).toBe('2026-11-06T00:00:00.000Z');
     expect(unit.full_swept_at).toBeNull();
     expect(unit.swept_at.toISOString()).toBe(SWEEP.startedAt.toISOString());
+  });
+
+  it('records when a page token was received, and forgets both on the last page', async () => {
+    const since = Date.now();
+    await store(page([msg('m1', 'a')], { next: 'tok-1' }));
+    const unit = (await tdb.pool.query(`SELECT resume_token, resume_token_at FROM archive.sync_units WHERE session_id = $1`, [sessionId])).rows[0];
+    expect(unit.resume_token).toBe('tok-1');
+    expect(unit.resume_token_at.getTime()).toBeGreaterThanOrEqual(since - 1000);
+    expect(unit.resume_token_at.getTime()).toBeLessThanOrEqual(Date.now() + 1000);
+    await store(page([msg('m2', 'b')]));
+    const after = (await tdb.pool.query(`SELECT resume_token, resume_token_at FROM archive.sync_units WHERE session_id = $1`, [sessionId])).rows[0];
+    expect(after).toEqual({ resume_token: null, resume_token_at: null });
+  });
+
+  it('marks the session archived when a page adds a version, not when it adds none', async () => {
+    const old = new Date('2026-01-01T00:00:00Z');
+    await tdb.pool.query(`INSERT INTO archive.sessions (session_id, raw, last_archived_at) VALUES ($1, '{}', $2)`, [sessionId, old]);
+    const archivedAt = async () => (await tdb.pool.query(`SELECT last_archived_at FROM archive.sessions WHERE session_id = $1`, [sessionId])).rows[0].last_archived_at as Date;
+    const since = Date.now();
+    await store(page([msg('m1', 'a')]));
+    expect((await archivedAt()).getTime()).toBeGreaterThanOrEqual(since - 1000);
+    await tdb.pool.query(`UPDATE archive.sessions SET last_archived_at = $2 WHERE session_id = $1`, [sessionId, old]);
+    await store(page([msg('m1', 'a')]));
+    expect(await archivedAt()).toEqual(old);
+  });
+
+  it('writes under the current fence and refuses a superseded one, writing nothing', async () => {
+    const take = async () => (await tdb.pool.query<{ token: string }>(`SELECT archive.take_fence('sync:versions', 'test')::text AS token`)).rows[0]!.token;
+    const oldToken = await take();
+    const current = { name: 'sync:versions', token: await take() };
+    const write = (body: string, fence: { name: string; token: string }) =>
+      writeMessagePage(tdb.pool, { sessionId, monthStart: MONTH, syncRunId: 1, sweep: SWEEP, fence, ...parseMessagePage(body) });
+    expect((await write(page([msg('m1', 'a')]), current)).versionsAdded).toBe(1);
+    const refused = write(page([msg('m2', 'b'), '{"message":"no id"}'], { next: 'tok-9' }), { name: 'sync:versions', token: oldToken });
+    await expect(refused).rejects.toBeInstanceOf(LockSupersededError);
+    expect((await versions()).map((r) => r.message_id)).toEqual(['m1']);
+    const unit = (await tdb.pool.query(`SELECT resume_token, pages_fetched FROM archive.sync_units WHERE session_id = $1`, [sessionId])).rows[0];
+    expect(unit).toEqual({ resume_token: null, pages_fetched: 1 });
+    expect((await tdb.pool.query(`SELECT count(*)::int AS n FROM archive.item_errors WHERE session_id = $1`, [sessionId])).rows[0].n).toBe(0);
   });
 });
