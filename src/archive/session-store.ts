@@ -92,7 +92,11 @@ snap AS (
 ),
 news AS (
   INSERT INTO archive.sync_units AS u (month_start, session_id, listed_last_message_at, news_pending_since)
-  SELECT ${month()}::date, i.session_id, least(i.last_message_sent_at, (${p.named$('listedTo', page.listing.to)}::date + 1)::timestamp AT TIME ZONE 'UTC'),
+  -- least() skips NULLs: a listing without a time must stay NULL here (news, see the CASE below),
+  -- not become the window's end.
+  SELECT ${month()}::date, i.session_id,
+         CASE WHEN i.last_message_sent_at IS NOT NULL
+              THEN least(i.last_message_sent_at, (${p.named$('listedTo', page.listing.to)}::date + 1)::timestamp AT TIME ZONE 'UTC') END,
          CASE WHEN ${p.named$('flagNews', page.listing.flagNews)}::boolean THEN ${p.named$('listedAt', page.listing.startedAt)}::timestamptz END
   FROM input i
   ON CONFLICT (month_start, session_id) DO UPDATE SET

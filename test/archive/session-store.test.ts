@@ -134,8 +134,8 @@ describe('writeSessionPage: sessions', () => {
     // The listed time, capped at the window's end (a message of the next month is that month's news).
     expect(await unit('new-a')).toMatchObject({ listed_last_message_at: t('2026-10-20T10:00:00.000Z'), news_pending_since: LISTED_AT, swept_at: null, completed_at: null });
     expect(await unit('new-b')).toMatchObject({ listed_last_message_at: t('2026-11-01T00:00:00.000Z'), news_pending_since: LISTED_AT });
-    // (new-c's listed_last_message_at is left unasserted: least(NULL, cap) gives the cap, see the todo below.)
-    expect(await unit('new-c')).toMatchObject({ news_pending_since: LISTED_AT });
+    // Listed without a time: none recorded (not the window's end), news all the same.
+    expect(await unit('new-c')).toMatchObject({ listed_last_message_at: null, news_pending_since: LISTED_AT });
     expect(await count('sync_units', ['new-a', 'new-b', 'new-c'])).toBe(3);
   });
 
@@ -259,11 +259,15 @@ describe('writeSessionPage: news', () => {
     expect(await unit('n-same')).toMatchObject({ swept_at: READ_AT, swept_last_message_at: LAST });
   });
 
-  // docs/sync.md: a unit gets news when the listing shows "no time at all". The cap's least() turns a
-  // missing time into the window's end, so the `excluded.listed_last_message_at IS NULL` branch never
-  // fires, and a unit whose last read covered the window's end gets no news from a listing without a
-  // time. Reported, not fixed here.
-  it.todo('flags news when a read unit is listed with no time at all, even when its last read covered the window end');
+  // docs/sync.md: a unit gets news when the listing shows "no time at all", even when its last read
+  // covered the window's end (least() skips NULLs, so the cap once turned a missing time into the
+  // window's end and this unit got no news until the settled-month sweep).
+  it('flags news when a read unit is listed with no time at all, even when its last read covered the window end', async () => {
+    const END = t('2026-11-01T00:00:00.000Z');
+    await readUnit('nt-covered', { swept_last_message_at: END, listed_last_message_at: END });
+    expect(await write([listing('nt-covered', { lastMessageSentAt: null })])).toMatchObject({ sessionsListed: 1, sessionsWithNews: 1 });
+    expect(await unit('nt-covered')).toMatchObject({ news_pending_since: LISTED_AT, listed_last_message_at: END });
+  });
 
   it('with flagNews off records the listed time only, keeping news already pending', async () => {
     await readUnit('q-newer', { swept_last_message_at: LAST });
