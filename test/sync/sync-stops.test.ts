@@ -69,6 +69,55 @@ describe("stopped by the caller's signal", () => {
   });
 });
 
+describe('a Zoom call in flight when the pass is stopped', () => {
+  // The signal reaches the HTTP request itself: the pass ends without waiting for Zoom's answer
+  // (here one that would take ten minutes, far past the test's limit).
+  it.each([
+    ['a listing', 'report.chat.sessions'],
+    ['a read', 'report.chat.session_messages'],
+  ])('%s is cancelled, not waited for', async (_what, endpoint) => {
+    const harness = await start(NOW, { seed: 13, sessions: 8, totalMessages: 300 });
+    harness.sim.faults.inject({ match: { endpoint }, fault: { kind: 'slow', delayMs: 600_000 }, times: Infinity });
+    const stop = new AbortController();
+    const pass = harness.sync('incremental', { signal: stop.signal });
+    const settled = pass.then(() => 'finished', () => 'rejected');
+    // The simulator counts a request once answered; the rule counts it as it starts waiting.
+    while ((harness.sim.faults.pending()[0]?.applied ?? 0) === 0) await new Promise((r) => setTimeout(r, 5));
+    stop.abort(new Error('shutting down'));
+    await expect(pass).rejects.toMatchObject({ code: 'ABORTED' });
+    expect(await settled).toBe('rejected');
+    expect(await run(harness)).toMatchObject({ outcome: 'aborted', finished: true });
+  });
+});
+
+describe('a read cut short after its first page', () => {
+  it('resumes from its saved page token in the next pass, never asking for the first page again', async () => {
+    // Two sessions with a few hundred messages a month: every read takes several pages.
+    const harness = await start(NOW, { seed: 13, sessions: 2, totalMessages: 3000 });
+    const session = harness.dataset.sessions[0]!.id;
+    const month = { sessionId: session, queryIncludes: { from: '2026-09-01' } };
+    // Not code 300 on a page-token request: that is an expired token, which restarts the read from page 1.
+    const refusal = { kind: 'status' as const, status: 400, body: { code: 3000, message: 'Cannot access chat messages.' } };
+    harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages', ...month, hasPageToken: true }, fault: refusal, times: 1 });
+    const first = await harness.sync();
+    expect(first.outcome).toBe('incomplete');
+    expect(first.unitFailures.map((f) => [f.sessionId, f.monthStart])).toEqual([[session, '2026-09-01']]);
+    const saved = await harness.db.pool.query<{ resume_token: string | null; failures: number }>(
+      `SELECT resume_token, failures FROM archive.sync_units WHERE session_id = $1 AND month_start = '2026-09-01'`,
+      [session],
+    );
+    expect(saved.rows[0]).toMatchObject({ resume_token: expect.any(String), failures: 1 });
+
+    // From now on the first page of that read is refused: only a read that resumes can finish.
+    harness.sim.faults.clear();
+    harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages', ...month, hasPageToken: false }, fault: refusal, times: Infinity });
+    const next = await harness.sync();
+    expect(next.unitFailures).toEqual([]);
+    expect(next.outcome).toBe('complete');
+    await expectArchiveExact(harness);
+  });
+});
+
 describe('a session Zoom answers 404 for', () => {
   it('is recorded as gone in every window, not as a failure; every other session is archived and the windows complete', async () => {
     const harness = await start(NOW, { seed: 13, sessions: 8, totalMessages: 300 });
