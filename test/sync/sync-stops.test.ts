@@ -243,6 +243,20 @@ describe('a read Zoom refuses (4xx, not retried)', () => {
 });
 
 describe('a window that leaves the horizon incomplete', () => {
+  it('is not confused with one that leaves complete: that one expires quietly', async () => {
+    const harness = await start(NOW, { seed: 5, sessions: 8, totalMessages: 400 });
+    expect((await harness.sync()).windowsComplete).toContain('2026-05-01');
+    harness.clock.advance(12 * 24 * 3_600_000);
+    const logs = captureLogs();
+    const later = await harness.sync('incremental', { logger: logs.logger });
+    expect(later.windowsExpiredIncomplete).toEqual([]);
+    expect(logs.find(/left Zoom's six-month horizon/)).toEqual([]);
+    const may = await harness.db.pool.query<{ expired: boolean; complete: boolean }>(
+      `SELECT expired_at IS NOT NULL AS expired, completed_at IS NOT NULL AS complete FROM archive.sync_windows WHERE month_start = '2026-05-01'`,
+    );
+    expect(may.rows).toEqual([{ expired: true, complete: true }]);
+  });
+
   it('is reported once, as data lost, by the pass in which it expires', async () => {
     const harness = await start(NOW, { seed: 5, sessions: 8, totalMessages: 400 });
     const { clock } = harness;
