@@ -3,6 +3,7 @@ import type { Queryable } from '../db/pool.js';
 import { assessHorizonStatus } from '../read-model/horizon.js';
 import { loadCostPlan } from '../sync/cost-plan.js';
 import type { Clock } from '../util/clock.js';
+import { formatBytes } from '../util/bytes.js';
 
 /**
  * What is worth telling the team, read from the database (so it does not matter which replica or
@@ -44,17 +45,6 @@ export interface AlertRuleSettings {
 
 const n = (value: number) => Math.round(value).toLocaleString('en-US');
 const month = (day: string) => day.slice(0, 7);
-
-function formatBytes(bytes: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
-}
 
 export async function evaluateIncidents(db: Queryable, s: AlertRuleSettings): Promise<Incident[]> {
   const incidents: Incident[] = [];

@@ -11,6 +11,7 @@ import { generateDataset, type SimDataset } from '../../src/simulator/dataset.js
 import { SIM_CREDENTIALS, type SentChatMessage } from '../../src/simulator/index.js';
 import { ManualClock } from '../../src/util/clock.js';
 import { ZoomClient } from '../../src/zoom/client.js';
+import { formatBytes } from '../../src/util/bytes.js';
 import { simulatorEnv } from '../helpers/simulator-env.js';
 import { startSyncHarness, type SyncHarness } from '../helpers/sync-harness.js';
 
@@ -184,7 +185,8 @@ describe('alerts in Zoom Team Chat', () => {
     expect(messages).toHaveLength(3);
     const exportMessage = messages.find((m) => m.startsWith('zoom-chat-archiver: Export finished\n'))!;
     expect(exportMessage).toContain(`- export ${record.exportId} complete (sessions selection): `);
-    expect(exportMessage).toContain(`(${record.bytes!.toLocaleString('en-US')} bytes), SHA-256 ${record.sha256}`);
+    // The size for people in binary units, like every size the program shows, then the exact count.
+    expect(exportMessage).toContain(`, ${formatBytes(record.bytes!)} (${record.bytes!.toLocaleString('en-US')} bytes), SHA-256 ${record.sha256}`);
     expect(messages).toContain(
       `zoom-chat-archiver: Listing miss\n- sync pass #${run} found 1 listing miss(es), versions no listing had shown (1 edited) in window(s) 2026-10; archived now (see sync_listing_misses and docs/sync.md, "Calibration")`,
     );
