@@ -111,10 +111,15 @@ describe('a read cut short after its first page', () => {
     // From now on the first page of that read is refused: only a read that resumes can finish.
     harness.sim.faults.clear();
     harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages', ...month, hasPageToken: false }, fault: refusal, times: Infinity });
-    const next = await harness.sync();
+    const logs = captureLogs('debug');
+    const next = await harness.sync('incremental', { logger: logs.logger });
     expect(next.unitFailures).toEqual([]);
     expect(next.outcome).toBe('complete');
     await expectArchiveExact(harness);
+    // Only that read resumed, and it says so (with the range it resumed).
+    expect(logs.find('resuming an interrupted read from its saved page token')).toEqual([
+      expect.objectContaining({ level: LEVEL.debug, sessionId: session, from: '2026-09-01', to: '2026-09-30' }),
+    ]);
   });
 });
 
