@@ -99,9 +99,12 @@ describe('a read cut short after its first page', () => {
     // Not code 300 on a page-token request: that is an expired token, which restarts the read from page 1.
     const refusal = { kind: 'status' as const, status: 400, body: { code: 3000, message: 'Cannot access chat messages.' } };
     harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages', ...month, hasPageToken: true }, fault: refusal, times: 1 });
-    const first = await harness.sync();
+    const logs = captureLogs('debug');
+    const first = await harness.sync('incremental', { logger: logs.logger });
     expect(first.outcome).toBe('incomplete');
     expect(first.unitFailures.map((f) => [f.sessionId, f.monthStart])).toEqual([[session, '2026-09-01']]);
+    // No read of the first pass (every one from its first page) says it resumed.
+    expect(logs.find('resuming an interrupted read from its saved page token')).toEqual([]);
     const saved = await harness.db.pool.query<{ resume_token: string | null; failures: number }>(
       `SELECT resume_token, failures FROM archive.sync_units WHERE session_id = $1 AND month_start = '2026-09-01'`,
       [session],
@@ -111,7 +114,7 @@ describe('a read cut short after its first page', () => {
     // From now on the first page of that read is refused: only a read that resumes can finish.
     harness.sim.faults.clear();
     harness.sim.faults.inject({ match: { endpoint: 'report.chat.session_messages', ...month, hasPageToken: false }, fault: refusal, times: Infinity });
-    const logs = captureLogs('debug');
+    logs.clear();
     const next = await harness.sync('incremental', { logger: logs.logger });
     expect(next.unitFailures).toEqual([]);
     expect(next.outcome).toBe('complete');
