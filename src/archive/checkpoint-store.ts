@@ -99,6 +99,10 @@ export async function recordListing(
   );
 }
 
+// The statements below change several tables through data-modifying CTEs; PostgreSQL runs every
+// such CTE to completion whether or not the final SELECT reads it, so each SELECT returns only the
+// count its caller uses.
+
 /**
  * Sessions seen for the first time get a unit in every window of the horizon, each due for a full
  * read (their backfill): an edit or deletion of an old message can happen in any window after the
@@ -122,7 +126,7 @@ export async function ensureUnitsForNewSessions(db: Queryable, monthStarts: read
        UPDATE archive.sessions s SET units_created_at = $2 FROM fresh f WHERE s.session_id = f.session_id
        RETURNING 1
      )
-     SELECT (SELECT count(*) FROM marked)::int AS sessions, (SELECT count(*) FROM reopened)::int AS reopened`,
+     SELECT (SELECT count(*) FROM marked)::int AS sessions`,
     [monthStarts, at],
   );
   return res.rows[0]?.sessions ?? 0;
@@ -146,7 +150,7 @@ export async function ensureUnitsForAllSessions(db: Queryable, monthStart: IsoDa
        WHERE month_start = $1::date
        RETURNING 1
      )
-     SELECT (SELECT count(*) FROM added)::int AS added, (SELECT count(*) FROM marked)::int AS marked`,
+     SELECT (SELECT count(*) FROM added)::int AS added`,
     [monthStart, at],
   );
   return res.rows[0]?.added ?? 0;
@@ -165,7 +169,7 @@ export async function ensureUnits(db: Queryable, monthStarts: readonly IsoDate[]
        WHERE w.completed_at IS NOT NULL AND w.month_start IN (SELECT DISTINCT month_start FROM new_units)
        RETURNING 1
      )
-     SELECT (SELECT count(*) FROM new_units)::int AS added, (SELECT count(*) FROM reopened)::int AS reopened`,
+     SELECT (SELECT count(*) FROM new_units)::int AS added`,
     [monthStarts],
   );
   return res.rows[0]?.added ?? 0;
