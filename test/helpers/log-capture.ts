@@ -21,13 +21,17 @@ export interface CapturedLogs {
 
 /**
  * Operators read these lines and alert on some of them (HORIZON RISK, a failed listing, a lost
- * lock), so a test may pin what a run logs the way it pins what it stores.
+ * lock), so a test may pin what a run logs the way it pins what it stores. `onLine` runs with each
+ * message as it is logged: pino writes each line to its destination synchronously, so a test can
+ * act at that point of a run (abort it while it waits before a retry, say).
  */
-export function captureLogs(level: keyof typeof LEVEL = 'debug'): CapturedLogs {
+export function captureLogs(level: keyof typeof LEVEL = 'debug', onLine?: (msg: string) => void): CapturedLogs {
   let lines: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer | string, _encoding, done) {
-      lines.push(String(chunk));
+      const text = String(chunk);
+      lines.push(text);
+      if (onLine) for (const line of text.split('\n').filter((l) => l.length > 0)) onLine((JSON.parse(line) as LogRecord).msg);
       done();
     },
   });

@@ -1,15 +1,12 @@
-import { execFileSync } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, stat, statfs, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, stat, statfs, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Writable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fenceOf, tryAdvisoryLock } from '../../src/db/advisory-lock.js';
 import { fileLockName } from '../../src/legal-hold/file-download.js';
-import { createMatter, downloadReadyFiles, loadFiles, refreshFiles, storedRelativePath, sweepStaleTempFiles, type FileRecord } from '../../src/legal-hold/index.js';
-import { createLogger } from '../../src/logging/logger.js';
-import { captureLogs, LEVEL, type CapturedLogs, type LogRecord } from '../helpers/log-capture.js';
-import { harnessPerTest, NOW, type HarnessOptions, type LegalHoldHarness } from './harness.js';
+import { createMatter, downloadReadyFiles, loadFiles, refreshFiles, storedRelativePath, sweepStaleTempFiles } from '../../src/legal-hold/index.js';
+import { captureLogs, LEVEL } from '../helpers/log-capture.js';
+import { smallDiskForAll } from '../helpers/temp-dirs.js';
+import { filesOnDisk, harnessPerTest, withOneFileMatter, NOW, type HarnessOptions, type LegalHoldHarness } from './harness.js';
 
 // Downloads whose local side fails: the database refusing a write, the job's lock taken over
 // mid-run, what a crashed run left on disk (the stale-temp sweep), a disk too small for the file,
@@ -17,19 +14,7 @@ import { harnessPerTest, NOW, type HarnessOptions, type LegalHoldHarness } from 
 
 const harness = harnessPerTest();
 const DOWNLOAD = 'legalhold.files.download';
-
-async function withMatter(options: HarnessOptions = {}): Promise<{ t: LegalHoldHarness; matterId: string; file: FileRecord }> {
-  const t = await harness(options);
-  const matter = await createMatter(t.deps, { name: 'Failures matter', custodians: [t.users[0]!.email], from: '2026-01-01', to: '2026-06-30' }, 'cli:x');
-  await refreshFiles(t.deps);
-  const [file] = await loadFiles(t.db.pool);
-  return { t, matterId: matter.matterId, file: file! };
-}
-
-async function filesOnDisk(root: string): Promise<string[]> {
-  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => path.relative(root, path.join(e.parentPath, e.name)));
-}
+const withMatter = (options: HarnessOptions = {}) => withOneFileMatter(harness, options, 'Failures matter');
 
 /** The database refuses file-row updates matching `when` (a trigger of the test's, on the test's own database). */
 async function refuseUpdates(t: LegalHoldHarness, when: string, message: string): Promise<() => Promise<void>> {
@@ -38,31 +23,6 @@ async function refuseUpdates(t: LegalHoldHarness, when: string, message: string)
   return async () => {
     await t.db.pool.query('DROP TRIGGER test_refuse ON archive.legal_hold_files');
     await t.db.pool.query('DROP FUNCTION test_refuse()');
-  };
-}
-
-/**
- * Captured logs that also run `onLine` with each message as it is logged: pino writes each line
- * to its destination synchronously, so the hook runs at that point of the download.
- */
-function hookedLogs(onLine: (msg: string) => void): CapturedLogs {
-  let lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      const text = String(chunk);
-      lines.push(text);
-      for (const line of text.split('\n').filter((l) => l.length > 0)) onLine((JSON.parse(line) as { msg: string }).msg);
-      done();
-    },
-  });
-  const records = () => lines.join('').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as LogRecord);
-  return {
-    logger: createLogger({ level: 'info', format: 'json', destination }),
-    records,
-    find: (message) => records().filter((r) => (typeof message === 'string' ? r.msg === message : message.test(r.msg))),
-    clear: () => {
-      lines = [];
-    },
   };
 }
 
@@ -132,7 +92,7 @@ describe('the job’s lock taken over between two attempts', () => {
     const t0 = { t: undefined as LegalHoldHarness | undefined, takeover: undefined as Promise<void> | undefined };
     const stale = { lock: undefined as Awaited<ReturnType<typeof tryAdvisoryLock>> };
     let current: Awaited<ReturnType<typeof tryAdvisoryLock>>;
-    const logs = hookedLogs((msg) => {
+    const logs = captureLogs('info', (msg) => {
       if (msg.startsWith('download attempt 1 of 3 failed')) {
         t0.takeover = (async () => {
           await stale.lock!.release();
@@ -269,27 +229,13 @@ describe('the final path', () => {
 
 // A real small disk: a 4 MiB tmpfs, too small for any file plus the 64 MiB headroom. Needs root.
 describe('a disk without room for the file and its headroom', () => {
-  let mountPoint = '';
-  let mounted = false;
-  beforeAll(async () => {
-    mountPoint = await mkdtemp(path.join(tmpdir(), 'zca-headroom-'));
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mountPoint], { stdio: 'ignore' });
-      mounted = true;
-    } catch {
-      mounted = false;
-    }
-  });
-  afterAll(async () => {
-    if (mounted) execFileSync('umount', [mountPoint], { stdio: 'ignore' });
-    await rm(mountPoint, { recursive: true, force: true });
-  });
+  const disk = smallDiskForAll('zca-headroom-', '4m');
 
   it.runIf(process.getuid?.() === 0)('refuses before writing a byte, saying how much is free and needed, even for a small file', async () => {
-    if (!mounted) return expect.fail('tmpfs could not be mounted although running as root');
+    if (!disk.mounted) return expect.fail('tmpfs could not be mounted although running as root');
     const logs = captureLogs('info');
     const t = await harness({ legalHold: { fileReadyAfterListings: 0, zipBytes: 20_000 }, logger: logs.logger });
-    const dataDir = path.join(mountPoint, 'data');
+    const dataDir = path.join(disk.mountPoint, 'data');
     await mkdir(dataDir);
     const deps = { ...t.deps, config: { ...t.config, dataDir } };
     await createMatter(deps, { name: 'Small disk', custodians: [t.users[0]!.email] }, 'cli:x');
@@ -310,9 +256,9 @@ describe('a disk without room for the file and its headroom', () => {
   });
 
   it.runIf(process.getuid?.() === 0)('names the temporary file it could not write when the disk fills up mid-body', async () => {
-    if (!mounted) return expect.fail('tmpfs could not be mounted although running as root');
+    if (!disk.mounted) return expect.fail('tmpfs could not be mounted although running as root');
     const t = await harness({ legalHold: { fileReadyAfterListings: 0, zipBytes: 6 * 1024 * 1024, quirks: { omitContentLength: true } } });
-    const dataDir = path.join(mountPoint, 'full');
+    const dataDir = path.join(disk.mountPoint, 'full');
     await mkdir(dataDir);
     const deps = { ...t.deps, config: { ...t.config, dataDir } };
     await createMatter(deps, { name: 'Full disk', custodians: [t.users[0]!.email] }, 'cli:x');

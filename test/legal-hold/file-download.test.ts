@@ -1,12 +1,8 @@
-import { readdir } from 'node:fs/promises';
-import path from 'node:path';
-import { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { createMatter, downloadReadyFiles, loadFiles, refreshFiles, storedRelativePath, type FileRecord } from '../../src/legal-hold/index.js';
-import { createLogger } from '../../src/logging/logger.js';
-import { captureLogs, LEVEL, type CapturedLogs, type LogRecord } from '../helpers/log-capture.js';
-import { harnessPerTest, type HarnessOptions, type LegalHoldHarness } from './harness.js';
+import { downloadReadyFiles, loadFiles, storedRelativePath } from '../../src/legal-hold/index.js';
+import { captureLogs, LEVEL } from '../helpers/log-capture.js';
+import { filesOnDisk, harnessPerTest, withOneFileMatter, type HarnessOptions } from './harness.js';
 
 // One download as Zoom and the run see it: the summary and audit a stored file leaves, the
 // warnings a listing that disagrees with the download earns, answers that are not zips, the
@@ -14,44 +10,7 @@ import { harnessPerTest, type HarnessOptions, type LegalHoldHarness } from './ha
 
 const harness = harnessPerTest();
 const DOWNLOAD = 'legalhold.files.download';
-
-async function withMatter(options: HarnessOptions = {}): Promise<{ t: LegalHoldHarness; matterId: string; file: FileRecord }> {
-  const t = await harness(options);
-  const matter = await createMatter(t.deps, { name: 'Download matter', custodians: [t.users[0]!.email], from: '2026-01-01', to: '2026-06-30' }, 'cli:x');
-  await refreshFiles(t.deps);
-  const [file] = await loadFiles(t.db.pool);
-  return { t, matterId: matter.matterId, file: file! };
-}
-
-async function filesOnDisk(root: string): Promise<string[]> {
-  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => path.relative(root, path.join(e.parentPath, e.name)));
-}
-
-/**
- * Captured logs that also run `onLine` with each message as it is logged: pino writes each line
- * to its destination synchronously, so the hook runs at that point of the download.
- */
-function hookedLogs(onLine: (msg: string) => void): CapturedLogs {
-  let lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer | string, _encoding, done) {
-      const text = String(chunk);
-      lines.push(text);
-      for (const line of text.split('\n').filter((l) => l.length > 0)) onLine((JSON.parse(line) as { msg: string }).msg);
-      done();
-    },
-  });
-  const records = () => lines.join('').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as LogRecord);
-  return {
-    logger: createLogger({ level: 'info', format: 'json', destination }),
-    records,
-    find: (message) => records().filter((r) => (typeof message === 'string' ? r.msg === message : message.test(r.msg))),
-    clear: () => {
-      lines = [];
-    },
-  };
-}
+const withMatter = (options: HarnessOptions = {}) => withOneFileMatter(harness, options, 'Download matter');
 
 describe('a stored file', () => {
   it('is summed up exactly: identity, copy, one attempt, timings within the run, no warnings, Zoom’s tracking id in the audit', async () => {
@@ -175,7 +134,7 @@ describe('between attempts', () => {
 describe('a run that is stopped', () => {
   it('aborted while waiting to retry: the file goes back to ready, the run says it was a signal, and logs no error', async () => {
     const controller = new AbortController();
-    const logs = hookedLogs((msg) => {
+    const logs = captureLogs('info', (msg) => {
       if (msg.startsWith('download attempt 1 of 3 failed')) controller.abort(new Error('SIGTERM'));
     });
     const { t } = await withMatter({ legalHold: { fileReadyAfterListings: 0, zipBytes: 200_000 }, logger: logs.logger });

@@ -1,9 +1,8 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { chmod, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/config.js';
 import { fenceOf, tryAdvisoryLock } from '../../src/db/advisory-lock.js';
 import {
@@ -21,6 +20,7 @@ import { SIM_CREDENTIALS } from '../../src/simulator/index.js';
 import { harnessPerTest, type HarnessOptions, type LegalHoldHarness } from './harness.js';
 import { simulatorEnv } from '../helpers/simulator-env.js';
 import { captureLogs, LEVEL } from '../helpers/log-capture.js';
+import { smallDiskForAll } from '../helpers/temp-dirs.js';
 
 // Files end to end: listing per custodian, downloads into a real directory, verification.
 
@@ -510,25 +510,11 @@ describe('the disk refuses', () => {
 
 // A real full disk: a 4 MiB tmpfs. Mounting needs root; elsewhere these two tests are skipped.
 describe('a full disk (ENOSPC)', () => {
-  let mountPoint = '';
-  let mounted = false;
-  beforeAll(async () => {
-    mountPoint = await mkdtemp(path.join(tmpdir(), 'zca-enospc-'));
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', mountPoint], { stdio: 'ignore' });
-      mounted = true;
-    } catch {
-      mounted = false;
-    }
-  });
-  afterAll(async () => {
-    if (mounted) execFileSync('umount', [mountPoint], { stdio: 'ignore' });
-    await rm(mountPoint, { recursive: true, force: true });
-  });
+  const disk = smallDiskForAll('zca-enospc-', '4m');
 
   async function onSmallDisk(quirks: HarnessOptions['legalHold']): Promise<{ t: LegalHoldHarness; dataDir: string }> {
     const t = await harness({ legalHold: { fileReadyAfterListings: 0, ...quirks } });
-    const dataDir = path.join(mountPoint, `run-${Date.now()}`);
+    const dataDir = path.join(disk.mountPoint, `run-${Date.now()}`);
     await mkdir(dataDir);
     t.deps = { ...t.deps, config: { ...t.config, dataDir } };
     await createMatter(t.deps, { name: 'Disk', custodians: [t.users[0]!.email] }, 'cli:x');
@@ -537,7 +523,7 @@ describe('a full disk (ENOSPC)', () => {
   }
 
   it.runIf(process.getuid?.() === 0)('refuses before writing when Content-Length says the file will not fit', async () => {
-    if (!mounted) return expect.fail('tmpfs could not be mounted although running as root');
+    if (!disk.mounted) return expect.fail('tmpfs could not be mounted although running as root');
     const { t, dataDir } = await onSmallDisk({ zipBytes: 6 * 1024 * 1024 });
     const run = await downloadReadyFiles(t.deps);
     expect(run.stoppedBy).toMatchObject({ code: 'LEGAL_HOLD_STORAGE_FAILED', message: expect.stringContaining('ENOSPC') });
@@ -546,7 +532,7 @@ describe('a full disk (ENOSPC)', () => {
   });
 
   it.runIf(process.getuid?.() === 0)('fails cleanly when the disk fills up mid-write (no Content-Length to check first)', async () => {
-    if (!mounted) return expect.fail('tmpfs could not be mounted although running as root');
+    if (!disk.mounted) return expect.fail('tmpfs could not be mounted although running as root');
     const { t, dataDir } = await onSmallDisk({ zipBytes: 6 * 1024 * 1024, quirks: { omitContentLength: true } });
     const run = await downloadReadyFiles(t.deps);
     expect(run.stoppedBy).toMatchObject({ code: 'LEGAL_HOLD_STORAGE_FAILED', message: expect.stringContaining('ENOSPC: no space left on the device') });

@@ -1,9 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { afterEach } from 'vitest';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig, type Config } from '../../src/config/config.js';
-import type { LegalHoldDeps } from '../../src/legal-hold/index.js';
+import { createMatter, loadFiles, refreshFiles, type FileRecord, type LegalHoldDeps } from '../../src/legal-hold/index.js';
 import { createSilentLogger, type Logger } from '../../src/logging/logger.js';
 import type { SimDataset, SimUser } from '../../src/simulator/dataset.js';
 import { generateDataset } from '../../src/simulator/dataset.js';
@@ -122,4 +122,26 @@ export function harnessPerTest(): (options?: HarnessOptions) => Promise<LegalHol
     current = await startLegalHoldHarness(options);
     return current;
   };
+}
+
+/**
+ * A fresh harness with one matter holding the dataset's first user from January to June, its files
+ * listed: the set-up of every test about a single download.
+ */
+export async function withOneFileMatter(
+  harness: (options?: HarnessOptions) => Promise<LegalHoldHarness>,
+  options: HarnessOptions = {},
+  name = 'Download matter',
+): Promise<{ t: LegalHoldHarness; matterId: string; file: FileRecord }> {
+  const t = await harness(options);
+  const matter = await createMatter(t.deps, { name, custodians: [t.users[0]!.email], from: '2026-01-01', to: '2026-06-30' }, 'cli:x');
+  await refreshFiles(t.deps);
+  const [file] = await loadFiles(t.db.pool);
+  return { t, matterId: matter.matterId, file: file! };
+}
+
+/** Every file under `root`, as paths relative to it (none when `root` does not exist). */
+export async function filesOnDisk(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true }).catch(() => []);
+  return entries.filter((e) => e.isFile()).map((e) => path.relative(root, path.join(e.parentPath, e.name)));
 }
